@@ -1,0 +1,166 @@
+//! Declarations: what an API module tells the engine about itself. An API is data
+//! (base path, resources, schemas, state machines) plus a few domain hooks.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::error::Result;
+
+/// One TMF Open API.
+pub struct ApiDecl {
+    /// "TMF620".
+    pub code: &'static str,
+    /// "/tmf-api/productCatalogManagement/v4" (no trailing slash).
+    pub base_path: &'static str,
+    /// The compact schema file produced by `cargo xtask import-specs`.
+    pub schema: &'static str,
+    pub resources: Vec<ResourceDecl>,
+}
+
+/// The operations a collection offers (TMF630: GET list, POST, GET/{id}, PATCH, DELETE).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Operations {
+    pub list: bool,
+    pub create: bool,
+    pub retrieve: bool,
+    pub patch: bool,
+    pub delete: bool,
+}
+
+impl Operations {
+    pub const ALL: Operations = Operations {
+        list: true,
+        create: true,
+        retrieve: true,
+        patch: true,
+        delete: true,
+    };
+    /// Task resources and jobs: created and read, never changed by a client.
+    pub const TASK: Operations = Operations {
+        list: true,
+        create: true,
+        retrieve: true,
+        patch: false,
+        delete: true,
+    };
+}
+
+/// A state attribute and the moves it may make. States compare case-insensitively,
+/// since TMF examples spell them inconsistently ("In study", "In Study").
+#[derive(Debug, Clone)]
+pub struct StateMachine {
+    /// The attribute holding the state ("lifecycleStatus", "status", "state").
+    pub attribute: &'static str,
+    /// Set on create when the client sends none.
+    pub initial: Option<&'static str>,
+    /// (from, allowed next states). A state absent here is terminal.
+    pub transitions: &'static [(&'static str, &'static [&'static str])],
+}
+
+impl StateMachine {
+    pub fn knows(&self, state: &str) -> bool {
+        self.transitions
+            .iter()
+            .any(|(from, to)| from.eq_ignore_ascii_case(state) || to.iter().any(|t| t.eq_ignore_ascii_case(state)))
+    }
+
+    pub fn allows(&self, from: &str, to: &str) -> bool {
+        from.eq_ignore_ascii_case(to)
+            || self.transitions.iter().any(|(state, next)| {
+                state.eq_ignore_ascii_case(from) && next.iter().any(|n| n.eq_ignore_ascii_case(to))
+            })
+    }
+
+    pub fn next_states(&self, from: &str) -> Vec<&'static str> {
+        self.transitions
+            .iter()
+            .filter(|(state, _)| state.eq_ignore_ascii_case(from))
+            .flat_map(|(_, next)| next.iter().copied())
+            .collect()
+    }
+
+    pub fn states(&self) -> Vec<&'static str> {
+        let mut states: Vec<&'static str> = Vec::new();
+        for (from, to) in self.transitions {
+            for state in std::iter::once(from).chain(to.iter()) {
+                if !states.iter().any(|s| s.eq_ignore_ascii_case(state)) {
+                    states.push(state);
+                }
+            }
+        }
+        states
+    }
+}
+
+/// A job to queue in the same transaction as the change that starts it.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub queue: String,
+    pub payload: Value,
+    /// Jobs with the same key are queued once (idempotent steps).
+    pub dedup_key: Option<String>,
+}
+
+/// What a write is doing, as hooks see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteKind {
+    Create,
+    Update,
+    Delete,
+}
+
+/// Domain rules of one resource. Every method has a default that does nothing.
+pub trait Hooks: Send + Sync {
+    /// Checks or completes a document before it is stored; `previous` is the stored
+    /// version on update. An error refuses the write.
+    fn check(&self, _kind: WriteKind, _doc: &mut Value, _previous: Option<&Value>) -> Result<()> {
+        Ok(())
+    }
+
+    /// Jobs the write starts; they commit with it.
+    fn jobs(&self, _kind: WriteKind, _doc: &Value, _previous: Option<&Value>) -> Vec<NewJob> {
+        Vec::new()
+    }
+}
+
+/// One collection of an API.
+pub struct ResourceDecl {
+    /// Path segment and event payload key: "productOffering".
+    pub collection: &'static str,
+    /// `@type` default and event name stem: "ProductOffering".
+    pub resource_type: &'static str,
+    /// Definition in the compact schema that a POST body must satisfy, and that the
+    /// result of a PATCH must still satisfy ("ProductOffering_Create").
+    pub create_schema: Option<&'static str>,
+    /// Definition that a merge-patch body must satisfy ("ProductOffering_Update").
+    pub update_schema: Option<&'static str>,
+    pub operations: Operations,
+    pub state: Option<StateMachine>,
+    /// Set to the time of every write by the server ("lastUpdate").
+    pub last_update: Option<&'static str>,
+    /// Set once, at creation, by the server ("creationDate", "orderDate").
+    pub created_at: Option<&'static str>,
+    /// Further attributes only the server writes; id and href always are.
+    pub server_owned: &'static [&'static str],
+    pub hooks: Option<Arc<dyn Hooks>>,
+}
+
+impl ResourceDecl {
+    /// A collection with every operation, no state and no hooks; adjust with struct
+    /// update syntax.
+    pub fn new(collection: &'static str, resource_type: &'static str) -> Self {
+        ResourceDecl {
+            collection,
+            resource_type,
+            create_schema: None,
+            update_schema: None,
+            operations: Operations::ALL,
+            state: None,
+            last_update: None,
+            created_at: None,
+            server_owned: &[],
+            hooks: None,
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! Validation of bodies against the compact schemas that `cargo xtask import-specs`
+//! derives from the official specifications (structure only: types, required, enums).
+
+use serde_json::{json, Value};
+
+use crate::error::{Error, Result};
+
+/// Errors reported per rejected body; more would only bury the first one.
+const MAX_REPORTED: usize = 5;
+
+pub struct BodyValidator {
+    definition: String,
+    validator: jsonschema::Validator,
+}
+
+impl BodyValidator {
+    /// Compiles the validator for one definition of a compact schema file.
+    pub fn compile(schema_file: &Value, definition: &str) -> std::result::Result<Self, String> {
+        let definitions = schema_file
+            .get("definitions")
+            .ok_or_else(|| "schema file has no definitions".to_string())?;
+        if definitions.get(definition).is_none() {
+            return Err(format!("schema has no definition '{definition}'"));
+        }
+        let root = json!({
+            "$ref": format!("#/definitions/{definition}"),
+            "definitions": definitions,
+        });
+        let validator = jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft4)
+            .should_validate_formats(false)
+            .build(&root)
+            .map_err(|error| format!("definition '{definition}': {error}"))?;
+        Ok(BodyValidator {
+            definition: definition.to_string(),
+            validator,
+        })
+    }
+
+    /// Checks a body; the error names each offending attribute by its JSON pointer and
+    /// never echoes the offending value (it may be huge).
+    pub fn check(&self, body: &Value) -> Result<()> {
+        let problems: Vec<String> = self
+            .validator
+            .iter_errors(body)
+            .take(MAX_REPORTED)
+            .map(|error| {
+                let path = error.instance_path().to_string();
+                let path = if path.is_empty() { "/".to_string() } else { path };
+                format!("{path}: {}", error.masked())
+            })
+            .collect();
+        if problems.is_empty() {
+            return Ok(());
+        }
+        Err(Error::invalid_body(format!(
+            "the body does not match {}: {}",
+            self.definition,
+            problems.join("; ")
+        )))
+    }
+}
