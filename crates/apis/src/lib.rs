@@ -1,1 +1,23 @@
-//! placeholder
+//! The TMF Open APIs, one module each, every module the same shape: `api()` returns
+//! the declaration (base path, schema, resources with their operations, states and
+//! hooks); `job_handlers()` lists the background work the API defines.
+
+use std::sync::Arc;
+
+use switchboard_engine::{ApiDecl, JobHandler};
+
+mod catalog_jobs;
+pub mod lifecycle;
+pub mod tmf620;
+pub mod tmf632;
+pub mod tmf669;
+
+/// Every API this build serves, in the order they are mounted.
+pub fn all() -> Vec<ApiDecl> {
+    vec![tmf620::api(), tmf632::api(), tmf669::api()]
+}
+
+/// Every job queue handler, keyed by queue name.
+pub fn job_handlers() -> Vec<(String, Arc<dyn JobHandler>)> {
+    tmf620::job_handlers()
+}

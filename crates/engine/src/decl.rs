@@ -47,7 +47,9 @@ impl Operations {
 }
 
 /// A state attribute and the moves it may make. States compare case-insensitively,
-/// since TMF examples spell them inconsistently ("In study", "In Study").
+/// since TMF examples spell them inconsistently ("In study", "In Study"). An empty
+/// transition table declares a free-text status: any value, any change, still
+/// announced with a state-change event.
 #[derive(Debug, Clone)]
 pub struct StateMachine {
     /// The attribute holding the state ("lifecycleStatus", "status", "state").
@@ -60,13 +62,15 @@ pub struct StateMachine {
 
 impl StateMachine {
     pub fn knows(&self, state: &str) -> bool {
-        self.transitions
-            .iter()
-            .any(|(from, to)| from.eq_ignore_ascii_case(state) || to.iter().any(|t| t.eq_ignore_ascii_case(state)))
+        self.transitions.is_empty()
+            || self.transitions.iter().any(|(from, to)| {
+                from.eq_ignore_ascii_case(state) || to.iter().any(|t| t.eq_ignore_ascii_case(state))
+            })
     }
 
     pub fn allows(&self, from: &str, to: &str) -> bool {
-        from.eq_ignore_ascii_case(to)
+        self.transitions.is_empty()
+            || from.eq_ignore_ascii_case(to)
             || self.transitions.iter().any(|(state, next)| {
                 state.eq_ignore_ascii_case(from) && next.iter().any(|n| n.eq_ignore_ascii_case(to))
             })

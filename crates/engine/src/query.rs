@@ -117,7 +117,12 @@ pub fn check_regex(pattern: &str) -> Result<regex::Regex> {
         .build()
         .map_err(|error| {
             let detail = error.to_string();
-            let first = detail.lines().last().unwrap_or("invalid").trim().to_string();
+            let first = detail
+                .lines()
+                .last()
+                .unwrap_or("invalid")
+                .trim()
+                .to_string();
             Error::invalid_query(format!("invalid regular expression '{pattern}': {first}"))
         })
 }
@@ -329,9 +334,12 @@ pub fn matches(conditions: &[Condition], doc: &Value) -> bool {
             Op::Ne => (Op::Eq, true),
             other => (other, false),
         };
-        let hit = leaves
-            .iter()
-            .any(|leaf| condition.values.iter().any(|value| compare(leaf, op, value)));
+        let hit = leaves.iter().any(|leaf| {
+            condition
+                .values
+                .iter()
+                .any(|value| compare(leaf, op, value))
+        });
         hit != negate
     })
 }
@@ -377,8 +385,8 @@ fn compare(leaf: &Value, op: Op, operand: &Operand) -> bool {
                     .unwrap_or(false);
             }
             if let Some(instant) = operand.instant {
-                if let Some(ordering) = operand_instant(text)
-                    .and_then(|value| value.partial_cmp(&instant))
+                if let Some(ordering) =
+                    operand_instant(text).and_then(|value| value.partial_cmp(&instant))
                 {
                     if ordering_holds(ordering, op) {
                         return true;
@@ -412,7 +420,11 @@ mod tests {
 
     fn check(query: &str, doc: Value, expected: bool) {
         let parsed = ParsedQuery::parse(query).unwrap_or_default();
-        assert_eq!(matches(&parsed.conditions, &doc), expected, "{query} on {doc}");
+        assert_eq!(
+            matches(&parsed.conditions, &doc),
+            expected,
+            "{query} on {doc}"
+        );
     }
 
     #[test]
@@ -426,7 +438,11 @@ mod tests {
         check("event.a.relatedParty.id=3", doc.clone(), false);
         check("event.a.price.gt=9", doc.clone(), true);
         check("event.a.price.gt=10", doc.clone(), false);
-        check("event.a.lastUpdate.lt=2024-01-01T11:00:00%2B00:00", doc.clone(), true);
+        check(
+            "event.a.lastUpdate.lt=2024-01-01T11:00:00%2B00:00",
+            doc.clone(),
+            true,
+        );
         check("event.a.lifecycleStatus.regex=^Act", doc.clone(), true);
         check("event.a.lifecycleStatus.ne=Active", doc.clone(), false);
     }

@@ -46,7 +46,11 @@ impl BodyValidator {
             .take(MAX_REPORTED)
             .map(|error| {
                 let path = error.instance_path().to_string();
-                let path = if path.is_empty() { "/".to_string() } else { path };
+                let path = if path.is_empty() {
+                    "/".to_string()
+                } else {
+                    path
+                };
                 format!("{path}: {}", error.masked())
             })
             .collect();

@@ -118,25 +118,21 @@ impl Store {
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(false)
             .with_regexp();
-        let writer = map(
-            SqlitePoolOptions::new()
-                .max_connections(1)
-                .min_connections(1)
-                .acquire_timeout(Duration::from_secs(10))
-                .connect_with(options.clone())
-                .await,
-        )?;
+        let writer = map(SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.clone())
+            .await)?;
         for statement in MIGRATIONS {
             map(sqlx::query(*statement).execute(&writer).await)?;
         }
-        let reader = map(
-            SqlitePoolOptions::new()
-                .max_connections(config.readers.max(1))
-                .min_connections(1)
-                .acquire_timeout(Duration::from_secs(10))
-                .connect_with(options.read_only(true))
-                .await,
-        )?;
+        let reader = map(SqlitePoolOptions::new()
+            .max_connections(config.readers.max(1))
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.read_only(true))
+            .await)?;
         Ok(Store { writer, reader })
     }
 
@@ -146,13 +142,13 @@ impl Store {
     }
 
     pub async fn get(&self, kind: &str, id: &str) -> StoreResult<Option<Document>> {
-        let row = map(
-            sqlx::query("SELECT id, version, doc FROM documents WHERE kind = $1 AND id = $2")
-                .bind(kind)
-                .bind(id)
-                .fetch_optional(&self.reader)
-                .await,
-        )?;
+        let row = map(sqlx::query(
+            "SELECT id, version, doc FROM documents WHERE kind = $1 AND id = $2",
+        )
+        .bind(kind)
+        .bind(id)
+        .fetch_optional(&self.reader)
+        .await)?;
         row.as_ref().map(document).transpose()
     }
 
@@ -163,10 +159,7 @@ impl Store {
         let mut connection = map(self.reader.acquire().await)?;
         map(sqlx::query("BEGIN").execute(&mut *connection).await)?;
         let count_sql = format!("SELECT count(*) FROM documents d WHERE {}", filter.sql);
-        let total: i64 = match apply(
-            sqlx::query(sqlx::AssertSqlSafe(count_sql)),
-            &filter.binds,
-        )
+        let total: i64 = match apply(sqlx::query(sqlx::AssertSqlSafe(count_sql)), &filter.binds)
             .fetch_one(&mut *connection)
             .await
         {
@@ -190,8 +183,8 @@ impl Store {
             sqlx::query(sqlx::AssertSqlSafe(page.sql.clone())),
             &page.binds,
         )
-            .fetch_all(&mut *connection)
-            .await;
+        .fetch_all(&mut *connection)
+        .await;
         let _ = sqlx::query("COMMIT").execute(&mut *connection).await;
         let rows = map(rows)?;
         let documents = rows.iter().map(document).collect::<StoreResult<Vec<_>>>()?;
@@ -203,12 +196,12 @@ impl Store {
 
     /// Every document of a kind in creation order (hub subscriptions, exports).
     pub async fn all(&self, kind: &str) -> StoreResult<Vec<Document>> {
-        let rows = map(
-            sqlx::query("SELECT id, version, doc FROM documents WHERE kind = $1 ORDER BY seq")
-                .bind(kind)
-                .fetch_all(&self.reader)
-                .await,
-        )?;
+        let rows = map(sqlx::query(
+            "SELECT id, version, doc FROM documents WHERE kind = $1 ORDER BY seq",
+        )
+        .bind(kind)
+        .fetch_all(&self.reader)
+        .await)?;
         rows.iter().map(document).collect()
     }
 
@@ -222,22 +215,20 @@ impl Store {
     /// out (its worker died) is due again.
     pub async fn claim(&self, limit: i64, lease_ms: i64) -> StoreResult<Vec<Job>> {
         let now = crate::now_millis();
-        let rows = map(
-            sqlx::query(
-                "UPDATE jobs SET lease_until = $1, attempts = attempts + 1
+        let rows = map(sqlx::query(
+            "UPDATE jobs SET lease_until = $1, attempts = attempts + 1
                  WHERE id IN (
                     SELECT id FROM jobs
                     WHERE status = 'ready' AND run_at <= $2
                       AND (lease_until IS NULL OR lease_until <= $2)
                     ORDER BY run_at, id LIMIT $3)
                  RETURNING id, queue, payload, attempts",
-            )
-            .bind(now + lease_ms)
-            .bind(now)
-            .bind(limit)
-            .fetch_all(&self.writer)
-            .await,
-        )?;
+        )
+        .bind(now + lease_ms)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.writer)
+        .await)?;
         rows.iter()
             .map(|row| {
                 Ok(Job {
@@ -252,12 +243,10 @@ impl Store {
 
     /// The job is done: it leaves the queue.
     pub async fn complete(&self, job_id: i64) -> StoreResult<()> {
-        map(
-            sqlx::query("DELETE FROM jobs WHERE id = $1")
-                .bind(job_id)
-                .execute(&self.writer)
-                .await,
-        )?;
+        map(sqlx::query("DELETE FROM jobs WHERE id = $1")
+            .bind(job_id)
+            .execute(&self.writer)
+            .await)?;
         Ok(())
     }
 
@@ -267,42 +256,36 @@ impl Store {
             Some(at) => ("ready", at),
             None => ("dead", crate::now_millis()),
         };
-        map(
-            sqlx::query(
-                "UPDATE jobs SET status = $1, run_at = $2, lease_until = NULL, last_error = $3
+        map(sqlx::query(
+            "UPDATE jobs SET status = $1, run_at = $2, lease_until = NULL, last_error = $3
                  WHERE id = $4",
-            )
-            .bind(status)
-            .bind(run_at)
-            .bind(error)
-            .bind(job_id)
-            .execute(&self.writer)
-            .await,
-        )?;
+        )
+        .bind(status)
+        .bind(run_at)
+        .bind(error)
+        .bind(job_id)
+        .execute(&self.writer)
+        .await)?;
         Ok(())
     }
 
     /// When the next ready job falls due (milliseconds since the epoch), if any.
     pub async fn next_due(&self) -> StoreResult<Option<i64>> {
-        let row = map(
-            sqlx::query(
-                "SELECT min(max(run_at, coalesce(lease_until, 0))) FROM jobs WHERE status = 'ready'",
-            )
-            .fetch_one(&self.reader)
-            .await,
-        )?;
+        let row = map(sqlx::query(
+            "SELECT min(max(run_at, coalesce(lease_until, 0))) FROM jobs WHERE status = 'ready'",
+        )
+        .fetch_one(&self.reader)
+        .await)?;
         map(row.try_get::<Option<i64>, _>(0))
     }
 
     pub async fn dead_jobs(&self) -> StoreResult<Vec<DeadJob>> {
-        let rows = map(
-            sqlx::query(
-                "SELECT id, queue, payload, attempts, last_error FROM jobs
+        let rows = map(sqlx::query(
+            "SELECT id, queue, payload, attempts, last_error FROM jobs
                  WHERE status = 'dead' ORDER BY id",
-            )
-            .fetch_all(&self.reader)
-            .await,
-        )?;
+        )
+        .fetch_all(&self.reader)
+        .await)?;
         rows.iter()
             .map(|row| {
                 Ok(DeadJob {
@@ -334,23 +317,23 @@ pub struct Tx {
 
 impl Tx {
     pub async fn get(&mut self, kind: &str, id: &str) -> StoreResult<Option<Document>> {
-        let row = map(
-            sqlx::query("SELECT id, version, doc FROM documents WHERE kind = $1 AND id = $2")
-                .bind(kind)
-                .bind(id)
-                .fetch_optional(&mut *self.inner)
-                .await,
-        )?;
+        let row = map(sqlx::query(
+            "SELECT id, version, doc FROM documents WHERE kind = $1 AND id = $2",
+        )
+        .bind(kind)
+        .bind(id)
+        .fetch_optional(&mut *self.inner)
+        .await)?;
         row.as_ref().map(document).transpose()
     }
 
     pub async fn all(&mut self, kind: &str) -> StoreResult<Vec<Document>> {
-        let rows = map(
-            sqlx::query("SELECT id, version, doc FROM documents WHERE kind = $1 ORDER BY seq")
-                .bind(kind)
-                .fetch_all(&mut *self.inner)
-                .await,
-        )?;
+        let rows = map(sqlx::query(
+            "SELECT id, version, doc FROM documents WHERE kind = $1 ORDER BY seq",
+        )
+        .bind(kind)
+        .fetch_all(&mut *self.inner)
+        .await)?;
         rows.iter().map(document).collect()
     }
 
@@ -362,21 +345,19 @@ impl Tx {
         json: &str,
         promoted: &Promoted,
     ) -> StoreResult<i64> {
-        map(
-            sqlx::query(
-                "INSERT INTO documents (kind, id, version, p_name, p_state, p_type, p_updated, doc)
+        map(sqlx::query(
+            "INSERT INTO documents (kind, id, version, p_name, p_state, p_type, p_updated, doc)
                  VALUES ($1, $2, 1, $3, $4, $5, $6, $7)",
-            )
-            .bind(kind)
-            .bind(id)
-            .bind(promoted.name.as_deref())
-            .bind(promoted.state.as_deref())
-            .bind(promoted.type_name.as_deref())
-            .bind(promoted.updated.as_deref())
-            .bind(json)
-            .execute(&mut *self.inner)
-            .await,
-        )?;
+        )
+        .bind(kind)
+        .bind(id)
+        .bind(promoted.name.as_deref())
+        .bind(promoted.state.as_deref())
+        .bind(promoted.type_name.as_deref())
+        .bind(promoted.updated.as_deref())
+        .bind(json)
+        .execute(&mut *self.inner)
+        .await)?;
         Ok(1)
     }
 
@@ -389,24 +370,22 @@ impl Tx {
         json: &str,
         promoted: &Promoted,
     ) -> StoreResult<i64> {
-        let row = map(
-            sqlx::query(
-                "UPDATE documents SET version = version + 1, p_name = $1, p_state = $2,
+        let row = map(sqlx::query(
+            "UPDATE documents SET version = version + 1, p_name = $1, p_state = $2,
                     p_type = $3, p_updated = $4, doc = $5
                  WHERE kind = $6 AND id = $7 AND version = $8
                  RETURNING version",
-            )
-            .bind(promoted.name.as_deref())
-            .bind(promoted.state.as_deref())
-            .bind(promoted.type_name.as_deref())
-            .bind(promoted.updated.as_deref())
-            .bind(json)
-            .bind(kind)
-            .bind(id)
-            .bind(expected_version)
-            .fetch_optional(&mut *self.inner)
-            .await,
-        )?;
+        )
+        .bind(promoted.name.as_deref())
+        .bind(promoted.state.as_deref())
+        .bind(promoted.type_name.as_deref())
+        .bind(promoted.updated.as_deref())
+        .bind(json)
+        .bind(kind)
+        .bind(id)
+        .bind(expected_version)
+        .fetch_optional(&mut *self.inner)
+        .await)?;
         match row {
             Some(row) => map(row.try_get(0)),
             None => Err(StoreError::VersionConflict),
@@ -434,19 +413,17 @@ impl Tx {
         dedup_key: Option<&str>,
         run_at: i64,
     ) -> StoreResult<()> {
-        map(
-            sqlx::query(
-                "INSERT INTO jobs (queue, dedup_key, payload, run_at, created_at)
+        map(sqlx::query(
+            "INSERT INTO jobs (queue, dedup_key, payload, run_at, created_at)
                  VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-            )
-            .bind(queue)
-            .bind(dedup_key)
-            .bind(payload)
-            .bind(run_at)
-            .bind(crate::now_millis())
-            .execute(&mut *self.inner)
-            .await,
-        )?;
+        )
+        .bind(queue)
+        .bind(dedup_key)
+        .bind(payload)
+        .bind(run_at)
+        .bind(crate::now_millis())
+        .execute(&mut *self.inner)
+        .await)?;
         Ok(())
     }
 

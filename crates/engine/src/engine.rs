@@ -1,0 +1,958 @@
+//! The operations every declared resource gets (TMF630 §"REST API patterns"): create,
+//! retrieve, list, patch, delete, and the hub. Each write is one store transaction
+//! holding the document, its events and the jobs it starts.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+use switchboard_store::{ListQuery, Promoted, Store, Tx};
+use tokio::sync::Notify;
+
+use crate::decl::{ApiDecl, NewJob, ResourceDecl, WriteKind};
+use crate::error::{Error, ErrorKind, Result};
+use crate::events::{self, Change};
+use crate::query::{project, ColumnMap, ParsedQuery};
+use crate::schema::BodyValidator;
+use crate::worker::JobHandler;
+
+/// Settings the engine needs from the operator.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Base of every `href`, e.g. `http://127.0.0.1:8080` (no trailing slash).
+    pub public_url: String,
+    /// Page size when a list names no `limit`.
+    pub default_limit: u64,
+    /// Largest `limit` honoured; larger requests get this many and a 206.
+    pub max_limit: u64,
+    /// Delivery attempts before an event is dead-lettered.
+    pub max_attempts: i64,
+    /// First retry delay; doubled on every further failure up to `backoff_max_ms`.
+    pub backoff_base_ms: i64,
+    pub backoff_max_ms: i64,
+    /// Time allowed for one callback request.
+    pub delivery_timeout_ms: u64,
+    /// Lease on a claimed job; a worker that dies loses its jobs after this long.
+    pub lease_ms: i64,
+    /// Longest sleep of an idle worker; polling is the guarantee, wake-ups the speed.
+    pub poll_interval_ms: u64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            public_url: "http://127.0.0.1:8080".to_string(),
+            default_limit: 100,
+            max_limit: 1000,
+            max_attempts: 8,
+            backoff_base_ms: 1000,
+            backoff_max_ms: 300_000,
+            delivery_timeout_ms: 5000,
+            lease_ms: 30_000,
+            poll_interval_ms: 1000,
+        }
+    }
+}
+
+/// Addresses one declared resource: the API's and the resource's position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResourceRef {
+    pub api: usize,
+    pub resource: usize,
+}
+
+/// A stored resource as the engine hands it out: serialised once, ready to send.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub id: String,
+    pub version: i64,
+    pub json: String,
+}
+
+impl Stored {
+    /// The ETag of this version.
+    pub fn etag(&self) -> String {
+        format!("W/\"{}\"", self.version)
+    }
+}
+
+/// One page of a list: a serialised JSON array and the counts for the headers.
+#[derive(Debug, Clone)]
+pub struct ListResult {
+    pub json: String,
+    pub total: u64,
+    pub count: u64,
+}
+
+/// How a PATCH body is to be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatchKind {
+    /// RFC 7396 (`application/merge-patch+json`, and plain `application/json`).
+    Merge,
+    /// RFC 6902 (`application/json-patch+json`), applied atomically.
+    JsonPatch,
+}
+
+pub(crate) struct ResourceRuntime {
+    pub decl: ResourceDecl,
+    pub kind: String,
+    create_validator: Option<BodyValidator>,
+    update_validator: Option<BodyValidator>,
+}
+
+pub struct ApiRuntime {
+    pub decl: ApiDecl,
+    pub(crate) resources: Vec<ResourceRuntime>,
+}
+
+impl ApiRuntime {
+    pub fn resources(&self) -> impl Iterator<Item = &ResourceDecl> {
+        self.resources.iter().map(|resource| &resource.decl)
+    }
+}
+
+pub(crate) struct Inner {
+    pub store: Store,
+    pub config: EngineConfig,
+    pub apis: Vec<ApiRuntime>,
+    pub wake: Notify,
+    pub handlers: std::collections::HashMap<String, Arc<dyn JobHandler>>,
+    pub http: reqwest::Client,
+}
+
+/// The engine; cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) inner: Arc<Inner>,
+}
+
+fn compile(
+    schema: &Value,
+    name: Option<&str>,
+) -> std::result::Result<Option<BodyValidator>, String> {
+    name.map(|name| BodyValidator::compile(schema, name))
+        .transpose()
+}
+
+fn string_at(doc: &Value, key: &str) -> Option<String> {
+    doc.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
+impl Engine {
+    /// Builds the engine over declared APIs; fails when a declaration does not fit its
+    /// schema (a programming error, caught at start-up).
+    pub fn new(
+        store: Store,
+        config: EngineConfig,
+        apis: Vec<ApiDecl>,
+        handlers: Vec<(String, Arc<dyn JobHandler>)>,
+    ) -> std::result::Result<Engine, String> {
+        let mut runtimes = Vec::new();
+        for api in apis {
+            let schema: Value = serde_json::from_str(api.schema)
+                .map_err(|error| format!("{}: schema is not JSON: {error}", api.code))?;
+            let mut resources = Vec::new();
+            let mut api = api;
+            for decl in std::mem::take(&mut api.resources) {
+                let create_validator = compile(&schema, decl.create_schema)
+                    .map_err(|error| format!("{}: {error}", api.code))?;
+                let update_validator = compile(&schema, decl.update_schema)
+                    .map_err(|error| format!("{}: {error}", api.code))?;
+                resources.push(ResourceRuntime {
+                    kind: format!("{}/{}", api.code, decl.collection),
+                    decl,
+                    create_validator,
+                    update_validator,
+                });
+            }
+            runtimes.push(ApiRuntime {
+                decl: api,
+                resources,
+            });
+        }
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_millis(config.delivery_timeout_ms))
+            .build()
+            .map_err(|error| format!("http client: {error}"))?;
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                store,
+                config,
+                apis: runtimes,
+                wake: Notify::new(),
+                handlers: handlers.into_iter().collect(),
+                http,
+            }),
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner.config
+    }
+
+    pub fn apis(&self) -> &[ApiRuntime] {
+        &self.inner.apis
+    }
+
+    /// Finds a resource by API code and collection name.
+    pub fn resource_ref(&self, api_code: &str, collection: &str) -> Option<ResourceRef> {
+        let api = self
+            .inner
+            .apis
+            .iter()
+            .position(|api| api.decl.code == api_code)?;
+        let resource = self.inner.apis[api]
+            .resources
+            .iter()
+            .position(|resource| resource.decl.collection == collection)?;
+        Some(ResourceRef { api, resource })
+    }
+
+    pub(crate) fn runtime(&self, at: ResourceRef) -> Result<(&ApiRuntime, &ResourceRuntime)> {
+        let api = self
+            .inner
+            .apis
+            .get(at.api)
+            .ok_or_else(|| Error::internal("unknown API"))?;
+        let resource = api
+            .resources
+            .get(at.resource)
+            .ok_or_else(|| Error::internal("unknown resource"))?;
+        Ok((api, resource))
+    }
+
+    pub fn decl(&self, at: ResourceRef) -> Result<&ResourceDecl> {
+        Ok(&self.runtime(at)?.1.decl)
+    }
+
+    /// Wakes the workers after a commit that queued jobs.
+    pub(crate) fn wake(&self) {
+        self.inner.wake.notify_waiters();
+    }
+
+    fn href(&self, api: &ApiRuntime, collection: &str, id: &str) -> String {
+        format!(
+            "{}{}/{}/{}",
+            self.inner.config.public_url, api.decl.base_path, collection, id
+        )
+    }
+
+    fn columns<'a>(&self, resource: &'a ResourceRuntime) -> ColumnMap<'a> {
+        ColumnMap {
+            state: resource.decl.state.as_ref().map(|state| state.attribute),
+            last_update: resource.decl.last_update,
+        }
+    }
+
+    fn promoted(resource: &ResourceRuntime, doc: &Value) -> Promoted {
+        Promoted {
+            name: string_at(doc, "name"),
+            state: resource
+                .decl
+                .state
+                .as_ref()
+                .and_then(|state| string_at(doc, state.attribute)),
+            type_name: string_at(doc, "@type"),
+            updated: resource
+                .decl
+                .last_update
+                .and_then(|attribute| string_at(doc, attribute)),
+        }
+    }
+
+    fn allowed(&self, resource: &ResourceRuntime, allowed: bool, what: &str) -> Result<()> {
+        if allowed {
+            return Ok(());
+        }
+        Err(Error::method_not_allowed(format!(
+            "{what} is not offered on {}",
+            resource.decl.collection
+        )))
+    }
+
+    /// POST on a collection (TMF630 "Create resource"): validates, stamps the
+    /// server-owned attributes, stores, and emits the create event.
+    pub async fn create(&self, at: ResourceRef, body: Value) -> Result<Stored> {
+        let (api, resource) = self.runtime(at)?;
+        self.allowed(resource, resource.decl.operations.create, "POST")?;
+        let Value::Object(mut object) = body else {
+            return Err(Error::invalid_body("the body must be a JSON object"));
+        };
+        // The server owns these: whatever the client sent is replaced.
+        for key in ["id", "href"] {
+            object.remove(key);
+        }
+        let mut doc = Value::Object(object);
+        if let Some(validator) = &resource.create_validator {
+            validator.check(&doc)?;
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        self.stamp_new(api, resource, &mut doc, &id)?;
+        if let Some(hooks) = &resource.decl.hooks {
+            hooks.check(WriteKind::Create, &mut doc, None)?;
+        }
+        let json = doc.to_string();
+        let mut tx = self.inner.store.begin().await?;
+        tx.insert(&resource.kind, &id, &json, &Self::promoted(resource, &doc))
+            .await?;
+        let event = events::event(
+            resource.decl.resource_type,
+            resource.decl.collection,
+            Change::Create,
+            &doc,
+        );
+        let jobs = resource
+            .decl
+            .hooks
+            .as_ref()
+            .map(|hooks| hooks.jobs(WriteKind::Create, &doc, None))
+            .unwrap_or_default();
+        self.finish(tx, api, &[event], jobs).await?;
+        Ok(Stored {
+            id,
+            version: 1,
+            json,
+        })
+    }
+
+    /// Sets id, href, `@type`, the dates and the initial state of a new document, and
+    /// checks a state the client chose.
+    fn stamp_new(
+        &self,
+        api: &ApiRuntime,
+        resource: &ResourceRuntime,
+        doc: &mut Value,
+        id: &str,
+    ) -> Result<()> {
+        let href = self.href(api, resource.decl.collection, id);
+        let now = crate::now_rfc3339();
+        let Value::Object(object) = doc else {
+            return Err(Error::invalid_body("the body must be a JSON object"));
+        };
+        let mut stamped = Map::new();
+        stamped.insert("id".into(), Value::String(id.to_string()));
+        stamped.insert("href".into(), Value::String(href));
+        for (key, value) in std::mem::take(object) {
+            stamped.insert(key, value);
+        }
+        if !stamped.contains_key("@type") {
+            stamped.insert(
+                "@type".into(),
+                Value::String(resource.decl.resource_type.to_string()),
+            );
+        }
+        for attribute in resource.decl.server_owned {
+            stamped.remove(*attribute);
+        }
+        if let Some(attribute) = resource.decl.created_at {
+            stamped.insert(attribute.into(), Value::String(now.clone()));
+        }
+        if let Some(attribute) = resource.decl.last_update {
+            stamped.insert(attribute.into(), Value::String(now));
+        }
+        if let Some(state) = &resource.decl.state {
+            match stamped.get(state.attribute) {
+                None | Some(Value::Null) => {
+                    if let Some(initial) = state.initial {
+                        stamped.insert(state.attribute.into(), Value::String(initial.into()));
+                    }
+                }
+                Some(Value::String(value)) if state.knows(value) => {}
+                Some(other) => {
+                    return Err(Error::invalid_body(format!(
+                        "'{}' {} is not a known state; known states: {}",
+                        state.attribute,
+                        other,
+                        state.states().join(", ")
+                    )))
+                }
+            }
+        }
+        *object = stamped;
+        Ok(())
+    }
+
+    /// Writes events and jobs of a change, commits, and wakes the workers.
+    async fn finish(
+        &self,
+        mut tx: Tx,
+        api: &ApiRuntime,
+        events: &[Value],
+        jobs: Vec<NewJob>,
+    ) -> Result<()> {
+        let mut queued = events::fan_out(&mut tx, api.decl.code, events).await?;
+        for job in &jobs {
+            tx.enqueue(
+                &job.queue,
+                &job.payload.to_string(),
+                job.dedup_key.as_deref(),
+                switchboard_store::now_millis(),
+            )
+            .await?;
+            queued += 1;
+        }
+        tx.commit().await?;
+        if queued > 0 {
+            self.wake();
+        }
+        Ok(())
+    }
+
+    /// GET on a resource (TMF630 "Retrieve resource"), optionally projected.
+    pub async fn retrieve(&self, at: ResourceRef, id: &str, query: &str) -> Result<Stored> {
+        let (_, resource) = self.runtime(at)?;
+        self.allowed(resource, resource.decl.operations.retrieve, "GET by id")?;
+        let parsed = ParsedQuery::parse(query)?;
+        let Some(document) = self.inner.store.get(&resource.kind, id).await? else {
+            return Err(self.not_found(resource, id));
+        };
+        let json = match &parsed.fields {
+            None => document.json,
+            Some(fields) => {
+                let doc: Value = serde_json::from_str(&document.json)
+                    .map_err(|error| Error::internal(format!("stored JSON unreadable: {error}")))?;
+                project(&doc, fields).to_string()
+            }
+        };
+        Ok(Stored {
+            id: document.id,
+            version: document.version,
+            json,
+        })
+    }
+
+    fn not_found(&self, resource: &ResourceRuntime, id: &str) -> Error {
+        Error::not_found(format!("no {} with id '{id}'", resource.decl.collection))
+    }
+
+    /// GET on a collection (TMF630 "Query resources"): filters, sort, projection, page.
+    pub async fn list(&self, at: ResourceRef, query: &str) -> Result<ListResult> {
+        let (_, resource) = self.runtime(at)?;
+        self.allowed(
+            resource,
+            resource.decl.operations.list,
+            "GET on the collection",
+        )?;
+        let parsed = ParsedQuery::parse(query)?;
+        let columns = self.columns(resource);
+        let config = &self.inner.config;
+        let limit = parsed
+            .limit
+            .unwrap_or(config.default_limit)
+            .min(config.max_limit);
+        let list = ListQuery {
+            kind: resource.kind.clone(),
+            conditions: columns.conditions(parsed.conditions.clone()),
+            sort: columns.sort(&parsed.sort),
+            offset: parsed.offset.unwrap_or(0),
+            limit,
+        };
+        let page = self.inner.store.list(&list).await?;
+        let mut json = String::with_capacity(
+            page.documents
+                .iter()
+                .map(|d| d.json.len() + 1)
+                .sum::<usize>()
+                + 2,
+        );
+        json.push('[');
+        for (index, document) in page.documents.iter().enumerate() {
+            if index > 0 {
+                json.push(',');
+            }
+            match &parsed.fields {
+                None => json.push_str(&document.json),
+                Some(fields) => {
+                    let doc: Value = serde_json::from_str(&document.json).map_err(|error| {
+                        Error::internal(format!("stored JSON unreadable: {error}"))
+                    })?;
+                    json.push_str(&project(&doc, fields).to_string());
+                }
+            }
+        }
+        json.push(']');
+        Ok(ListResult {
+            json,
+            total: page.total,
+            count: page.documents.len() as u64,
+        })
+    }
+
+    /// PATCH (TMF630 "Partial update"): merge or JSON Patch, then the same checks as a
+    /// create, the state machine, optimistic concurrency and the change events.
+    pub async fn patch(
+        &self,
+        at: ResourceRef,
+        id: &str,
+        kind: PatchKind,
+        body: Value,
+        if_match: Option<&str>,
+    ) -> Result<Stored> {
+        let (_, resource) = self.runtime(at)?;
+        self.allowed(resource, resource.decl.operations.patch, "PATCH")?;
+        if kind == PatchKind::Merge {
+            if !body.is_object() {
+                return Err(Error::invalid_body("a merge patch must be a JSON object"));
+            }
+            if let Some(validator) = &resource.update_validator {
+                // Nulls remove attributes (RFC 7396); the schema speaks of values only.
+                validator.check(&without_nulls(&body))?;
+            }
+        }
+        self.update(at, id, if_match, |doc, decl| {
+            apply_patch(doc, kind, &body, decl)
+        })
+        .await
+    }
+
+    /// A change made by the server itself (jobs, domain hooks): no server-owned check,
+    /// same validation, state machine, events and concurrency as a PATCH.
+    pub async fn update_internal(
+        &self,
+        at: ResourceRef,
+        id: &str,
+        change: impl FnOnce(&mut Value) -> Result<()>,
+    ) -> Result<Stored> {
+        self.update(at, id, None, |doc, _| change(doc)).await
+    }
+
+    async fn update(
+        &self,
+        at: ResourceRef,
+        id: &str,
+        if_match: Option<&str>,
+        change: impl FnOnce(&mut Value, &ResourceDecl) -> Result<()>,
+    ) -> Result<Stored> {
+        let (api, resource) = self.runtime(at)?;
+        let mut tx = self.inner.store.begin().await?;
+        let Some(current) = tx.get(&resource.kind, id).await? else {
+            return Err(self.not_found(resource, id));
+        };
+        check_if_match(if_match, current.version)?;
+        let previous: Value = serde_json::from_str(&current.json)
+            .map_err(|error| Error::internal(format!("stored JSON unreadable: {error}")))?;
+        let mut doc = previous.clone();
+        change(&mut doc, &resource.decl)?;
+        if !doc.is_object() {
+            return Err(Error::invalid_body(
+                "the patched resource must stay a JSON object",
+            ));
+        }
+        // Identity never changes, whatever the patch did.
+        for key in ["id", "href"] {
+            if let Some(value) = previous.get(key) {
+                doc[key] = value.clone();
+            }
+        }
+        if doc == previous {
+            return Ok(Stored {
+                id: current.id,
+                version: current.version,
+                json: current.json,
+            });
+        }
+        if let Some(validator) = &resource.create_validator {
+            validator.check(&doc)?;
+        }
+        let mut changes = Vec::new();
+        if let Some(state) = &resource.decl.state {
+            let before = string_at(&previous, state.attribute);
+            let after = doc.get(state.attribute);
+            match (before.as_deref(), after) {
+                (Some(_), None | Some(Value::Null)) => {
+                    return Err(Error::invalid_body(format!(
+                        "'{}' cannot be removed",
+                        state.attribute
+                    )))
+                }
+                (None, None | Some(Value::Null)) => {}
+                (Some(from), Some(Value::String(to))) => {
+                    if !state.knows(to) {
+                        return Err(Error::invalid_body(format!(
+                            "'{}' '{to}' is not a known state; known states: {}",
+                            state.attribute,
+                            state.states().join(", ")
+                        )));
+                    }
+                    if !state.allows(from, to) {
+                        let next = state.next_states(from);
+                        return Err(Error::invalid_transition(format!(
+                            "'{}' cannot go from '{from}' to '{to}'; allowed next: {}",
+                            state.attribute,
+                            if next.is_empty() {
+                                "none (final state)".to_string()
+                            } else {
+                                next.join(", ")
+                            }
+                        )));
+                    }
+                    if from != to {
+                        changes.push(Change::StateChange);
+                    }
+                }
+                (None, Some(Value::String(to))) if !state.knows(to) => {
+                    return Err(Error::invalid_body(format!(
+                        "'{}' '{to}' is not a known state",
+                        state.attribute
+                    )));
+                }
+                (_, Some(Value::String(_))) => changes.push(Change::StateChange),
+                (_, Some(_)) => {
+                    return Err(Error::invalid_body(format!(
+                        "'{}' must be a string",
+                        state.attribute
+                    )))
+                }
+            }
+        }
+        if attributes_changed(&previous, &doc, &resource.decl) {
+            changes.push(Change::AttributeValueChange);
+        }
+        if let Some(attribute) = resource.decl.last_update {
+            doc[attribute] = Value::String(crate::now_rfc3339());
+        }
+        if let Some(hooks) = &resource.decl.hooks {
+            hooks.check(WriteKind::Update, &mut doc, Some(&previous))?;
+        }
+        let json = doc.to_string();
+        let version = tx
+            .update(
+                &resource.kind,
+                id,
+                current.version,
+                &json,
+                &Self::promoted(resource, &doc),
+            )
+            .await?;
+        let events: Vec<Value> = changes
+            .iter()
+            .map(|change| {
+                events::event(
+                    resource.decl.resource_type,
+                    resource.decl.collection,
+                    *change,
+                    &doc,
+                )
+            })
+            .collect();
+        let jobs = resource
+            .decl
+            .hooks
+            .as_ref()
+            .map(|hooks| hooks.jobs(WriteKind::Update, &doc, Some(&previous)))
+            .unwrap_or_default();
+        self.finish(tx, api, &events, jobs).await?;
+        Ok(Stored {
+            id: id.to_string(),
+            version,
+            json,
+        })
+    }
+
+    /// DELETE (TMF630 "Delete resource"): removes it and emits the delete event.
+    pub async fn delete(&self, at: ResourceRef, id: &str, if_match: Option<&str>) -> Result<()> {
+        let (api, resource) = self.runtime(at)?;
+        self.allowed(resource, resource.decl.operations.delete, "DELETE")?;
+        let mut tx = self.inner.store.begin().await?;
+        let Some(current) = tx.get(&resource.kind, id).await? else {
+            return Err(self.not_found(resource, id));
+        };
+        check_if_match(if_match, current.version)?;
+        let mut doc: Value = serde_json::from_str(&current.json)
+            .map_err(|error| Error::internal(format!("stored JSON unreadable: {error}")))?;
+        if let Some(hooks) = &resource.decl.hooks {
+            hooks.check(WriteKind::Delete, &mut doc, None)?;
+        }
+        tx.delete(&resource.kind, id).await?;
+        let event = events::event(
+            resource.decl.resource_type,
+            resource.decl.collection,
+            Change::Delete,
+            &doc,
+        );
+        let jobs = resource
+            .decl
+            .hooks
+            .as_ref()
+            .map(|hooks| hooks.jobs(WriteKind::Delete, &doc, None))
+            .unwrap_or_default();
+        self.finish(tx, api, &[event], jobs).await
+    }
+
+    /// Every document of the given collections of an API, keyed by collection
+    /// (catalog export).
+    pub async fn dump(&self, api_index: usize, collections: &[&str]) -> Result<Value> {
+        let api = self
+            .inner
+            .apis
+            .get(api_index)
+            .ok_or_else(|| Error::internal("unknown API"))?;
+        let mut out = Map::new();
+        for resource in &api.resources {
+            if !collections.contains(&resource.decl.collection) {
+                continue;
+            }
+            let documents = self.inner.store.all(&resource.kind).await?;
+            let mut items = Vec::with_capacity(documents.len());
+            for document in documents {
+                items.push(
+                    serde_json::from_str::<Value>(&document.json).map_err(|error| {
+                        Error::internal(format!("stored JSON unreadable: {error}"))
+                    })?,
+                );
+            }
+            out.insert(resource.decl.collection.to_string(), Value::Array(items));
+        }
+        Ok(Value::Object(out))
+    }
+
+    /// Stores documents that carry their own ids (catalog import): each is validated,
+    /// inserted or replaced, and announced with its create or change event. All of
+    /// them commit together or none does.
+    pub async fn restore(&self, api_index: usize, data: &Value) -> Result<usize> {
+        let api = self
+            .inner
+            .apis
+            .get(api_index)
+            .ok_or_else(|| Error::internal("unknown API"))?;
+        let Value::Object(collections) = data else {
+            return Err(Error::invalid_body(
+                "an import must be a JSON object of collections",
+            ));
+        };
+        let mut tx = self.inner.store.begin().await?;
+        let mut events = Vec::new();
+        let mut count = 0;
+        for (collection, items) in collections {
+            let Some(resource) = api
+                .resources
+                .iter()
+                .find(|r| r.decl.collection == collection)
+            else {
+                return Err(Error::invalid_body(format!(
+                    "unknown collection '{collection}'"
+                )));
+            };
+            let Value::Array(items) = items else {
+                return Err(Error::invalid_body(format!(
+                    "'{collection}' must be an array"
+                )));
+            };
+            for item in items {
+                let mut doc = item.clone();
+                let Some(id) = string_at(&doc, "id") else {
+                    return Err(Error::invalid_body(format!(
+                        "every imported {collection} needs a string id"
+                    )));
+                };
+                if let Some(validator) = &resource.create_validator {
+                    validator.check(&doc)?;
+                }
+                doc["href"] = Value::String(self.href(api, collection, &id));
+                let json = doc.to_string();
+                let promoted = Self::promoted(resource, &doc);
+                let change = match tx.get(&resource.kind, &id).await? {
+                    Some(current) => {
+                        tx.update(&resource.kind, &id, current.version, &json, &promoted)
+                            .await?;
+                        Change::AttributeValueChange
+                    }
+                    None => {
+                        tx.insert(&resource.kind, &id, &json, &promoted).await?;
+                        Change::Create
+                    }
+                };
+                events.push(events::event(
+                    resource.decl.resource_type,
+                    resource.decl.collection,
+                    change,
+                    &doc,
+                ));
+                count += 1;
+            }
+        }
+        self.finish(tx, api, &events, Vec::new()).await?;
+        Ok(count)
+    }
+
+    /// `POST {base}/hub`: registers a subscription.
+    pub async fn hub_create(&self, api_index: usize, body: Value) -> Result<Stored> {
+        let api = self
+            .inner
+            .apis
+            .get(api_index)
+            .ok_or_else(|| Error::internal("unknown API"))?;
+        let id = uuid::Uuid::new_v4().to_string();
+        let href = format!(
+            "{}{}/hub/{id}",
+            self.inner.config.public_url, api.decl.base_path
+        );
+        let doc = events::subscription(&body, &id, &href)?;
+        let json = doc.to_string();
+        let mut tx = self.inner.store.begin().await?;
+        tx.insert(
+            &events::hub_kind(api.decl.code),
+            &id,
+            &json,
+            &Promoted::default(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Stored {
+            id,
+            version: 1,
+            json,
+        })
+    }
+
+    pub async fn hub_get(&self, api_index: usize, id: &str) -> Result<Stored> {
+        let api = self
+            .inner
+            .apis
+            .get(api_index)
+            .ok_or_else(|| Error::internal("unknown API"))?;
+        match self
+            .inner
+            .store
+            .get(&events::hub_kind(api.decl.code), id)
+            .await?
+        {
+            Some(document) => Ok(Stored {
+                id: document.id,
+                version: document.version,
+                json: document.json,
+            }),
+            None => Err(Error::not_found(format!(
+                "no hub subscription with id '{id}'"
+            ))),
+        }
+    }
+
+    pub async fn hub_delete(&self, api_index: usize, id: &str) -> Result<()> {
+        let api = self
+            .inner
+            .apis
+            .get(api_index)
+            .ok_or_else(|| Error::internal("unknown API"))?;
+        let mut tx = self.inner.store.begin().await?;
+        if !tx.delete(&events::hub_kind(api.decl.code), id).await? {
+            return Err(Error::not_found(format!(
+                "no hub subscription with id '{id}'"
+            )));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn check_if_match(if_match: Option<&str>, version: i64) -> Result<()> {
+    let Some(if_match) = if_match else {
+        return Ok(());
+    };
+    let current = format!("\"{version}\"");
+    let matched = if_match
+        .split(',')
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag.trim_start_matches("W/") == current);
+    if matched {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::PreconditionFailed,
+        "Precondition failed",
+        format!("If-Match {if_match} does not match the current version W/{current}"),
+    ))
+}
+
+/// A merge patch without its `null`s (which only remove attributes).
+fn without_nulls(patch: &Value) -> Value {
+    match patch {
+        Value::Object(object) => Value::Object(
+            object
+                .iter()
+                .filter(|(_, value)| !value.is_null())
+                .map(|(key, value)| (key.clone(), without_nulls(value)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// The attributes a client may not write: id, href, the dates the server keeps, and
+/// whatever the declaration adds.
+fn server_owned(decl: &ResourceDecl) -> Vec<&'static str> {
+    let mut owned = vec!["id", "href"];
+    owned.extend(decl.last_update);
+    owned.extend(decl.created_at);
+    owned.extend(decl.server_owned.iter().copied());
+    owned
+}
+
+fn apply_patch(doc: &mut Value, kind: PatchKind, body: &Value, decl: &ResourceDecl) -> Result<()> {
+    let owned = server_owned(decl);
+    match kind {
+        PatchKind::Merge => {
+            // Echoing a server-owned value unchanged is harmless (a client patching
+            // back what it read); changing or removing one is refused.
+            for key in &owned {
+                if let Some(value) = body.get(*key) {
+                    if doc.get(*key) != Some(value) {
+                        return Err(Error::bad_request(format!(
+                            "'{key}' is set by the server and cannot be changed"
+                        )));
+                    }
+                }
+            }
+            json_patch::merge(doc, body);
+            Ok(())
+        }
+        PatchKind::JsonPatch => {
+            let patch: json_patch::Patch =
+                serde_json::from_value(body.clone()).map_err(|error| {
+                    Error::invalid_body(format!("not a JSON Patch (RFC 6902) document: {error}"))
+                })?;
+            for operation in &patch.0 {
+                let path = operation.path().to_string();
+                let top = path.split('/').nth(1).unwrap_or_default();
+                let is_test = matches!(operation, json_patch::PatchOperation::Test(_));
+                if !is_test && owned.contains(&top) {
+                    return Err(Error::bad_request(format!(
+                        "'{top}' is set by the server and cannot be changed"
+                    )));
+                }
+                if let json_patch::PatchOperation::Move(movement) = operation {
+                    let from = movement.from.to_string();
+                    let from_top = from.split('/').nth(1).unwrap_or_default();
+                    if owned.contains(&from_top) {
+                        return Err(Error::bad_request(format!(
+                            "'{from_top}' is set by the server and cannot be moved"
+                        )));
+                    }
+                }
+            }
+            json_patch::patch(doc, &patch)
+                .map_err(|error| Error::invalid_body(format!("the JSON Patch failed: {error}")))
+        }
+    }
+}
+
+/// True when anything but the state and the server's dates differs.
+fn attributes_changed(previous: &Value, doc: &Value, decl: &ResourceDecl) -> bool {
+    let (Value::Object(before), Value::Object(after)) = (previous, doc) else {
+        return previous != doc;
+    };
+    let ignored: Vec<&str> = decl
+        .state
+        .iter()
+        .map(|state| state.attribute)
+        .chain(decl.last_update)
+        .collect();
+    let differs = |a: &Map<String, Value>, b: &Map<String, Value>| {
+        a.iter()
+            .any(|(key, value)| !ignored.contains(&key.as_str()) && b.get(key) != Some(value))
+    };
+    differs(before, after) || differs(after, before)
+}

@@ -1,0 +1,152 @@
+//! The background job runner: claims due jobs under a lease, runs them (event delivery
+//! is built in; other queues run the handler an API registered), and settles each as
+//! done, retried with exponential backoff, or dead-lettered.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use switchboard_store::Job;
+use tokio::task::JoinSet;
+
+use crate::engine::Engine;
+use crate::events::DELIVERY_QUEUE;
+
+/// Jobs claimed per round trip and run at once by one worker.
+const BATCH: i64 = 32;
+const MAX_IN_FLIGHT: usize = 64;
+
+pub type JobFuture<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+
+/// Runs the jobs of one queue. A handler must be idempotent: after a crash the same
+/// job may run again.
+pub trait JobHandler: Send + Sync {
+    fn run<'a>(&'a self, engine: &'a Engine, payload: &'a Value) -> JobFuture<'a>;
+}
+
+impl Engine {
+    /// Runs jobs until `shutdown` resolves. Spawn one per process with the worker role.
+    pub async fn run_worker(&self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut running: JoinSet<()> = JoinSet::new();
+        loop {
+            while running.try_join_next().is_some() {}
+            let room = MAX_IN_FLIGHT.saturating_sub(running.len()) as i64;
+            let claimed = if room > 0 {
+                match self
+                    .store()
+                    .claim(room.min(BATCH), self.config().lease_ms)
+                    .await
+                {
+                    Ok(jobs) => jobs,
+                    Err(error) => {
+                        tracing::warn!(%error, "claiming jobs failed");
+                        Vec::new()
+                    }
+                }
+            } else {
+                Vec::new()
+            };
+            let idle = claimed.is_empty();
+            for job in claimed {
+                let engine = self.clone();
+                running.spawn(async move { engine.settle(job).await });
+            }
+            if !idle {
+                continue;
+            }
+            let sleep = self.idle_sleep().await;
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = self.inner.wake.notified() => {}
+                _ = tokio::time::sleep(sleep) => {}
+                Some(_) = running.join_next(), if !running.is_empty() => {}
+            }
+        }
+        // Jobs still running keep their lease and are taken over after it expires if
+        // they cannot finish; give them a moment to settle.
+        let _ = tokio::time::timeout(Duration::from_secs(5), async {
+            while running.join_next().await.is_some() {}
+        })
+        .await;
+    }
+
+    /// Until the next job falls due, bounded by the poll interval.
+    async fn idle_sleep(&self) -> Duration {
+        let poll = Duration::from_millis(self.config().poll_interval_ms);
+        match self.store().next_due().await {
+            Ok(Some(due)) => {
+                let wait = due - switchboard_store::now_millis();
+                Duration::from_millis(wait.clamp(1, poll.as_millis() as i64) as u64)
+            }
+            _ => poll,
+        }
+    }
+
+    async fn settle(&self, job: Job) {
+        let outcome = self.run_job(&job).await;
+        let result = match outcome {
+            Ok(()) => self.store().complete(job.id).await,
+            Err(error) => {
+                let config = self.config();
+                let retry_at = (job.attempts < config.max_attempts).then(|| {
+                    let exponent = (job.attempts - 1).clamp(0, 30) as u32;
+                    let delay = config
+                        .backoff_base_ms
+                        .saturating_mul(1i64 << exponent)
+                        .min(config.backoff_max_ms);
+                    switchboard_store::now_millis() + delay
+                });
+                if retry_at.is_none() {
+                    tracing::warn!(job = job.id, queue = %job.queue, attempts = job.attempts, %error, "job dead-lettered");
+                } else {
+                    tracing::debug!(job = job.id, queue = %job.queue, attempts = job.attempts, %error, "job failed, will retry");
+                }
+                self.store().fail(job.id, &error, retry_at).await
+            }
+        };
+        if let Err(error) = result {
+            // The lease expires and the job runs again: handlers are idempotent.
+            tracing::warn!(job = job.id, %error, "settling a job failed");
+        }
+    }
+
+    async fn run_job(&self, job: &Job) -> Result<(), String> {
+        let payload: Value = serde_json::from_str(&job.payload)
+            .map_err(|error| format!("payload is not JSON: {error}"))?;
+        if job.queue == DELIVERY_QUEUE {
+            return self.deliver(&payload).await;
+        }
+        match self.inner.handlers.get(&job.queue) {
+            Some(handler) => {
+                let handler: Arc<dyn JobHandler> = handler.clone();
+                handler.run(self, &payload).await
+            }
+            None => Err(format!("no handler for queue '{}'", job.queue)),
+        }
+    }
+
+    /// POSTs one event to a subscriber's callback; any 2xx is success.
+    async fn deliver(&self, payload: &Value) -> Result<(), String> {
+        let callback = payload
+            .get("callback")
+            .and_then(Value::as_str)
+            .ok_or("delivery without callback")?;
+        let event = payload.get("event").ok_or("delivery without event")?;
+        let response = self
+            .inner
+            .http
+            .post(callback)
+            .json(event)
+            .send()
+            .await
+            .map_err(|error| format!("POST {callback}: {error}"))?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("POST {callback}: status {}", response.status()))
+        }
+    }
+}

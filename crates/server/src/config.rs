@@ -1,0 +1,67 @@
+//! The settings of `switchboard serve`, each a flag with an environment twin.
+
+use clap::Args;
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    /// Address to listen on.
+    #[arg(long, env = "SWITCHBOARD_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Database: `sqlite://FILE` (created when missing) or a plain file path.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_DATABASE_URL",
+        default_value = "sqlite://switchboard.db"
+    )]
+    pub database_url: String,
+    /// Base URL used in every `href` (default: http://LISTEN).
+    #[arg(long, env = "SWITCHBOARD_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Largest request body accepted, in bytes; larger bodies get 413.
+    #[arg(long, env = "SWITCHBOARD_MAX_BODY_BYTES", default_value_t = 1 << 20)]
+    pub max_body_bytes: usize,
+    /// Attempts to deliver an event before it is dead-lettered.
+    #[arg(long, env = "SWITCHBOARD_DELIVERY_MAX_ATTEMPTS", default_value_t = 8)]
+    pub delivery_max_attempts: i64,
+    /// First retry delay of a failed delivery in milliseconds (doubled per attempt).
+    #[arg(long, env = "SWITCHBOARD_DELIVERY_BACKOFF_MS", default_value_t = 1000)]
+    pub delivery_backoff_ms: i64,
+    /// Time allowed for one callback request, in milliseconds.
+    #[arg(long, env = "SWITCHBOARD_DELIVERY_TIMEOUT_MS", default_value_t = 5000)]
+    pub delivery_timeout_ms: u64,
+    /// Longest idle sleep of the job worker, in milliseconds.
+    #[arg(long, env = "SWITCHBOARD_POLL_INTERVAL_MS", default_value_t = 1000)]
+    pub poll_interval_ms: u64,
+    /// SQLite: fsync every commit (survives power loss) instead of relying on the WAL
+    /// (survives a crash of the process).
+    #[arg(
+        long,
+        env = "SWITCHBOARD_SQLITE_SYNCHRONOUS_FULL",
+        default_value_t = false
+    )]
+    pub sqlite_synchronous_full: bool,
+}
+
+impl ServeConfig {
+    /// Defaults for everything, listening on `listen` and storing in `database_url`.
+    pub fn new(listen: impl Into<String>, database_url: impl Into<String>) -> Self {
+        ServeConfig {
+            listen: listen.into(),
+            database_url: database_url.into(),
+            public_url: None,
+            max_body_bytes: 1 << 20,
+            delivery_max_attempts: 8,
+            delivery_backoff_ms: 1000,
+            delivery_timeout_ms: 5000,
+            poll_interval_ms: 1000,
+            sqlite_synchronous_full: false,
+        }
+    }
+
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+}

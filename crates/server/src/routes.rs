@@ -1,0 +1,99 @@
+//! Every endpoint, mounted in one place. Per API: `{base}/{collection}` (GET list, POST),
+//! `{base}/{collection}/{id}` (GET, PATCH, DELETE) for each declared resource, and
+//! `{base}/hub`, `{base}/hub/{id}`. Plus `/health`, `/ready`, `/metrics`.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Request, State};
+use axum::routing::{get, post, MethodRouter};
+use axum::Router;
+use switchboard_engine::{Engine, ResourceRef};
+use tower_http::catch_panic::CatchPanicLayer;
+
+use crate::http::{self, AppState};
+use crate::telemetry::{self, ApiOfPath};
+
+pub fn router(engine: Engine, max_body_bytes: usize) -> Router {
+    let state = AppState {
+        engine: engine.clone(),
+        max_body_bytes,
+    };
+    let mut router = Router::new()
+        .route("/health", get(http::health))
+        .route("/ready", get(http::ready))
+        .route("/metrics", get(http::metrics));
+    let mut bases: Vec<(String, &'static str)> = Vec::new();
+    for (api_index, api) in engine.apis().iter().enumerate() {
+        let base = api.decl.base_path;
+        bases.push((base.to_string(), api.decl.code));
+        for (resource_index, resource) in api.resources().enumerate() {
+            let at = ResourceRef {
+                api: api_index,
+                resource: resource_index,
+            };
+            let collection = format!("{base}/{}", resource.collection);
+            router = router
+                .route(&collection, collection_routes(at))
+                .route(&format!("{collection}/{{id}}"), item_routes(at));
+        }
+        router = router
+            .route(
+                &format!("{base}/hub"),
+                post(move |state: State<AppState>, request: Request| {
+                    http::hub_create(state, api_index, request)
+                })
+                .fallback(http::method_not_allowed),
+            )
+            .route(
+                &format!("{base}/hub/{{id}}"),
+                get(move |state: State<AppState>, id: Path<String>| {
+                    http::hub_get(state, api_index, id)
+                })
+                .delete(move |state: State<AppState>, id: Path<String>| {
+                    http::hub_delete(state, api_index, id)
+                })
+                .fallback(http::method_not_allowed),
+            );
+    }
+    let bases = Arc::new(bases);
+    let api_of: ApiOfPath = Arc::new(move |path: &str| {
+        bases
+            .iter()
+            .find(|(base, _)| path.starts_with(base.as_str()))
+            .map(|(_, code)| *code)
+            .unwrap_or("other")
+    });
+    router
+        .fallback(http::not_found)
+        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(
+            api_of,
+            telemetry::record,
+        ))
+        .layer(CatchPanicLayer::custom(http::panic_response))
+}
+
+fn collection_routes(at: ResourceRef) -> MethodRouter<AppState> {
+    get(move |state: State<AppState>, request: Request| http::list(state, at, request))
+        .post(move |state: State<AppState>, request: Request| http::create(state, at, request))
+        .fallback(http::method_not_allowed)
+}
+
+fn item_routes(at: ResourceRef) -> MethodRouter<AppState> {
+    get(
+        move |state: State<AppState>, id: Path<String>, request: Request| {
+            http::retrieve(state, at, id, request)
+        },
+    )
+    .patch(
+        move |state: State<AppState>, id: Path<String>, request: Request| {
+            http::patch(state, at, id, request)
+        },
+    )
+    .delete(
+        move |state: State<AppState>, id: Path<String>, request: Request| {
+            http::delete(state, at, id, request)
+        },
+    )
+    .fallback(http::method_not_allowed)
+}
