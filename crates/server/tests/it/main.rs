@@ -1,0 +1,8 @@
+//! Integration tests: the real server on a free loopback port over a real SQLite file,
+//! driven over HTTP. One test binary (modules below) keeps link time down.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+mod crud;

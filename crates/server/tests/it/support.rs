@@ -1,0 +1,298 @@
+//! The test harness: start and restart a server on a temp SQLite file, call it, and
+//! receive its events on a local listener.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use switchboard::ServeConfig;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const CATALOG: &str = "/tmf-api/productCatalogManagement/v4";
+pub const PARTY: &str = "/tmf-api/party/v4";
+pub const PARTY_ROLE: &str = "/tmf-api/partyRoleManagement/v4";
+
+pub struct TestServer {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub dir: Arc<tempfile::TempDir>,
+    pub config: ServeConfig,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<()>>,
+}
+
+/// A response with its body read.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
+    }
+
+    /// Asserts a TMF error body with this status.
+    pub fn assert_error(&self, status: u16) {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.text);
+        assert_eq!(self.body["@type"], "Error", "body: {}", self.text);
+        assert_eq!(
+            self.body["status"],
+            status.to_string(),
+            "body: {}",
+            self.text
+        );
+        assert!(self.body["reason"].is_string() && self.body["message"].is_string());
+    }
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts on a new temp database, after `adjust` changes the configuration.
+    pub async fn start_with(adjust: impl FnOnce(&mut ServeConfig)) -> TestServer {
+        let dir = Arc::new(tempfile::tempdir().unwrap());
+        let db = dir.path().join("switchboard.db");
+        let mut config = ServeConfig::new("127.0.0.1:0", db.display().to_string());
+        config.poll_interval_ms = 100;
+        config.delivery_backoff_ms = 50;
+        adjust(&mut config);
+        Self::launch(config, dir).await
+    }
+
+    async fn launch(mut config: ServeConfig, dir: Arc<tempfile::TempDir>) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        config.listen = address.to_string();
+        config.public_url = Some(format!("http://{address}"));
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let serve_config = config.clone();
+        let handle = tokio::spawn(async move {
+            switchboard::serve(serve_config, listener, async move {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+        let server = TestServer {
+            base: format!("http://{address}"),
+            client: reqwest::Client::new(),
+            dir,
+            config,
+            shutdown: Some(shutdown),
+            handle: Some(handle),
+        };
+        server.wait_ready().await;
+        server
+    }
+
+    async fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(response) = self.client.get(self.url("/health")).send().await {
+                if response.status().is_success() {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("server did not become ready");
+    }
+
+    /// Stops the server and starts a new one on the same database file.
+    pub async fn restart(mut self) -> TestServer {
+        self.stop().await;
+        let config = self.config.clone();
+        Self::launch(config, self.dir.clone()).await
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.await;
+        }
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("switchboard.db")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Sends a request with an optional JSON body and content type.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: Option<Vec<u8>>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.body(body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(Method::GET, path, None, None, &[]).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Reply {
+        self.send(
+            Method::POST,
+            path,
+            Some("application/json"),
+            Some(body.to_string().into_bytes()),
+            &[],
+        )
+        .await
+    }
+
+    pub async fn patch(&self, path: &str, content_type: &str, body: &Value) -> Reply {
+        self.send(
+            Method::PATCH,
+            path,
+            Some(content_type),
+            Some(body.to_string().into_bytes()),
+            &[],
+        )
+        .await
+    }
+
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.send(Method::DELETE, path, None, None, &[]).await
+    }
+
+    /// Creates a resource, asserting 201, and returns its body.
+    pub async fn create(&self, path: &str, body: &Value) -> Value {
+        let reply = self.post(path, body).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::CREATED,
+            "POST {path}: {}",
+            reply.text
+        );
+        reply.body
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// A local HTTP endpoint that records the events POSTed to it; it answers 500 to the
+/// first `failures` requests, then 201.
+pub struct Listener {
+    pub url: String,
+    pub received: Arc<Mutex<Vec<Value>>>,
+    pub attempts: Arc<Mutex<usize>>,
+    _task: JoinHandle<()>,
+}
+
+impl Listener {
+    pub async fn start(failures: usize) -> Listener {
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let attempts = Arc::new(Mutex::new(0usize));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address: SocketAddr = listener.local_addr().unwrap();
+        let app = {
+            let received = received.clone();
+            let attempts = attempts.clone();
+            axum::Router::new().fallback(move |body: axum::body::Bytes| {
+                let received = received.clone();
+                let attempts = attempts.clone();
+                async move {
+                    let attempt = {
+                        let mut count = attempts.lock().unwrap();
+                        *count += 1;
+                        *count
+                    };
+                    if attempt <= failures {
+                        return axum::http::StatusCode::INTERNAL_SERVER_ERROR;
+                    }
+                    if let Ok(value) = serde_json::from_slice::<Value>(&body) {
+                        received.lock().unwrap().push(value);
+                    }
+                    axum::http::StatusCode::CREATED
+                }
+            })
+        };
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Listener {
+            url: format!("http://{address}/listener"),
+            received,
+            attempts,
+            _task: task,
+        }
+    }
+
+    /// Waits until at least `count` events arrived (or the deadline passes) and returns them.
+    pub async fn wait_for(&self, count: usize, within: Duration) -> Vec<Value> {
+        let deadline = Instant::now() + within;
+        loop {
+            let events = self.received.lock().unwrap().clone();
+            if events.len() >= count || Instant::now() >= deadline {
+                return events;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub fn events(&self) -> Vec<Value> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+/// Polls `check` until it holds or `within` passes.
+pub async fn eventually<F, Fut>(within: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if check().await {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
