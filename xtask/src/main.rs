@@ -9,6 +9,7 @@
 //! exits non-zero if any generated file differs from, or is missing in, the committed directory,
 //! or if the committed directory holds a `TMF*.json` file that would not be generated.
 
+mod bench;
 mod convert;
 mod paths;
 mod select;
@@ -26,6 +27,9 @@ const USAGE: &str = "\
 usage:
   cargo xtask import-specs <SPEC_DIR> [--out DIR]   write schemas/TMFxxx.json from the official specs
   cargo xtask check-specs  <SPEC_DIR> [--out DIR]   fail if schemas/ is not what import-specs writes
+  cargo xtask bench [--seconds N] [--runs N] [--items N]
+                                                    CRUD benchmark against a bare axum baseline
+  cargo xtask bare-server <ADDR>                    the baseline: bare axum serving static JSON
 
 DIR defaults to <workspace root>/schemas.";
 
@@ -72,7 +76,7 @@ fn parse_options(args: &[String]) -> Result<Options> {
     Ok(Options { spec_dir, out_dir })
 }
 
-fn workspace_root() -> Result<PathBuf> {
+pub(crate) fn workspace_root() -> Result<PathBuf> {
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let root = manifest_dir
         .parent()
@@ -94,6 +98,12 @@ fn run(args: &[String]) -> Result<ExitCode> {
         "check-specs" => {
             let opts = parse_options(rest)?;
             check_specs(&opts.spec_dir, &opts.out_dir)
+        }
+        "bench" => bench::run(rest).map(|()| ExitCode::SUCCESS),
+        "bare-server" => {
+            let address = rest.first().ok_or("bare-server needs an address")?;
+            bench::bare_server(address)?;
+            Ok(ExitCode::SUCCESS)
         }
         "-h" | "--help" | "help" => {
             println!("{USAGE}");

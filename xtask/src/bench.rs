@@ -1,0 +1,331 @@
+//! `cargo xtask bench`: the CRUD benchmark. The release server runs on SQLite pinned to
+//! core 0, wrk drives it from core 1 over loopback with 64 connections, and a bare axum
+//! handler serving a static ~400-byte JSON document runs under the same load in the same
+//! script, so every figure is also printed as a ratio to that baseline.
+
+use std::fs;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::Result;
+
+const OFFERINGS: &str = "/tmf-api/productCatalogManagement/v4/productOffering";
+const CONNECTIONS: u32 = 64;
+
+/// A static document the size of a typical offering (the baseline's answer).
+const BARE_BODY: &str = r#"{"id":"7d3c5a4e-1f2b-4c8d-9e0a-b1c2d3e4f5a6","href":"http://127.0.0.1:8080/tmf-api/productCatalogManagement/v4/productOffering/7d3c5a4e-1f2b-4c8d-9e0a-b1c2d3e4f5a6","name":"Fiber 1G residential","description":"benchmark offering","lifecycleStatus":"Launched","lastUpdate":"2026-11-27T08:00:00.000Z","productSpecification":{"id":"ps-1","name":"Fiber access"},"@type":"ProductOffering","isBundle":false}"#;
+
+struct Options {
+    seconds: u32,
+    runs: usize,
+    items: u64,
+}
+
+fn options(args: &[String]) -> Result<Options> {
+    let mut options = Options {
+        seconds: 8,
+        runs: 3,
+        items: 100_000,
+    };
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let value = it.next().ok_or(format!("{arg} needs a value"))?;
+        match arg.as_str() {
+            "--seconds" => options.seconds = value.parse()?,
+            "--runs" => options.runs = value.parse()?,
+            "--items" => options.items = value.parse()?,
+            other => return Err(format!("unknown bench option {other}").into()),
+        }
+    }
+    Ok(options)
+}
+
+/// Serves `BARE_BODY` on every GET: the ceiling any handler on this stack can reach.
+pub fn bare_server(address: &str) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(address).await?;
+        let app = axum::Router::new().fallback(|| async {
+            (
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                BARE_BODY,
+            )
+        });
+        axum::serve(listener, app).await?;
+        Ok::<(), crate::Error>(())
+    })
+}
+
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn require(tool: &str) -> Result<()> {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .stdout(Stdio::null())
+        .status()?
+        .success();
+    if found {
+        return Ok(());
+    }
+    Err(format!("{tool} is not installed (apt-get install {tool})").into())
+}
+
+/// `curl` a URL; returns (headers, body).
+fn curl(url: &str) -> Result<(String, String)> {
+    let output = Command::new("curl").args(["-s", "-D", "-", url]).output()?;
+    let text = String::from_utf8_lossy(&output.stdout).to_string();
+    let (headers, body) = text
+        .split_once("\r\n\r\n")
+        .map(|(h, b)| (h.to_string(), b.to_string()))
+        .unwrap_or_default();
+    Ok((headers, body))
+}
+
+fn wait_up(url: &str) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok((headers, _)) = curl(url) {
+            if headers.starts_with("HTTP/1.1 200") {
+                return Ok(());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err(format!("{url} did not come up").into())
+}
+
+fn total_count(base: &str, query: &str) -> Result<u64> {
+    let (headers, _) = curl(&format!("{base}{OFFERINGS}?{query}"))?;
+    headers
+        .lines()
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("x-total-count")
+                .then(|| value.trim().parse().ok())?
+        })
+        .ok_or_else(|| "no X-Total-Count header".into())
+}
+
+/// One wrk run's figures.
+#[derive(Clone, Copy, Debug)]
+struct Figures {
+    rate: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: u64,
+}
+
+const REPORT: &str = r#"
+done = function(summary, latency, requests)
+  local errors = summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout
+  io.write(string.format("RESULT %d %d %.4f %.4f %d\n", summary.requests, summary.duration,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, errors))
+end
+"#;
+
+fn wrk(url: &str, script: &Path, seconds: u32) -> Result<Figures> {
+    let output = Command::new("taskset")
+        .args(["-c", "1", "wrk", "-t1"])
+        .arg(format!("-c{CONNECTIONS}"))
+        .arg(format!("-d{seconds}s"))
+        .arg("-s")
+        .arg(script)
+        .arg(url)
+        .output()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let line = text
+        .lines()
+        .find(|line| line.starts_with("RESULT "))
+        .ok_or_else(|| format!("wrk printed no result: {text}"))?;
+    let fields: Vec<f64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|field| field.parse().ok())
+        .collect();
+    let [requests, micros, p50, p99, errors] = fields[..] else {
+        return Err(format!("unreadable wrk result: {line}").into());
+    };
+    Ok(Figures {
+        rate: requests / (micros / 1e6),
+        p50_ms: p50,
+        p99_ms: p99,
+        errors: errors as u64,
+    })
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    values.get(values.len() / 2).copied().unwrap_or(0.0)
+}
+
+fn summarize(runs: &[Figures]) -> Figures {
+    Figures {
+        rate: median(runs.iter().map(|f| f.rate).collect()),
+        p50_ms: median(runs.iter().map(|f| f.p50_ms).collect()),
+        p99_ms: median(runs.iter().map(|f| f.p99_ms).collect()),
+        errors: runs.iter().map(|f| f.errors).sum(),
+    }
+}
+
+fn write_script(dir: &Path, name: &str, body: &str) -> Result<PathBuf> {
+    let path = dir.join(name);
+    fs::write(&path, format!("{body}\n{REPORT}"))?;
+    Ok(path)
+}
+
+pub fn run(args: &[String]) -> Result<()> {
+    let options = options(args)?;
+    for tool in ["wrk", "taskset", "curl"] {
+        require(tool)?;
+    }
+    let root = crate::workspace_root()?;
+    println!("building the release server…");
+    let built = Command::new("cargo")
+        .args(["build", "--release", "-p", "switchboard"])
+        .current_dir(&root)
+        .status()?;
+    if !built.success() {
+        return Err("cargo build failed".into());
+    }
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root.join("target"));
+    let server_binary = target.join("release/switchboard");
+    let work = std::env::temp_dir().join(format!("switchboard-bench-{}", std::process::id()));
+    fs::create_dir_all(&work)?;
+
+    let bare_port = free_port()?;
+    let _bare = Process(
+        Command::new("taskset")
+            .args(["-c", "0"])
+            .arg(std::env::current_exe()?)
+            .args(["bare-server", &format!("127.0.0.1:{bare_port}")])
+            .stdout(Stdio::null())
+            .spawn()?,
+    );
+    let bare = format!("http://127.0.0.1:{bare_port}");
+    wait_up(&format!("{bare}/"))?;
+
+    let port = free_port()?;
+    let base = format!("http://127.0.0.1:{port}");
+    let _server = Process(
+        Command::new("taskset")
+            .args(["-c", "0"])
+            .arg(&server_binary)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .arg("--database-url")
+            .arg(work.join("bench.db"))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()?,
+    );
+    wait_up(&format!("{base}/health"))?;
+
+    let plain = write_script(&work, "plain.lua", "")?;
+    let post = write_script(
+        &work,
+        "post.lua",
+        r#"
+local states = {"In study", "In design", "In test", "Launched"}
+local n = 0
+request = function()
+  n = n + 1
+  local body = string.format('{"name":"offering %d","description":"benchmark offering","lifecycleStatus":"%s","productSpecification":{"id":"ps-%d"}}', n, states[(n % 4) + 1], n % 100)
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)
+end
+"#,
+    )?;
+
+    // POST: measured while seeding the store; topped up to the wanted size afterwards.
+    let mut post_runs = Vec::new();
+    for _ in 0..options.runs {
+        post_runs.push(wrk(&format!("{base}{OFFERINGS}"), &post, options.seconds)?);
+    }
+    while total_count(&base, "limit=1")? < options.items {
+        wrk(&format!("{base}{OFFERINGS}"), &post, 5)?;
+    }
+    let stored = total_count(&base, "limit=1")?;
+    let launched = total_count(&base, "lifecycleStatus=Launched&limit=1")?;
+
+    let (_, ids) = curl(&format!(
+        "{base}{OFFERINGS}?fields=id&limit=1000&offset=5000"
+    ))?;
+    let ids: serde_json::Value = serde_json::from_str(&ids)?;
+    let ids: Vec<String> = ids
+        .as_array()
+        .ok_or("no id list")?
+        .iter()
+        .filter_map(|item| item.get("id")?.as_str().map(|id| format!("\"{id}\"")))
+        .collect();
+    let get = write_script(
+        &work,
+        "get.lua",
+        &format!(
+            "local ids = {{{}}}\nrequest = function()\n  return wrk.format(\"GET\", \"{OFFERINGS}/\" .. ids[math.random(#ids)])\nend\n",
+            ids.join(",")
+        ),
+    )?;
+
+    let mut bare_runs = Vec::new();
+    let mut get_runs = Vec::new();
+    let mut list_runs = Vec::new();
+    for run in 0..options.runs {
+        println!("run {}/{}…", run + 1, options.runs);
+        bare_runs.push(wrk(&format!("{bare}/"), &plain, options.seconds)?);
+        get_runs.push(wrk(&base, &get, options.seconds)?);
+        list_runs.push(wrk(
+            &format!("{base}{OFFERINGS}?lifecycleStatus=Launched&limit=20"),
+            &plain,
+            options.seconds,
+        )?);
+    }
+    let baseline = summarize(&bare_runs);
+    println!();
+    println!(
+        "switchboard bench: SQLite, server on core 0, wrk on core 1, {CONNECTIONS} connections, \
+         {}s x {} runs (medians); {stored} offerings stored, {launched} Launched",
+        options.seconds, options.runs
+    );
+    println!(
+        "{:<44} {:>10} {:>9} {:>9} {:>9} {:>7}",
+        "case", "req/s", "p50 ms", "p99 ms", "vs bare", "errors"
+    );
+    let cases = [
+        ("bare axum, static 400-byte JSON (baseline)", baseline),
+        ("GET productOffering/{id}", summarize(&get_runs)),
+        ("POST productOffering", summarize(&post_runs)),
+        (
+            "GET ?lifecycleStatus=Launched&limit=20",
+            summarize(&list_runs),
+        ),
+    ];
+    for (name, figures) in cases {
+        println!(
+            "{:<44} {:>10.0} {:>9.3} {:>9.3} {:>8.1}% {:>7}",
+            name,
+            figures.rate,
+            figures.p50_ms,
+            figures.p99_ms,
+            100.0 * figures.rate / baseline.rate,
+            figures.errors
+        );
+    }
+    let _ = fs::remove_dir_all(&work);
+    Ok(())
+}
