@@ -843,6 +843,9 @@ impl Engine {
                 "no hub subscription with id '{id}'"
             )));
         }
+        // Unsubscribing also stops the retries of events already queued for it.
+        tx.cancel_jobs(events::DELIVERY_QUEUE, &events::delivery_key_prefix(id))
+            .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -75,6 +75,12 @@ pub fn subscription(body: &Value, id: &str, href: &str) -> Result<Value> {
     Ok(json!({"id": id, "href": href, "callback": callback, "query": query}))
 }
 
+/// Every delivery queued for a subscription has a dedup key starting with this, so
+/// that unsubscribing can cancel what is still waiting for it.
+pub fn delivery_key_prefix(subscription_id: &str) -> String {
+    format!("{subscription_id}:")
+}
+
 /// Queues one delivery of `event` per subscription of the API whose query matches it.
 pub async fn fan_out(tx: &mut Tx, api_code: &str, events: &[Value]) -> Result<usize> {
     if events.is_empty() {
@@ -105,8 +111,8 @@ pub async fn fan_out(tx: &mut Tx, api_code: &str, events: &[Value]) -> Result<us
                 "event": event,
             });
             let dedup = format!(
-                "{}:{}",
-                stored.id,
+                "{}{}",
+                delivery_key_prefix(&stored.id),
                 event
                     .get("eventId")
                     .and_then(Value::as_str)

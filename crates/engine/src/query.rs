@@ -14,6 +14,14 @@ const REGEX_MAX_LEN: usize = 256;
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
 const MAX_CONDITIONS: usize = 32;
 const MAX_PATH_DEPTH: usize = 8;
+/// Alternatives in one filter (`a=x,y,…`) and in all filters, and sort keys: each
+/// becomes a term of one SQL expression. SQLite refuses an OR list of about 500 terms
+/// (expression depth 1000) and an ORDER BY of 2000, and plans a WHERE clause in time
+/// that grows with the square of its terms (8000 alternatives take seconds); these
+/// bounds keep every accepted query valid and fast.
+const MAX_VALUES: usize = 256;
+const MAX_TOTAL_VALUES: usize = 1024;
+const MAX_SORT_KEYS: usize = 16;
 
 /// A parsed query string.
 #[derive(Debug, Clone, Default)]
@@ -142,14 +150,13 @@ fn filter_key(key: &str, value: &str) -> Result<(Vec<String>, Op, String)> {
             }
         }
     }
-    let mut path = path_of(key)?;
-    if path.len() > 1 {
-        if let Some(op) = path.last().and_then(|last| operator(last)) {
-            path.pop();
-            return Ok((path, op, value.to_string()));
+    // The operator is no level of the path: `a.….h.gt` is as deep as `a.….h`.
+    if let Some((stem, last)) = key.rsplit_once('.') {
+        if let Some(op) = operator(last) {
+            return Ok((path_of(stem)?, op, value.to_string()));
         }
     }
-    Ok((path, Op::Eq, value.to_string()))
+    Ok((path_of(key)?, Op::Eq, value.to_string()))
 }
 
 impl ParsedQuery {
@@ -173,6 +180,11 @@ impl ParsedQuery {
                         };
                         parsed.sort.push((path_of(name)?, descending));
                     }
+                    if parsed.sort.len() > MAX_SORT_KEYS {
+                        return Err(Error::invalid_query(format!(
+                            "at most {MAX_SORT_KEYS} sort keys are allowed"
+                        )));
+                    }
                 }
                 "offset" => parsed.offset = Some(number(&key, &value)?),
                 "limit" => parsed.limit = Some(number(&key, &value)?),
@@ -190,6 +202,17 @@ impl ParsedQuery {
                     } else {
                         value.split(',').collect()
                     };
+                    if texts.len() > MAX_VALUES {
+                        return Err(Error::invalid_query(format!(
+                            "a filter may list at most {MAX_VALUES} values"
+                        )));
+                    }
+                    let listed: usize = parsed.conditions.iter().map(|c| c.values.len()).sum();
+                    if listed + texts.len() > MAX_TOTAL_VALUES {
+                        return Err(Error::invalid_query(format!(
+                            "the filters may list at most {MAX_TOTAL_VALUES} values in all"
+                        )));
+                    }
                     for text in texts {
                         if op == Op::Regex {
                             check_regex(text)?;

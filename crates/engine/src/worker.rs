@@ -32,6 +32,11 @@ impl Engine {
         tokio::pin!(shutdown);
         let mut running: JoinSet<()> = JoinSet::new();
         loop {
+            // Listen for wake-ups before looking at the queue: `notify_waiters` reaches
+            // only futures that already exist, so a commit landing between the claim
+            // and the select would otherwise wait out the whole poll interval.
+            let wake = self.inner.wake.notified();
+            tokio::pin!(wake);
             while running.try_join_next().is_some() {}
             let room = MAX_IN_FLIGHT.saturating_sub(running.len()) as i64;
             let claimed = if room > 0 {
@@ -60,7 +65,7 @@ impl Engine {
             let sleep = self.idle_sleep().await;
             tokio::select! {
                 _ = &mut shutdown => break,
-                _ = self.inner.wake.notified() => {}
+                _ = &mut wake => {}
                 _ = tokio::time::sleep(sleep) => {}
                 Some(_) = running.join_next(), if !running.is_empty() => {}
             }
@@ -75,7 +80,9 @@ impl Engine {
 
     /// Until the next job falls due, bounded by the poll interval.
     async fn idle_sleep(&self) -> Duration {
-        let poll = Duration::from_millis(self.config().poll_interval_ms);
+        // A zero interval would make the clamp below panic (min > max) and kill the
+        // worker; a millisecond is as eager as polling needs to be.
+        let poll = Duration::from_millis(self.config().poll_interval_ms.max(1));
         match self.store().next_due().await {
             Ok(Some(due)) => {
                 let wait = due - switchboard_store::now_millis();

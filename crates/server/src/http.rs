@@ -1,8 +1,9 @@
 //! The HTTP face of the engine: request bodies and content types in, TMF JSON and
 //! status codes out. The only place that knows status codes.
 
-use axum::body::Body;
-use axum::extract::{Path, Request, State};
+use axum::body::{Body, HttpBody};
+use axum::extract::{FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
@@ -83,6 +84,21 @@ fn resource_response(status: StatusCode, stored: Stored) -> Response {
 
 type Handled = Result<Response, ApiError>;
 
+/// The `{id}` segment of an item path. A segment that does not decode to UTF-8 is
+/// refused with a TMF error body rather than axum's plain-text rejection.
+pub struct ItemId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ItemId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|Path(id)| ItemId(id))
+            .map_err(|rejection| ApiError(Error::bad_request(rejection.body_text())))
+    }
+}
+
 /// What the client said its body is.
 enum BodyType {
     Json,
@@ -135,9 +151,22 @@ async fn read_json(state: &AppState, request: Request) -> Result<(BodyType, Valu
             return Err(too_large());
         }
     }
-    let bytes = axum::body::to_bytes(request.into_body(), state.max_body_bytes)
-        .await
-        .map_err(|_| too_large())?;
+    // Read frame by frame rather than with `to_bytes`, whose one error cannot tell a
+    // body over the limit from one cut short (a client that closed early gets a 400).
+    let mut body = request.into_body();
+    let mut bytes = Vec::new();
+    while let Some(frame) =
+        std::future::poll_fn(|context| std::pin::Pin::new(&mut body).poll_frame(context)).await
+    {
+        let frame = frame
+            .map_err(|error| Error::bad_request(format!("the body could not be read: {error}")))?;
+        if let Ok(data) = frame.into_data() {
+            if bytes.len() + data.len() > state.max_body_bytes {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&data);
+        }
+    }
     if bytes.is_empty() {
         return Err(Error::bad_request(
             "the request has no body; a JSON document is expected",
@@ -204,7 +233,7 @@ fn stored_href(stored: &Stored) -> Option<String> {
 pub async fn retrieve(
     State(state): State<AppState>,
     at: ResourceRef,
-    Path(id): Path<String>,
+    ItemId(id): ItemId,
     request: Request,
 ) -> Handled {
     let stored = state.engine.retrieve(at, &id, &raw_query(&request)).await?;
@@ -214,7 +243,7 @@ pub async fn retrieve(
 pub async fn patch(
     State(state): State<AppState>,
     at: ResourceRef,
-    Path(id): Path<String>,
+    ItemId(id): ItemId,
     request: Request,
 ) -> Handled {
     let condition = if_match(request.headers());
@@ -233,7 +262,7 @@ pub async fn patch(
 pub async fn delete(
     State(state): State<AppState>,
     at: ResourceRef,
-    Path(id): Path<String>,
+    ItemId(id): ItemId,
     request: Request,
 ) -> Handled {
     let condition = if_match(request.headers());
@@ -249,16 +278,12 @@ pub async fn hub_create(State(state): State<AppState>, api: usize, request: Requ
     Ok(resource_response(StatusCode::CREATED, stored))
 }
 
-pub async fn hub_get(State(state): State<AppState>, api: usize, Path(id): Path<String>) -> Handled {
+pub async fn hub_get(State(state): State<AppState>, api: usize, ItemId(id): ItemId) -> Handled {
     let stored = state.engine.hub_get(api, &id).await?;
     Ok(resource_response(StatusCode::OK, stored))
 }
 
-pub async fn hub_delete(
-    State(state): State<AppState>,
-    api: usize,
-    Path(id): Path<String>,
-) -> Handled {
+pub async fn hub_delete(State(state): State<AppState>, api: usize, ItemId(id): ItemId) -> Handled {
     state.engine.hub_delete(api, &id).await?;
     let mut response = Response::new(Body::empty());
     *response.status_mut() = StatusCode::NO_CONTENT;

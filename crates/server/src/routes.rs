@@ -4,13 +4,13 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use switchboard_engine::{Engine, ResourceRef};
 use tower_http::catch_panic::CatchPanicLayer;
 
-use crate::http::{self, AppState};
+use crate::http::{self, AppState, ItemId};
 use crate::telemetry::{self, ApiOfPath};
 
 pub fn router(engine: Engine, max_body_bytes: usize) -> Router {
@@ -46,13 +46,11 @@ pub fn router(engine: Engine, max_body_bytes: usize) -> Router {
             )
             .route(
                 &format!("{base}/hub/{{id}}"),
-                get(move |state: State<AppState>, id: Path<String>| {
-                    http::hub_get(state, api_index, id)
-                })
-                .delete(move |state: State<AppState>, id: Path<String>| {
-                    http::hub_delete(state, api_index, id)
-                })
-                .fallback(http::method_not_allowed),
+                get(move |state: State<AppState>, id: ItemId| http::hub_get(state, api_index, id))
+                    .delete(move |state: State<AppState>, id: ItemId| {
+                        http::hub_delete(state, api_index, id)
+                    })
+                    .fallback(http::method_not_allowed),
             );
     }
     let bases = Arc::new(bases);
@@ -81,17 +79,17 @@ fn collection_routes(at: ResourceRef) -> MethodRouter<AppState> {
 
 fn item_routes(at: ResourceRef) -> MethodRouter<AppState> {
     get(
-        move |state: State<AppState>, id: Path<String>, request: Request| {
+        move |state: State<AppState>, id: ItemId, request: Request| {
             http::retrieve(state, at, id, request)
         },
     )
     .patch(
-        move |state: State<AppState>, id: Path<String>, request: Request| {
+        move |state: State<AppState>, id: ItemId, request: Request| {
             http::patch(state, at, id, request)
         },
     )
     .delete(
-        move |state: State<AppState>, id: Path<String>, request: Request| {
+        move |state: State<AppState>, id: ItemId, request: Request| {
             http::delete(state, at, id, request)
         },
     )

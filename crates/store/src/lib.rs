@@ -4,11 +4,13 @@
 //! Layout:
 //! - `query`: the backend-neutral query model (conditions, sort, page) the engine builds;
 //! - `sql`: compilation of that model to SQL text plus bind values;
-//! - `sqlite`: the embedded SQLite backend (WAL, one writer connection, a reader pool).
+//! - `sqlite`: the embedded SQLite backend (WAL, one writer connection, a reader pool);
+//! - `cache`: the in-process caches that backend keeps (documents, counts).
 //!
 //! The store knows no TMF API: it stores documents of a `kind` (an opaque string the engine
 //! chooses) and runs jobs of a `queue` (also opaque).
 
+mod cache;
 pub mod query;
 mod sql;
 mod sqlite;

@@ -102,14 +102,17 @@ fn condition_sql(builder: &mut Builder, condition: &Condition) {
     match &condition.target {
         Target::Column(column) => {
             let column = column_sql(*column);
-            builder.push("(");
+            // An absent attribute (NULL column) is "not equal", as it is for a path
+            // into the document; only negation needs it, and only there does the
+            // coalesce cost the index.
+            builder.push(if negate { "coalesce((" } else { "(" });
             for (index, value) in condition.values.iter().enumerate() {
                 if index > 0 {
                     builder.push(" OR ");
                 }
                 column_predicate(builder, column, op, value);
             }
-            builder.push(")");
+            builder.push(if negate { "), 0)" } else { ")" });
         }
         Target::Json(path) => json_exists(builder, path, op, &condition.values),
     }
@@ -142,6 +145,12 @@ fn column_predicate(builder: &mut Builder, column: &str, op: Op, value: &Operand
         if op == Op::Eq {
             builder.push(&format!(" OR {column} = "));
             builder.bind(Bind::Text(value.raw.clone()));
+        } else {
+            // Text that is no date compares as text, as in `leaf_predicate`.
+            builder.push(&format!(" OR (unixepoch({column}) IS NULL AND {column}"));
+            builder.push(comparison(op));
+            builder.bind(Bind::Text(value.raw.clone()));
+            builder.push(")");
         }
         builder.push(")");
         return;
@@ -224,7 +233,16 @@ fn leaf_predicate(builder: &mut Builder, leaf: &str, op: Op, value: &Operand) {
             ));
         }
     }
-    builder.push(&format!("({leaf}.type = 'text' AND {leaf}.value{cmp}"));
+    // A date compares only as an instant: as text, "23:30+01:00" would sort after
+    // "22:45Z" although it is earlier. Other text, and equality, compare as text.
+    let not_a_date = if value.instant.is_some() && op != Op::Eq {
+        format!(" AND unixepoch({leaf}.value) IS NULL")
+    } else {
+        String::new()
+    };
+    builder.push(&format!(
+        "({leaf}.type = 'text'{not_a_date} AND {leaf}.value{cmp}"
+    ));
     builder.bind(Bind::Text(value.raw.clone()));
     builder.push("))");
 }

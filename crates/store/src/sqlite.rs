@@ -2,21 +2,25 @@
 //! writer at a time, so queueing in the pool is cheaper than retrying on SQLITE_BUSY)
 //! and a pool of readers that never block the writer.
 
+use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use sqlx::{Row, Sqlite, SqlitePool};
+use tokio::sync::{mpsc, oneshot};
 
+use crate::cache::Caches;
 use crate::query::ListQuery;
 use crate::sql::{order_clause, where_clause, Bind, Builder};
 use crate::{DeadJob, Document, Job, Page, Promoted, StoreError, StoreResult};
 
 const MIGRATIONS: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS documents (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        seq INTEGER PRIMARY KEY,
         kind TEXT NOT NULL,
         id TEXT NOT NULL,
         version INTEGER NOT NULL,
@@ -32,7 +36,7 @@ const MIGRATIONS: &[&str] = &[
     "CREATE INDEX IF NOT EXISTS documents_kind_type ON documents (kind, p_type)",
     "CREATE INDEX IF NOT EXISTS documents_kind_updated ON documents (kind, p_updated)",
     "CREATE TABLE IF NOT EXISTS jobs (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        id INTEGER PRIMARY KEY,
         queue TEXT NOT NULL,
         dedup_key TEXT UNIQUE,
         payload TEXT NOT NULL,
@@ -44,6 +48,8 @@ const MIGRATIONS: &[&str] = &[
         created_at INTEGER NOT NULL
     )",
     "CREATE INDEX IF NOT EXISTS jobs_due ON jobs (status, run_at)",
+    // Stays empty: a batch inserts NULL here to abort when a versioned write missed.
+    "CREATE TABLE IF NOT EXISTS write_guard (conflict INTEGER NOT NULL)",
 ];
 
 /// How to open the store.
@@ -56,6 +62,8 @@ pub struct StoreConfig {
     /// `FULL` makes every commit survive power loss; `NORMAL` (the default) survives a
     /// crash of the process, with WAL keeping the database consistent either way.
     pub synchronous_full: bool,
+    /// Documents kept in memory for reads by id (0 disables the cache).
+    pub cache_entries: usize,
 }
 
 impl StoreConfig {
@@ -64,6 +72,7 @@ impl StoreConfig {
             url: url.into(),
             readers: 4,
             synchronous_full: false,
+            cache_entries: 20_000,
         }
     }
 }
@@ -72,6 +81,8 @@ impl StoreConfig {
 pub struct Store {
     writer: SqlitePool,
     reader: SqlitePool,
+    caches: Arc<Caches>,
+    committer: mpsc::UnboundedSender<CommitRequest>,
 }
 
 fn map<T>(result: Result<T, sqlx::Error>) -> StoreResult<T> {
@@ -133,7 +144,15 @@ impl Store {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.read_only(true))
             .await)?;
-        Ok(Store { writer, reader })
+        let caches = Arc::new(Caches::new(config.cache_entries));
+        let (committer_tx, committer_rx) = mpsc::unbounded_channel();
+        tokio::spawn(committer(writer.clone(), caches.clone(), committer_rx));
+        Ok(Store {
+            writer,
+            reader,
+            caches,
+            committer: committer_tx,
+        })
     }
 
     /// True when the database answers a trivial query.
@@ -142,6 +161,10 @@ impl Store {
     }
 
     pub async fn get(&self, kind: &str, id: &str) -> StoreResult<Option<Document>> {
+        let ticket = match self.caches.document(kind, id) {
+            Ok(cached) => return Ok(Some(cached)),
+            Err(ticket) => ticket,
+        };
         let row = map(sqlx::query(
             "SELECT id, version, doc FROM documents WHERE kind = $1 AND id = $2",
         )
@@ -149,24 +172,43 @@ impl Store {
         .bind(id)
         .fetch_optional(&self.reader)
         .await)?;
-        row.as_ref().map(document).transpose()
+        let found = row.as_ref().map(document).transpose()?;
+        if let Some(found) = &found {
+            self.caches.fill_document(ticket, found);
+        }
+        Ok(found)
     }
 
     /// One page of matches and the count of all matches, read in one snapshot.
     pub async fn list(&self, query: &ListQuery) -> StoreResult<Page> {
         let mut filter = Builder::default();
         where_clause(&mut filter, query);
+        // Counts of unchanged kinds are remembered: a paged list then costs one
+        // index range scan of `limit` rows instead of a scan of every match.
+        let epoch = self.caches.kind_epoch(&query.kind);
+        let count_key = format!("{}{:?}", filter.sql, filter.binds);
+        let cached_total = self.caches.count(&query.kind, &count_key);
         let mut connection = map(self.reader.acquire().await)?;
         map(sqlx::query("BEGIN").execute(&mut *connection).await)?;
-        let count_sql = format!("SELECT count(*) FROM documents d WHERE {}", filter.sql);
-        let total: i64 = match apply(sqlx::query(sqlx::AssertSqlSafe(count_sql)), &filter.binds)
-            .fetch_one(&mut *connection)
-            .await
-        {
-            Ok(row) => map(row.try_get(0))?,
-            Err(error) => {
-                let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
-                return Err(StoreError::classify(error));
+        let total: i64 = match cached_total {
+            Some(total) => total as i64,
+            None => {
+                let count_sql = format!("SELECT count(*) FROM documents d WHERE {}", filter.sql);
+                let counted = apply(sqlx::query(sqlx::AssertSqlSafe(count_sql)), &filter.binds)
+                    .fetch_one(&mut *connection)
+                    .await;
+                match counted {
+                    Ok(row) => {
+                        let total: i64 = map(row.try_get(0))?;
+                        self.caches
+                            .fill_count(&query.kind, epoch, count_key, total.max(0) as u64);
+                        total
+                    }
+                    Err(error) => {
+                        let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
+                        return Err(StoreError::classify(error));
+                    }
+                }
             }
         };
         let mut page = filter;
@@ -205,10 +247,13 @@ impl Store {
         rows.iter().map(document).collect()
     }
 
-    /// Starts a write transaction; it takes the database's write lock at once.
+    /// Starts a write transaction (buffered; see `Tx`).
     pub async fn begin(&self) -> StoreResult<Tx> {
-        let inner = map(self.writer.begin_with("BEGIN IMMEDIATE").await)?;
-        Ok(Tx { inner })
+        Ok(Tx {
+            store: self.clone(),
+            ops: Vec::new(),
+            pending: HashMap::new(),
+        })
     }
 
     /// Claims up to `limit` due jobs under a lease of `lease_ms`; a job whose lease ran
@@ -311,33 +356,80 @@ impl Store {
 }
 
 /// A write transaction: documents and the jobs their change starts commit together.
+///
+/// Writes are buffered and sent at `commit` as one multi-statement batch inside
+/// `BEGIN IMMEDIATE … COMMIT`: one round trip to the database thread instead of one per
+/// statement. Reads go to the committed state (cache or reader) overlaid with this
+/// transaction's own writes; isolation comes from optimistic versions instead of locks:
+/// every update and delete carries the version it was computed from, and the batch fails
+/// with `VersionConflict`, changing nothing, if any of them moved meanwhile.
 pub struct Tx {
-    inner: sqlx::Transaction<'static, Sqlite>,
+    store: Store,
+    ops: Vec<Op>,
+    /// This transaction's view of what it wrote: (kind, id) → document or deletion.
+    pending: HashMap<(String, String), Option<Document>>,
 }
+
+enum Op {
+    Insert {
+        kind: String,
+        id: String,
+        json: String,
+        promoted: Promoted,
+    },
+    Update {
+        kind: String,
+        id: String,
+        expected_version: i64,
+        json: String,
+        promoted: Promoted,
+    },
+    Delete {
+        kind: String,
+        id: String,
+        expected_version: i64,
+    },
+    Enqueue {
+        queue: String,
+        payload: String,
+        dedup_key: Option<String>,
+        run_at: i64,
+    },
+    CancelJobs {
+        queue: String,
+        key_prefix: String,
+    },
+}
+
+/// Raised inside a batch when an update or delete matched no row at the expected version.
+const CONFLICT_GUARD: &str = "INSERT INTO write_guard (conflict) SELECT NULL WHERE changes() = 0;";
 
 impl Tx {
     pub async fn get(&mut self, kind: &str, id: &str) -> StoreResult<Option<Document>> {
-        let row = map(sqlx::query(
-            "SELECT id, version, doc FROM documents WHERE kind = $1 AND id = $2",
-        )
-        .bind(kind)
-        .bind(id)
-        .fetch_optional(&mut *self.inner)
-        .await)?;
-        row.as_ref().map(document).transpose()
+        if let Some(pending) = self.pending.get(&(kind.to_string(), id.to_string())) {
+            return Ok(pending.clone());
+        }
+        self.store.get(kind, id).await
     }
 
+    /// Every document of a small kind (hub subscriptions), served from memory while
+    /// the kind is unchanged.
     pub async fn all(&mut self, kind: &str) -> StoreResult<Vec<Document>> {
-        let rows = map(sqlx::query(
-            "SELECT id, version, doc FROM documents WHERE kind = $1 ORDER BY seq",
-        )
-        .bind(kind)
-        .fetch_all(&mut *self.inner)
-        .await)?;
-        rows.iter().map(document).collect()
+        if self.pending.keys().any(|(pending, _)| pending == kind) {
+            return Err(StoreError::Unavailable(
+                "a transaction cannot list a kind it is writing".to_string(),
+            ));
+        }
+        if let Some(cached) = self.store.caches.all(kind) {
+            return Ok(cached);
+        }
+        let epoch = self.store.caches.kind_epoch(kind);
+        let documents = self.store.all(kind).await?;
+        self.store.caches.fill_all(kind, epoch, &documents);
+        Ok(documents)
     }
 
-    /// Inserts a new document at version 1.
+    /// Inserts a new document at version 1 (`Duplicate` at commit if the id is taken).
     pub async fn insert(
         &mut self,
         kind: &str,
@@ -345,23 +437,25 @@ impl Tx {
         json: &str,
         promoted: &Promoted,
     ) -> StoreResult<i64> {
-        map(sqlx::query(
-            "INSERT INTO documents (kind, id, version, p_name, p_state, p_type, p_updated, doc)
-                 VALUES ($1, $2, 1, $3, $4, $5, $6, $7)",
-        )
-        .bind(kind)
-        .bind(id)
-        .bind(promoted.name.as_deref())
-        .bind(promoted.state.as_deref())
-        .bind(promoted.type_name.as_deref())
-        .bind(promoted.updated.as_deref())
-        .bind(json)
-        .execute(&mut *self.inner)
-        .await)?;
+        self.pending.insert(
+            (kind.to_string(), id.to_string()),
+            Some(Document {
+                id: id.to_string(),
+                version: 1,
+                json: json.to_string(),
+            }),
+        );
+        self.ops.push(Op::Insert {
+            kind: kind.to_string(),
+            id: id.to_string(),
+            json: json.to_string(),
+            promoted: promoted.clone(),
+        });
         Ok(1)
     }
 
-    /// Replaces a document if it is still at `expected_version`; returns the new version.
+    /// Replaces a document that must still be at `expected_version` when the
+    /// transaction commits; returns the version it will have.
     pub async fn update(
         &mut self,
         kind: &str,
@@ -370,38 +464,38 @@ impl Tx {
         json: &str,
         promoted: &Promoted,
     ) -> StoreResult<i64> {
-        let row = map(sqlx::query(
-            "UPDATE documents SET version = version + 1, p_name = $1, p_state = $2,
-                    p_type = $3, p_updated = $4, doc = $5
-                 WHERE kind = $6 AND id = $7 AND version = $8
-                 RETURNING version",
-        )
-        .bind(promoted.name.as_deref())
-        .bind(promoted.state.as_deref())
-        .bind(promoted.type_name.as_deref())
-        .bind(promoted.updated.as_deref())
-        .bind(json)
-        .bind(kind)
-        .bind(id)
-        .bind(expected_version)
-        .fetch_optional(&mut *self.inner)
-        .await)?;
-        match row {
-            Some(row) => map(row.try_get(0)),
-            None => Err(StoreError::VersionConflict),
-        }
+        let version = expected_version + 1;
+        self.pending.insert(
+            (kind.to_string(), id.to_string()),
+            Some(Document {
+                id: id.to_string(),
+                version,
+                json: json.to_string(),
+            }),
+        );
+        self.ops.push(Op::Update {
+            kind: kind.to_string(),
+            id: id.to_string(),
+            expected_version,
+            json: json.to_string(),
+            promoted: promoted.clone(),
+        });
+        Ok(version)
     }
 
-    /// Deletes a document; false when it did not exist.
+    /// Deletes a document as this transaction last saw it; false when it did not exist.
     pub async fn delete(&mut self, kind: &str, id: &str) -> StoreResult<bool> {
-        let done = map(
-            sqlx::query("DELETE FROM documents WHERE kind = $1 AND id = $2")
-                .bind(kind)
-                .bind(id)
-                .execute(&mut *self.inner)
-                .await,
-        )?;
-        Ok(done.rows_affected() > 0)
+        let Some(current) = self.get(kind, id).await? else {
+            return Ok(false);
+        };
+        self.pending
+            .insert((kind.to_string(), id.to_string()), None);
+        self.ops.push(Op::Delete {
+            kind: kind.to_string(),
+            id: id.to_string(),
+            expected_version: current.version,
+        });
+        Ok(true)
     }
 
     /// Queues a job to run from `run_at` (ms since the epoch). With a `dedup_key`, a job
@@ -413,21 +507,250 @@ impl Tx {
         dedup_key: Option<&str>,
         run_at: i64,
     ) -> StoreResult<()> {
-        map(sqlx::query(
-            "INSERT INTO jobs (queue, dedup_key, payload, run_at, created_at)
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-        )
-        .bind(queue)
-        .bind(dedup_key)
-        .bind(payload)
-        .bind(run_at)
-        .bind(crate::now_millis())
-        .execute(&mut *self.inner)
-        .await)?;
+        self.ops.push(Op::Enqueue {
+            queue: queue.to_string(),
+            payload: payload.to_string(),
+            dedup_key: dedup_key.map(str::to_string),
+            run_at,
+        });
         Ok(())
     }
 
+    /// Drops the unfinished jobs of `queue` whose dedup key starts with `key_prefix`:
+    /// work whose reason is gone. A job already running ends, but is not run again;
+    /// dead jobs stay for inspection.
+    pub async fn cancel_jobs(&mut self, queue: &str, key_prefix: &str) -> StoreResult<()> {
+        self.ops.push(Op::CancelJobs {
+            queue: queue.to_string(),
+            key_prefix: key_prefix.to_string(),
+        });
+        Ok(())
+    }
+
+    /// Sends the batch; all of it commits or none of it does. Batches of concurrent
+    /// transactions are committed together (group commit, see `committer`).
     pub async fn commit(self) -> StoreResult<()> {
-        map(self.inner.commit().await)
+        if self.ops.is_empty() {
+            return Ok(());
+        }
+        let (reply, outcome) = oneshot::channel();
+        let request = CommitRequest {
+            touched: self.pending.into_keys().collect(),
+            ops: self.ops,
+            reply,
+        };
+        if self.store.committer.send(request).is_err() {
+            return Err(StoreError::Unavailable(
+                "the committer has stopped".to_string(),
+            ));
+        }
+        outcome.await.unwrap_or_else(|_| {
+            Err(StoreError::Unavailable(
+                "the committer has stopped".to_string(),
+            ))
+        })
+    }
+}
+
+/// One transaction waiting for the committer.
+struct CommitRequest {
+    ops: Vec<Op>,
+    touched: Vec<(String, String)>,
+    reply: oneshot::Sender<StoreResult<()>>,
+}
+
+/// Transactions committed together at most; and the bind parameters one group may use
+/// (SQLite allows 32766).
+const GROUP_MAX: usize = 256;
+const GROUP_MAX_BINDS: usize = 16_000;
+
+/// The group committer: takes every transaction waiting when it gets to work and
+/// commits them in one SQLite transaction, so that concurrent writes share the page
+/// writes and the round trip. If the group fails, each member is retried alone and
+/// gets its own outcome: a conflict in one transaction never fails another.
+async fn committer(
+    writer: SqlitePool,
+    caches: Arc<Caches>,
+    mut requests: mpsc::UnboundedReceiver<CommitRequest>,
+) {
+    while let Some(first) = requests.recv().await {
+        let mut group = vec![first];
+        let mut binds = 0;
+        while group.len() < GROUP_MAX && binds < GROUP_MAX_BINDS {
+            match requests.try_recv() {
+                Ok(request) => {
+                    binds += request.ops.len() * 12;
+                    group.push(request);
+                }
+                Err(_) => break,
+            }
+        }
+        for request in &group {
+            caches.invalidate(&request.touched);
+        }
+        let together = execute(&writer, group.iter().flat_map(|request| &request.ops)).await;
+        let outcomes: Vec<StoreResult<()>> = match together {
+            Ok(()) => group.iter().map(|_| Ok(())).collect(),
+            Err(error) if group.len() == 1 => vec![Err(error)],
+            Err(_) => {
+                let mut outcomes = Vec::with_capacity(group.len());
+                for request in &group {
+                    outcomes.push(execute(&writer, request.ops.iter()).await);
+                }
+                outcomes
+            }
+        };
+        for (request, outcome) in group.into_iter().zip(outcomes) {
+            caches.invalidate(&request.touched);
+            let _ = request.reply.send(outcome);
+        }
+    }
+}
+
+/// Runs operations as one transaction in one multi-statement round trip.
+async fn execute<'a>(writer: &SqlitePool, ops: impl Iterator<Item = &'a Op>) -> StoreResult<()> {
+    let mut batch = Builder::default();
+    batch.push("BEGIN IMMEDIATE;");
+    let now = crate::now_millis();
+    for op in ops {
+        op.write(&mut batch, now);
+    }
+    batch.push("COMMIT;");
+    let mut connection = map(writer.acquire().await)?;
+    // Group shapes vary, so the statement is not kept in the prepared-statement cache.
+    let result = apply(sqlx::query(sqlx::AssertSqlSafe(batch.sql)), &batch.binds)
+        .persistent(false)
+        .execute(&mut *connection)
+        .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(error) => {
+            // The batch stopped at the failing statement with the transaction open.
+            if sqlx::query("ROLLBACK")
+                .execute(&mut *connection)
+                .await
+                .is_err()
+            {
+                // A connection in an unknown transaction state must not be reused.
+                connection.close_on_drop();
+            }
+            let conflict =
+                matches!(&error, sqlx::Error::Database(db) if db.message().contains("write_guard"));
+            if conflict {
+                Err(StoreError::VersionConflict)
+            } else {
+                Err(StoreError::classify(error))
+            }
+        }
+    }
+}
+
+impl Op {
+    /// Appends this operation's statements, with their values as bind parameters.
+    fn write(&self, batch: &mut Builder, now: i64) {
+        match self {
+            Op::Insert {
+                kind,
+                id,
+                json,
+                promoted,
+            } => {
+                batch.push(
+                    "INSERT INTO documents (kind, id, version, p_name, p_state, p_type, p_updated, doc) VALUES (",
+                );
+                batch.bind(Bind::Text(kind.clone()));
+                batch.push(", ");
+                batch.bind(Bind::Text(id.clone()));
+                batch.push(", 1, ");
+                promoted_values(batch, promoted);
+                batch.push(", ");
+                batch.bind(Bind::Text(json.clone()));
+                batch.push(");");
+            }
+            Op::Update {
+                kind,
+                id,
+                expected_version,
+                json,
+                promoted,
+            } => {
+                batch.push("UPDATE documents SET version = version + 1, (p_name, p_state, p_type, p_updated) = (");
+                promoted_values(batch, promoted);
+                batch.push("), doc = ");
+                batch.bind(Bind::Text(json.clone()));
+                batch.push(" WHERE kind = ");
+                batch.bind(Bind::Text(kind.clone()));
+                batch.push(" AND id = ");
+                batch.bind(Bind::Text(id.clone()));
+                batch.push(" AND version = ");
+                batch.bind(Bind::Int(*expected_version));
+                batch.push(";");
+                batch.push(CONFLICT_GUARD);
+            }
+            Op::Delete {
+                kind,
+                id,
+                expected_version,
+            } => {
+                batch.push("DELETE FROM documents WHERE kind = ");
+                batch.bind(Bind::Text(kind.clone()));
+                batch.push(" AND id = ");
+                batch.bind(Bind::Text(id.clone()));
+                batch.push(" AND version = ");
+                batch.bind(Bind::Int(*expected_version));
+                batch.push(";");
+                batch.push(CONFLICT_GUARD);
+            }
+            Op::Enqueue {
+                queue,
+                payload,
+                dedup_key,
+                run_at,
+            } => {
+                batch.push(
+                    "INSERT INTO jobs (queue, dedup_key, payload, run_at, created_at) VALUES (",
+                );
+                batch.bind(Bind::Text(queue.clone()));
+                batch.push(", ");
+                match dedup_key {
+                    Some(key) => batch.bind(Bind::Text(key.clone())),
+                    None => batch.push("NULL"),
+                }
+                batch.push(", ");
+                batch.bind(Bind::Text(payload.clone()));
+                batch.push(", ");
+                batch.bind(Bind::Int(*run_at));
+                batch.push(", ");
+                batch.bind(Bind::Int(now));
+                batch.push(") ON CONFLICT DO NOTHING;");
+            }
+            Op::CancelJobs { queue, key_prefix } => {
+                batch.push("DELETE FROM jobs WHERE queue = ");
+                batch.bind(Bind::Text(queue.clone()));
+                batch.push(" AND status = 'ready' AND substr(dedup_key, 1, length(");
+                batch.bind(Bind::Text(key_prefix.clone()));
+                batch.push(")) = ");
+                batch.bind(Bind::Text(key_prefix.clone()));
+                batch.push(";");
+            }
+        }
+    }
+}
+
+fn promoted_values(batch: &mut Builder, promoted: &Promoted) {
+    let values = [
+        &promoted.name,
+        &promoted.state,
+        &promoted.type_name,
+        &promoted.updated,
+    ];
+    for (index, value) in values.into_iter().enumerate() {
+        if index > 0 {
+            batch.push(", ");
+        }
+        match value {
+            Some(text) => batch.bind(Bind::Text(text.clone())),
+            None => batch.push("NULL"),
+        }
     }
 }

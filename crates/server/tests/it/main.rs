@@ -6,3 +6,9 @@
 mod support;
 
 mod crud;
+mod errors;
+mod events;
+mod hostile;
+mod jobs;
+mod patch;
+mod query;

@@ -296,3 +296,146 @@ where
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
+
+/// The server's job queue, read from its database file. Tests otherwise see only HTTP;
+/// "no job left" is what turns "nothing more arrived" into a final answer.
+pub struct Queue {
+    store: switchboard_store::Store,
+}
+
+impl TestServer {
+    /// Opens the server's database beside it (WAL lets both read and write).
+    pub async fn queue(&self) -> Queue {
+        let config = switchboard_store::StoreConfig::new(self.db_path().display().to_string());
+        Queue {
+            store: switchboard_store::Store::open(&config).await.unwrap(),
+        }
+    }
+}
+
+impl Queue {
+    /// Jobs not finished yet: ready, waiting for a retry, or leased by a worker.
+    pub async fn pending(&self) -> i64 {
+        self.store.pending_jobs().await.unwrap()
+    }
+
+    pub async fn dead(&self) -> Vec<switchboard_store::DeadJob> {
+        self.store.dead_jobs().await.unwrap()
+    }
+
+    /// Waits until every queued job has completed or died; panics after 5 s.
+    pub async fn wait_idle(&self) {
+        let idle = eventually(Duration::from_secs(5), || async {
+            self.pending().await == 0
+        })
+        .await;
+        assert!(
+            idle,
+            "{} jobs still pending after 5 s",
+            self.pending().await
+        );
+    }
+}
+
+/// One request a `Hook` received, with the status it was answered with.
+#[derive(Debug, Clone)]
+pub struct HookRequest {
+    pub method: String,
+    /// Path and query, as the request line carried them.
+    pub target: String,
+    pub content_type: Option<String>,
+    pub body: Value,
+    pub answered: u16,
+}
+
+/// A local callback endpoint whose answer the test switches at will (a subscriber
+/// that is down, then back); it records every request, refused ones included.
+pub struct Hook {
+    pub address: SocketAddr,
+    status: Arc<std::sync::atomic::AtomicU16>,
+    requests: Arc<Mutex<Vec<HookRequest>>>,
+    _task: JoinHandle<()>,
+}
+
+impl Hook {
+    pub async fn start(status: u16) -> Hook {
+        let status = Arc::new(std::sync::atomic::AtomicU16::new(status));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let app = {
+            let status = status.clone();
+            let requests = requests.clone();
+            axum::Router::new().fallback(move |request: axum::extract::Request| {
+                let status = status.clone();
+                let requests = requests.clone();
+                async move {
+                    let answered = status.load(std::sync::atomic::Ordering::SeqCst);
+                    let method = request.method().to_string();
+                    let target = request
+                        .uri()
+                        .path_and_query()
+                        .map(|target| target.as_str().to_string())
+                        .unwrap_or_default();
+                    let content_type = request
+                        .headers()
+                        .get("content-type")
+                        .and_then(|value| value.to_str().ok())
+                        .map(str::to_string);
+                    let bytes = axum::body::to_bytes(request.into_body(), 1 << 20)
+                        .await
+                        .unwrap_or_default();
+                    requests.lock().unwrap().push(HookRequest {
+                        method,
+                        target,
+                        content_type,
+                        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+                        answered,
+                    });
+                    axum::http::StatusCode::from_u16(answered).unwrap()
+                }
+            })
+        };
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Hook {
+            address,
+            status,
+            requests,
+            _task: task,
+        }
+    }
+
+    /// The callback URL for `path_and_query` on this endpoint.
+    pub fn url(&self, path_and_query: &str) -> String {
+        format!("http://{}{path_and_query}", self.address)
+    }
+
+    /// From now on, answer every request with `status`.
+    pub fn answer(&self, status: u16) {
+        self.status
+            .store(status, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn requests(&self) -> Vec<HookRequest> {
+        self.requests.lock().unwrap().clone()
+    }
+
+    /// The requests answered with a 2xx: the deliveries that succeeded.
+    pub fn delivered(&self) -> Vec<HookRequest> {
+        self.requests()
+            .into_iter()
+            .filter(|request| (200..300).contains(&request.answered))
+            .collect()
+    }
+}
+
+/// A callback URL on which nothing listens: the port stays bound (so no other test can
+/// take it) but never accepts, so every connection is refused at once.
+pub fn refusing_callback() -> (tokio::net::TcpSocket, String) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let address = socket.local_addr().unwrap();
+    (socket, format!("http://{address}/listener"))
+}

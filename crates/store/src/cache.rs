@@ -1,0 +1,168 @@
+//! In-process caches of the embedded backend: documents by id, list counts and small
+//! whole-kind reads (hub subscriptions). They are sound because an embedded SQLite file
+//! has one writing process, and every write of that process goes through `Tx`.
+//!
+//! Coherence rule: a reader notes the epoch before it reads the database and fills the
+//! cache only if the epoch is unchanged afterwards; a writer bumps the epochs (and drops
+//! the entries) both before and after its commit. So a value read before a commit can
+//! never be cached after it, and a write transaction never sees a stale entry.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use crate::Document;
+
+const SHARDS: usize = 64;
+const MAX_COUNTS_PER_KIND: usize = 256;
+
+#[derive(Default)]
+struct Shard {
+    epoch: u64,
+    docs: HashMap<String, Document>,
+}
+
+#[derive(Default)]
+struct KindEntry {
+    epoch: u64,
+    counts: HashMap<String, u64>,
+    all: Option<Vec<Document>>,
+}
+
+pub(crate) struct Caches {
+    shards: Vec<Mutex<Shard>>,
+    per_shard: usize,
+    kinds: Mutex<HashMap<String, KindEntry>>,
+}
+
+/// Where a document's entry lives and the epoch a reader saw.
+pub(crate) struct Ticket {
+    shard: usize,
+    epoch: u64,
+    key: String,
+}
+
+fn key(kind: &str, id: &str) -> String {
+    let mut key = String::with_capacity(kind.len() + id.len() + 1);
+    key.push_str(kind);
+    key.push('\u{0}');
+    key.push_str(id);
+    key
+}
+
+fn shard_of(key: &str) -> usize {
+    // FNV-1a: cheap and good enough to spread ids over the shards.
+    let mut hash: u64 = 0xcbf29ce484222325;
+    for byte in key.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x100000001b3);
+    }
+    (hash % SHARDS as u64) as usize
+}
+
+impl Caches {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Caches {
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            per_shard: capacity / SHARDS,
+            kinds: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The cached document, or a ticket to fill the entry after reading the database.
+    pub(crate) fn document(&self, kind: &str, id: &str) -> Result<Document, Ticket> {
+        let key = key(kind, id);
+        let shard = shard_of(&key);
+        let Ok(guard) = self.shards[shard].lock() else {
+            return Err(Ticket {
+                shard,
+                epoch: u64::MAX,
+                key,
+            });
+        };
+        if let Some(document) = guard.docs.get(&key) {
+            return Ok(document.clone());
+        }
+        let epoch = guard.epoch;
+        drop(guard);
+        Err(Ticket { shard, epoch, key })
+    }
+
+    pub(crate) fn fill_document(&self, ticket: Ticket, document: &Document) {
+        if self.per_shard == 0 {
+            return;
+        }
+        let Ok(mut guard) = self.shards[ticket.shard].lock() else {
+            return;
+        };
+        if guard.epoch != ticket.epoch {
+            return;
+        }
+        if guard.docs.len() >= self.per_shard {
+            // Full: drop an arbitrary entry. Hot entries come back on their next read.
+            if let Some(victim) = guard.docs.keys().next().cloned() {
+                guard.docs.remove(&victim);
+            }
+        }
+        guard.docs.insert(ticket.key, document.clone());
+    }
+
+    pub(crate) fn kind_epoch(&self, kind: &str) -> u64 {
+        self.kinds
+            .lock()
+            .map(|kinds| kinds.get(kind).map_or(0, |entry| entry.epoch))
+            .unwrap_or(u64::MAX)
+    }
+
+    pub(crate) fn count(&self, kind: &str, query: &str) -> Option<u64> {
+        let kinds = self.kinds.lock().ok()?;
+        kinds.get(kind)?.counts.get(query).copied()
+    }
+
+    pub(crate) fn fill_count(&self, kind: &str, epoch: u64, query: String, count: u64) {
+        let Ok(mut kinds) = self.kinds.lock() else {
+            return;
+        };
+        let entry = kinds.entry(kind.to_string()).or_default();
+        if entry.epoch != epoch {
+            return;
+        }
+        if entry.counts.len() >= MAX_COUNTS_PER_KIND {
+            entry.counts.clear();
+        }
+        entry.counts.insert(query, count);
+    }
+
+    pub(crate) fn all(&self, kind: &str) -> Option<Vec<Document>> {
+        let kinds = self.kinds.lock().ok()?;
+        kinds.get(kind)?.all.clone()
+    }
+
+    pub(crate) fn fill_all(&self, kind: &str, epoch: u64, documents: &[Document]) {
+        let Ok(mut kinds) = self.kinds.lock() else {
+            return;
+        };
+        let entry = kinds.entry(kind.to_string()).or_default();
+        if entry.epoch == epoch {
+            entry.all = Some(documents.to_vec());
+        }
+    }
+
+    /// Forgets everything a write touched (called before and after its commit).
+    pub(crate) fn invalidate(&self, touched: &[(String, String)]) {
+        for (kind, id) in touched {
+            let key = key(kind, id);
+            if let Ok(mut shard) = self.shards[shard_of(&key)].lock() {
+                shard.epoch += 1;
+                shard.docs.remove(&key);
+            }
+        }
+        if let Ok(mut kinds) = self.kinds.lock() {
+            for (kind, _) in touched {
+                let entry = kinds.entry(kind.clone()).or_default();
+                entry.epoch += 1;
+                entry.counts.clear();
+                entry.all = None;
+            }
+        }
+    }
+}
