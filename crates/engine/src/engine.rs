@@ -451,33 +451,19 @@ impl Engine {
             limit,
         };
         let page = self.inner.store.list(&list).await?;
-        let mut json = String::with_capacity(
-            page.documents
-                .iter()
-                .map(|d| d.json.len() + 1)
-                .sum::<usize>()
-                + 2,
-        );
-        json.push('[');
-        for (index, document) in page.documents.iter().enumerate() {
-            if index > 0 {
-                json.push(',');
+        let json = match &parsed.fields {
+            None => format!("[{}]", page.items),
+            Some(fields) => {
+                let items: Vec<Value> = serde_json::from_str(&format!("[{}]", page.items))
+                    .map_err(|error| Error::internal(format!("stored JSON unreadable: {error}")))?;
+                let projected: Vec<Value> = items.iter().map(|doc| project(doc, fields)).collect();
+                Value::Array(projected).to_string()
             }
-            match &parsed.fields {
-                None => json.push_str(&document.json),
-                Some(fields) => {
-                    let doc: Value = serde_json::from_str(&document.json).map_err(|error| {
-                        Error::internal(format!("stored JSON unreadable: {error}"))
-                    })?;
-                    json.push_str(&project(&doc, fields).to_string());
-                }
-            }
-        }
-        json.push(']');
+        };
         Ok(ListResult {
             json,
             total: page.total,
-            count: page.documents.len() as u64,
+            count: page.count,
         })
     }
 

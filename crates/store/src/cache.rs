@@ -1,4 +1,4 @@
-//! In-process caches of the embedded backend: documents by id, list counts and small
+//! In-process caches of the embedded backend: documents by id, list counts and pages, small
 //! whole-kind reads (hub subscriptions). They are sound because an embedded SQLite file
 //! has one writing process, and every write of that process goes through `Tx`.
 //!
@@ -10,10 +10,13 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::Document;
+use crate::{Document, Page};
 
 const SHARDS: usize = 64;
 const MAX_COUNTS_PER_KIND: usize = 256;
+const MAX_PAGES_PER_KIND: usize = 256;
+/// Larger pages are not worth the memory: their cost is in sending them anyway.
+const MAX_CACHED_PAGE_BYTES: usize = 64 * 1024;
 
 #[derive(Default)]
 struct Shard {
@@ -25,6 +28,7 @@ struct Shard {
 struct KindEntry {
     epoch: u64,
     counts: HashMap<String, u64>,
+    pages: HashMap<String, Page>,
     all: Option<Vec<Document>>,
 }
 
@@ -132,6 +136,28 @@ impl Caches {
         entry.counts.insert(query, count);
     }
 
+    pub(crate) fn page(&self, kind: &str, query: &str) -> Option<Page> {
+        let kinds = self.kinds.lock().ok()?;
+        kinds.get(kind)?.pages.get(query).cloned()
+    }
+
+    pub(crate) fn fill_page(&self, kind: &str, epoch: u64, query: String, page: &Page) {
+        if page.items.len() > MAX_CACHED_PAGE_BYTES {
+            return;
+        }
+        let Ok(mut kinds) = self.kinds.lock() else {
+            return;
+        };
+        let entry = kinds.entry(kind.to_string()).or_default();
+        if entry.epoch != epoch {
+            return;
+        }
+        if entry.pages.len() >= MAX_PAGES_PER_KIND {
+            entry.pages.clear();
+        }
+        entry.pages.insert(query, page.clone());
+    }
+
     pub(crate) fn all(&self, kind: &str) -> Option<Vec<Document>> {
         let kinds = self.kinds.lock().ok()?;
         kinds.get(kind)?.all.clone()
@@ -161,6 +187,7 @@ impl Caches {
                 let entry = kinds.entry(kind.clone()).or_default();
                 entry.epoch += 1;
                 entry.counts.clear();
+                entry.pages.clear();
                 entry.all = None;
             }
         }

@@ -37,11 +37,14 @@ pub struct Promoted {
     pub updated: Option<String>,
 }
 
-/// One page of a list plus the number of all matches.
+/// One page of a list plus the number of all matches. The page comes back as the
+/// documents' JSON joined by commas (wrap it in brackets for an array): one value from
+/// the database instead of one row per document.
 #[derive(Debug, Clone)]
 pub struct Page {
     pub total: u64,
-    pub documents: Vec<Document>,
+    pub count: u64,
+    pub items: String,
 }
 
 /// A job claimed from the queue under a lease.

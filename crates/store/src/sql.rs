@@ -13,7 +13,7 @@ pub(crate) enum Bind {
 }
 
 /// SQL text under construction with its numbered placeholders.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(crate) struct Builder {
     pub sql: String,
     pub binds: Vec<Bind>,

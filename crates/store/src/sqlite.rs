@@ -31,6 +31,8 @@ const MIGRATIONS: &[&str] = &[
         doc TEXT NOT NULL
     )",
     "CREATE UNIQUE INDEX IF NOT EXISTS documents_kind_id ON documents (kind, id)",
+    // (kind, seq): lists in creation order page through an index, with no sort.
+    "CREATE INDEX IF NOT EXISTS documents_kind_seq ON documents (kind, seq)",
     "CREATE INDEX IF NOT EXISTS documents_kind_state ON documents (kind, p_state)",
     "CREATE INDEX IF NOT EXISTS documents_kind_name ON documents (kind, p_name)",
     "CREATE INDEX IF NOT EXISTS documents_kind_type ON documents (kind, p_type)",
@@ -94,6 +96,15 @@ fn document(row: &SqliteRow) -> StoreResult<Document> {
         id: map(row.try_get("id"))?,
         version: map(row.try_get("version"))?,
         json: map(row.try_get("doc"))?,
+    })
+}
+
+fn page_of(row: &SqliteRow, total: u64) -> StoreResult<Page> {
+    let count: i64 = map(row.try_get(1))?;
+    Ok(Page {
+        total,
+        count: count.max(0) as u64,
+        items: map(row.try_get(0))?,
     })
 }
 
@@ -183,57 +194,70 @@ impl Store {
     pub async fn list(&self, query: &ListQuery) -> StoreResult<Page> {
         let mut filter = Builder::default();
         where_clause(&mut filter, query);
-        // Counts of unchanged kinds are remembered: a paged list then costs one
-        // index range scan of `limit` rows instead of a scan of every match.
-        let epoch = self.caches.kind_epoch(&query.kind);
-        let count_key = format!("{}{:?}", filter.sql, filter.binds);
-        let cached_total = self.caches.count(&query.kind, &count_key);
-        let mut connection = map(self.reader.acquire().await)?;
-        map(sqlx::query("BEGIN").execute(&mut *connection).await)?;
-        let total: i64 = match cached_total {
-            Some(total) => total as i64,
-            None => {
-                let count_sql = format!("SELECT count(*) FROM documents d WHERE {}", filter.sql);
-                let counted = apply(sqlx::query(sqlx::AssertSqlSafe(count_sql)), &filter.binds)
-                    .fetch_one(&mut *connection)
-                    .await;
-                match counted {
-                    Ok(row) => {
-                        let total: i64 = map(row.try_get(0))?;
-                        self.caches
-                            .fill_count(&query.kind, epoch, count_key, total.max(0) as u64);
-                        total
-                    }
-                    Err(error) => {
-                        let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
-                        return Err(StoreError::classify(error));
-                    }
-                }
-            }
-        };
-        let mut page = filter;
+        // The page is aggregated inside SQLite into one value, in the page's order.
+        let mut page = filter.clone();
         page.sql = format!(
-            "SELECT d.id, d.version, d.doc FROM documents d WHERE {}",
-            page.sql
+            "SELECT coalesce(group_concat(d.doc, ','{{ORDER}}), ''), count(*) FROM \
+             (SELECT d.seq, d.p_name, d.p_state, d.p_type, d.p_updated, d.id, d.doc \
+              FROM documents d WHERE {}",
+            filter.sql
         );
         order_clause(&mut page, &query.sort);
         page.push(" LIMIT ");
         page.bind(Bind::Int(query.limit.min(i64::MAX as u64) as i64));
         page.push(" OFFSET ");
         page.bind(Bind::Int(query.offset.min(i64::MAX as u64) as i64));
-        let rows = apply(
-            sqlx::query(sqlx::AssertSqlSafe(page.sql.clone())),
-            &page.binds,
-        )
-        .fetch_all(&mut *connection)
-        .await;
+        page.push(") AS d");
+        // The aggregate's ORDER BY repeats the page order; its binds number on.
+        let mut order = page.clone();
+        order.sql.clear();
+        order_clause(&mut order, &query.sort);
+        page.binds = order.binds;
+        page.sql = page.sql.replacen("{ORDER}", &order.sql, 1);
+        // Counts of unchanged kinds are remembered: a paged list then costs one index
+        // range scan of `limit` rows instead of a scan of every match. The count holds
+        // for the page if no write to the kind committed while the page was read.
+        let epoch = self.caches.kind_epoch(&query.kind);
+        let page_key = format!("{}{:?}", page.sql, page.binds);
+        if let Some(cached) = self.caches.page(&query.kind, &page_key) {
+            return Ok(cached);
+        }
+        let count_key = format!("{}{:?}", filter.sql, filter.binds);
+        if let Some(total) = self.caches.count(&query.kind, &count_key) {
+            let row = map(apply(
+                sqlx::query(sqlx::AssertSqlSafe(page.sql.clone())),
+                &page.binds,
+            )
+            .fetch_one(&self.reader)
+            .await)?;
+            if self.caches.kind_epoch(&query.kind) == epoch {
+                let result = page_of(&row, total)?;
+                self.caches.fill_page(&query.kind, epoch, page_key, &result);
+                return Ok(result);
+            }
+        }
+        let mut connection = map(self.reader.acquire().await)?;
+        map(sqlx::query("BEGIN").execute(&mut *connection).await)?;
+        let count_sql = format!("SELECT count(*) FROM documents d WHERE {}", filter.sql);
+        let counted = apply(sqlx::query(sqlx::AssertSqlSafe(count_sql)), &filter.binds)
+            .fetch_one(&mut *connection)
+            .await;
+        let row = match &counted {
+            Ok(_) => Some(
+                apply(sqlx::query(sqlx::AssertSqlSafe(page.sql)), &page.binds)
+                    .fetch_one(&mut *connection)
+                    .await,
+            ),
+            Err(_) => None,
+        };
         let _ = sqlx::query("COMMIT").execute(&mut *connection).await;
-        let rows = map(rows)?;
-        let documents = rows.iter().map(document).collect::<StoreResult<Vec<_>>>()?;
-        Ok(Page {
-            total: total.max(0) as u64,
-            documents,
-        })
+        let total: i64 = map(map(counted)?.try_get(0))?;
+        let total = total.max(0) as u64;
+        let row = map(row.ok_or(sqlx::Error::RowNotFound)?)?;
+        self.caches.fill_count(&query.kind, epoch, count_key, total);
+        let result = page_of(&row, total)?;
+        self.caches.fill_page(&query.kind, epoch, page_key, &result);
+        Ok(result)
     }
 
     /// Every document of a kind in creation order (hub subscriptions, exports).
