@@ -113,13 +113,25 @@ async fn finish(
     }
 }
 
-pub struct CatalogExport {
+/// Which way a catalog job moves data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Write the collections to the job's file.
+    Export,
+    /// Read the job's file into the collections.
+    Import,
+}
+
+/// The worker side of an import or export job resource.
+pub struct CatalogJob {
     pub api: &'static str,
     pub job_collection: &'static str,
+    /// What an export writes (an import takes whatever collections the file holds).
     pub collections: &'static [&'static str],
+    pub direction: Direction,
 }
 
-impl JobHandler for CatalogExport {
+impl JobHandler for CatalogJob {
     fn run<'a>(
         &'a self,
         engine: &'a Engine,
@@ -132,19 +144,11 @@ impl JobHandler for CatalogExport {
             };
             let outcome = async {
                 let path = file_url_path(&url).map_err(|error| error.message)?;
-                let data = engine
-                    .dump(api_index(engine, self.api)?, self.collections)
-                    .await
-                    .map_err(|error| error.to_string())?;
-                let text = serde_json::to_vec_pretty(&data).map_err(|error| error.to_string())?;
-                // Write beside the target and rename, so a reader never sees half a file.
-                let partial = path.with_extension("partial");
-                tokio::fs::write(&partial, text)
-                    .await
-                    .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
-                tokio::fs::rename(&partial, &path)
-                    .await
-                    .map_err(|error| format!("cannot write {}: {error}", path.display()))
+                let api = api_index(engine, self.api)?;
+                match self.direction {
+                    Direction::Export => export(engine, api, self.collections, &path).await,
+                    Direction::Import => import(engine, api, &path).await,
+                }
             }
             .await;
             finish(engine, at, &id, outcome).await
@@ -152,37 +156,37 @@ impl JobHandler for CatalogExport {
     }
 }
 
-pub struct CatalogImport {
-    pub api: &'static str,
-    pub job_collection: &'static str,
+async fn export(
+    engine: &Engine,
+    api: usize,
+    collections: &[&str],
+    path: &std::path::Path,
+) -> Result<(), String> {
+    let data = engine
+        .dump(api, collections)
+        .await
+        .map_err(|error| error.to_string())?;
+    let text = serde_json::to_vec_pretty(&data).map_err(|error| error.to_string())?;
+    // Write beside the target and rename, so a reader never sees half a file.
+    let partial = path.with_extension("partial");
+    let cannot_write = |error: std::io::Error| format!("cannot write {}: {error}", path.display());
+    tokio::fs::write(&partial, text)
+        .await
+        .map_err(cannot_write)?;
+    tokio::fs::rename(&partial, path)
+        .await
+        .map_err(cannot_write)
 }
 
-impl JobHandler for CatalogImport {
-    fn run<'a>(
-        &'a self,
-        engine: &'a Engine,
-        payload: &'a Value,
-    ) -> switchboard_engine::worker::JobFuture<'a> {
-        Box::pin(async move {
-            let at = job_ref(engine, self.api, self.job_collection)?;
-            let Some((id, url)) = pending_job(engine, at, payload).await? else {
-                return Ok(());
-            };
-            let outcome = async {
-                let path = file_url_path(&url).map_err(|error| error.message)?;
-                let text = tokio::fs::read(&path)
-                    .await
-                    .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
-                let data: Value = serde_json::from_slice(&text)
-                    .map_err(|error| format!("{} is not JSON: {error}", path.display()))?;
-                engine
-                    .restore(api_index(engine, self.api)?, &data)
-                    .await
-                    .map(|_| ())
-                    .map_err(|error| error.message)
-            }
-            .await;
-            finish(engine, at, &id, outcome).await
-        })
-    }
+async fn import(engine: &Engine, api: usize, path: &std::path::Path) -> Result<(), String> {
+    let text = tokio::fs::read(path)
+        .await
+        .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+    let data: Value = serde_json::from_slice(&text)
+        .map_err(|error| format!("{} is not JSON: {error}", path.display()))?;
+    engine
+        .restore(api, &data)
+        .await
+        .map(|_| ())
+        .map_err(|error| error.message)
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use switchboard_engine::{ApiDecl, JobHandler, Operations, ResourceDecl};
 
-use crate::catalog_jobs::{CatalogExport, CatalogImport, JobHooks};
+use crate::catalog_jobs::{CatalogJob, Direction, JobHooks};
 use crate::lifecycle::{catalog_lifecycle, job_status};
 
 pub const CODE: &str = "TMF620";
@@ -66,21 +66,22 @@ pub fn api() -> ApiDecl {
 }
 
 pub fn job_handlers() -> Vec<(String, Arc<dyn JobHandler>)> {
+    let job = |job_collection, direction| -> Arc<dyn JobHandler> {
+        Arc::new(CatalogJob {
+            api: CODE,
+            job_collection,
+            collections: CATALOG_COLLECTIONS,
+            direction,
+        })
+    };
     vec![
         (
             EXPORT_QUEUE.to_string(),
-            Arc::new(CatalogExport {
-                api: CODE,
-                job_collection: "exportJob",
-                collections: CATALOG_COLLECTIONS,
-            }),
+            job("exportJob", Direction::Export),
         ),
         (
             IMPORT_QUEUE.to_string(),
-            Arc::new(CatalogImport {
-                api: CODE,
-                job_collection: "importJob",
-            }),
+            job("importJob", Direction::Import),
         ),
     ]
 }

@@ -76,6 +76,15 @@ impl StateMachine {
             })
     }
 
+    /// The declared spelling of a state given in any case; `None` for an unknown state
+    /// or a free-text status. States are stored in this spelling, so that filters find
+    /// them as declared.
+    pub fn canonical(&self, state: &str) -> Option<&'static str> {
+        self.states()
+            .into_iter()
+            .find(|known| known.eq_ignore_ascii_case(state))
+    }
+
     pub fn next_states(&self, from: &str) -> Vec<&'static str> {
         self.transitions
             .iter()

@@ -169,8 +169,11 @@ impl Engine {
                 resources,
             });
         }
+        // Redirects are not followed: a 3xx would turn the event POST into a GET to
+        // wherever the subscriber points, and the callback registered is the one used.
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_millis(config.delivery_timeout_ms))
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|error| format!("http client: {error}"))?;
         Ok(Engine {
@@ -304,12 +307,7 @@ impl Engine {
             Change::Create,
             &doc,
         );
-        let jobs = resource
-            .decl
-            .hooks
-            .as_ref()
-            .map(|hooks| hooks.jobs(WriteKind::Create, &doc, None))
-            .unwrap_or_default();
+        let jobs = hook_jobs(&resource.decl, WriteKind::Create, &doc, None);
         self.finish(tx, api, &[event], jobs).await?;
         Ok(Stored {
             id,
@@ -360,7 +358,11 @@ impl Engine {
                         stamped.insert(state.attribute.into(), Value::String(initial.into()));
                     }
                 }
-                Some(Value::String(value)) if state.knows(value) => {}
+                Some(Value::String(value)) if state.knows(value) => {
+                    if let Some(canonical) = state.canonical(value) {
+                        stamped.insert(state.attribute.into(), Value::String(canonical.into()));
+                    }
+                }
                 Some(other) => {
                     return Err(Error::invalid_body(format!(
                         "'{}' {} is not a known state; known states: {}",
@@ -522,6 +524,7 @@ impl Engine {
             .map_err(|error| Error::internal(format!("stored JSON unreadable: {error}")))?;
         let mut doc = previous.clone();
         change(&mut doc, &resource.decl)?;
+        canonical_state(&resource.decl, &mut doc);
         if !doc.is_object() {
             return Err(Error::invalid_body(
                 "the patched resource must stay a JSON object",
@@ -624,12 +627,7 @@ impl Engine {
                 )
             })
             .collect();
-        let jobs = resource
-            .decl
-            .hooks
-            .as_ref()
-            .map(|hooks| hooks.jobs(WriteKind::Update, &doc, Some(&previous)))
-            .unwrap_or_default();
+        let jobs = hook_jobs(&resource.decl, WriteKind::Update, &doc, Some(&previous));
         self.finish(tx, api, &events, jobs).await?;
         Ok(Stored {
             id: id.to_string(),
@@ -659,12 +657,7 @@ impl Engine {
             Change::Delete,
             &doc,
         );
-        let jobs = resource
-            .decl
-            .hooks
-            .as_ref()
-            .map(|hooks| hooks.jobs(WriteKind::Delete, &doc, None))
-            .unwrap_or_default();
+        let jobs = hook_jobs(&resource.decl, WriteKind::Delete, &doc, None);
         self.finish(tx, api, &[event], jobs).await
     }
 
@@ -854,6 +847,33 @@ fn check_if_match(if_match: Option<&str>, version: i64) -> Result<()> {
         "Precondition failed",
         format!("If-Match {if_match} does not match the current version W/{current}"),
     ))
+}
+
+/// The jobs a resource's hooks start for a write (none without hooks).
+fn hook_jobs(
+    decl: &ResourceDecl,
+    kind: WriteKind,
+    doc: &Value,
+    previous: Option<&Value>,
+) -> Vec<NewJob> {
+    decl.hooks
+        .as_ref()
+        .map(|hooks| hooks.jobs(kind, doc, previous))
+        .unwrap_or_default()
+}
+
+/// Writes the state in its declared spelling ("in STUDY" is stored as "In study").
+fn canonical_state(decl: &ResourceDecl, doc: &mut Value) {
+    let Some(state) = &decl.state else {
+        return;
+    };
+    let canonical = doc
+        .get(state.attribute)
+        .and_then(Value::as_str)
+        .and_then(|value| state.canonical(value));
+    if let Some(canonical) = canonical {
+        doc[state.attribute] = Value::String(canonical.to_string());
+    }
 }
 
 /// A merge patch without its `null`s (which only remove attributes).

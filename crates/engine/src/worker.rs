@@ -94,6 +94,13 @@ impl Engine {
 
     async fn settle(&self, job: Job) {
         let outcome = self.run_job(&job).await;
+        let settled = match (&outcome, job.attempts < self.config().max_attempts) {
+            (Ok(()), _) => "done",
+            (Err(_), true) => "retry",
+            (Err(_), false) => "dead",
+        };
+        metrics::counter!("switchboard_jobs_total", "queue" => job.queue.clone(), "outcome" => settled)
+            .increment(1);
         let result = match outcome {
             Ok(()) => self.store().complete(job.id).await,
             Err(error) => {

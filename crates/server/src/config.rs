@@ -32,6 +32,13 @@ pub struct ServeConfig {
     /// Longest idle sleep of the job worker, in milliseconds.
     #[arg(long, env = "SWITCHBOARD_POLL_INTERVAL_MS", default_value_t = 1000)]
     pub poll_interval_ms: u64,
+    /// Lease on a claimed job, in milliseconds: the work of a process that dies is taken
+    /// over after this long.
+    #[arg(long, env = "SWITCHBOARD_JOB_LEASE_MS", default_value_t = 30_000)]
+    pub job_lease_ms: i64,
+    /// Documents kept in memory for reads by id (SQLite; 0 turns the cache off).
+    #[arg(long, env = "SWITCHBOARD_CACHE_ENTRIES", default_value_t = 20_000)]
+    pub cache_entries: usize,
     /// SQLite: fsync every commit (survives power loss) instead of relying on the WAL
     /// (survives a crash of the process).
     #[arg(
@@ -54,6 +61,8 @@ impl ServeConfig {
             delivery_backoff_ms: 1000,
             delivery_timeout_ms: 5000,
             poll_interval_ms: 1000,
+            job_lease_ms: 30_000,
+            cache_entries: 20_000,
             sqlite_synchronous_full: false,
         }
     }

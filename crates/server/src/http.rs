@@ -84,6 +84,13 @@ fn resource_response(status: StatusCode, stored: Stored) -> Response {
 
 type Handled = Result<Response, ApiError>;
 
+/// 204, as DELETE answers.
+fn no_content() -> Response {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    response
+}
+
 /// The `{id}` segment of an item path. A segment that does not decode to UTF-8 is
 /// refused with a TMF error body rather than axum's plain-text rejection.
 pub struct ItemId(pub String);
@@ -267,9 +274,7 @@ pub async fn delete(
 ) -> Handled {
     let condition = if_match(request.headers());
     state.engine.delete(at, &id, condition.as_deref()).await?;
-    let mut response = Response::new(Body::empty());
-    *response.status_mut() = StatusCode::NO_CONTENT;
-    Ok(response)
+    Ok(no_content())
 }
 
 pub async fn hub_create(State(state): State<AppState>, api: usize, request: Request) -> Handled {
@@ -285,9 +290,7 @@ pub async fn hub_get(State(state): State<AppState>, api: usize, ItemId(id): Item
 
 pub async fn hub_delete(State(state): State<AppState>, api: usize, ItemId(id): ItemId) -> Handled {
     state.engine.hub_delete(api, &id).await?;
-    let mut response = Response::new(Body::empty());
-    *response.status_mut() = StatusCode::NO_CONTENT;
-    Ok(response)
+    Ok(no_content())
 }
 
 pub async fn health() -> Response {

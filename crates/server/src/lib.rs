@@ -24,6 +24,7 @@ pub use config::ServeConfig;
 pub async fn build(config: &ServeConfig) -> anyhow_free::Result<(Engine, axum::Router)> {
     let mut store_config = StoreConfig::new(config.database_url.clone());
     store_config.synchronous_full = config.sqlite_synchronous_full;
+    store_config.cache_entries = config.cache_entries;
     let store = Store::open(&store_config)
         .await
         .map_err(|error| format!("cannot open the database {}: {error}", config.database_url))?;
@@ -33,6 +34,7 @@ pub async fn build(config: &ServeConfig) -> anyhow_free::Result<(Engine, axum::R
         backoff_base_ms: config.delivery_backoff_ms,
         delivery_timeout_ms: config.delivery_timeout_ms,
         poll_interval_ms: config.poll_interval_ms,
+        lease_ms: config.job_lease_ms,
         ..EngineConfig::default()
     };
     let engine = Engine::new(

@@ -8,6 +8,7 @@ use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tracing::Instrument;
 
 pub fn init_logs() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -36,6 +37,9 @@ pub fn prometheus() -> Option<&'static PrometheusHandle> {
 /// The API a path belongs to ("TMF620"), or "other".
 pub type ApiOfPath = std::sync::Arc<dyn Fn(&str) -> &'static str + Send + Sync>;
 
+/// Per request: a request id (the client's `x-request-id`, or a new one) in a tracing
+/// span around the handler and on the response, so a logged fault can be matched to
+/// the answer the client got; then the request's count and latency.
 pub async fn record(
     axum::extract::State(api_of): axum::extract::State<ApiOfPath>,
     request: Request,
@@ -44,12 +48,25 @@ pub async fn record(
     let started = Instant::now();
     let api = api_of(request.uri().path());
     let method = request.method().as_str().to_string();
-    let response = next.run(request).await;
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .filter(|value| !value.is_empty() && value.len() <= 128)
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let span =
+        tracing::info_span!("request", id = %request_id, %method, path = %request.uri().path());
+    let mut response = next.run(request).instrument(span.clone()).await;
     let status = response.status().as_u16().to_string();
+    if let Ok(value) = axum::http::HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
     let seconds = started.elapsed().as_secs_f64();
+    span.in_scope(|| tracing::debug!(%status, seconds, "answered"));
     if prometheus().is_some() {
         metrics::counter!("switchboard_http_requests_total", "api" => api, "method" => method.clone(), "status" => status.clone()).increment(1);
-        metrics::histogram!("switchboard_http_request_duration_seconds", "api" => api, "method" => method).record(seconds);
+        metrics::histogram!("switchboard_http_request_duration_seconds", "api" => api, "method" => method, "status" => status).record(seconds);
     }
     response
 }

@@ -702,28 +702,15 @@ impl Op {
                 promoted_values(batch, promoted);
                 batch.push("), doc = ");
                 batch.bind(Bind::Text(json.clone()));
-                batch.push(" WHERE kind = ");
-                batch.bind(Bind::Text(kind.clone()));
-                batch.push(" AND id = ");
-                batch.bind(Bind::Text(id.clone()));
-                batch.push(" AND version = ");
-                batch.bind(Bind::Int(*expected_version));
-                batch.push(";");
-                batch.push(CONFLICT_GUARD);
+                at_version(batch, kind, id, *expected_version);
             }
             Op::Delete {
                 kind,
                 id,
                 expected_version,
             } => {
-                batch.push("DELETE FROM documents WHERE kind = ");
-                batch.bind(Bind::Text(kind.clone()));
-                batch.push(" AND id = ");
-                batch.bind(Bind::Text(id.clone()));
-                batch.push(" AND version = ");
-                batch.bind(Bind::Int(*expected_version));
-                batch.push(";");
-                batch.push(CONFLICT_GUARD);
+                batch.push("DELETE FROM documents");
+                at_version(batch, kind, id, *expected_version);
             }
             Op::Enqueue {
                 queue,
@@ -759,6 +746,19 @@ impl Op {
             }
         }
     }
+}
+
+/// ` WHERE` the document is still at `version`, then the guard that aborts the batch
+/// when it was not.
+fn at_version(batch: &mut Builder, kind: &str, id: &str, version: i64) {
+    batch.push(" WHERE kind = ");
+    batch.bind(Bind::Text(kind.to_string()));
+    batch.push(" AND id = ");
+    batch.bind(Bind::Text(id.to_string()));
+    batch.push(" AND version = ");
+    batch.bind(Bind::Int(version));
+    batch.push(";");
+    batch.push(CONFLICT_GUARD);
 }
 
 fn promoted_values(batch: &mut Builder, promoted: &Promoted) {

@@ -10,5 +10,6 @@ mod errors;
 mod events;
 mod hostile;
 mod jobs;
+mod ops;
 mod patch;
 mod query;
