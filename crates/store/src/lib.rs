@@ -4,6 +4,7 @@
 //! Layout:
 //! - `query`: the backend-neutral query model (conditions, sort, page) the engine builds;
 //! - `sql`: compilation of that model to SQL text plus bind values;
+//! - `tx`: the write transaction, buffered, the same for every backend;
 //! - `sqlite`: the embedded SQLite backend (WAL, one writer connection, a reader pool);
 //! - `cache`: the in-process caches that backend keeps (documents, counts).
 //!
@@ -14,9 +15,132 @@ mod cache;
 pub mod query;
 mod sql;
 mod sqlite;
+mod tx;
 
 pub use query::{Column, Condition, ListQuery, Op, Operand, SortKey, Target};
-pub use sqlite::{Store, StoreConfig, Tx};
+pub use tx::Tx;
+
+use sqlite::SqliteStore;
+
+/// How to open the store.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// `sqlite://path/to/file.db` (created when missing) or a plain file path.
+    pub url: String,
+    /// Reader connections; the writer is always one.
+    pub readers: u32,
+    /// `FULL` makes every commit survive power loss; `NORMAL` (the default) survives a
+    /// crash of the process, with WAL keeping the database consistent either way.
+    pub synchronous_full: bool,
+    /// Documents kept in memory for reads by id (0 disables the cache).
+    pub cache_entries: usize,
+}
+
+impl StoreConfig {
+    pub fn new(url: impl Into<String>) -> Self {
+        StoreConfig {
+            url: url.into(),
+            readers: 4,
+            synchronous_full: false,
+            cache_entries: 20_000,
+        }
+    }
+}
+
+/// The store: one of the backends behind one interface.
+#[derive(Clone)]
+pub struct Store {
+    backend: Backend,
+}
+
+#[derive(Clone)]
+enum Backend {
+    Sqlite(SqliteStore),
+}
+
+/// Calls the same method on whichever backend this store is.
+macro_rules! dispatch {
+    ($store:expr, $backend:ident => $call:expr) => {
+        match &$store.backend {
+            Backend::Sqlite($backend) => $call,
+        }
+    };
+}
+
+impl Store {
+    /// Opens (and migrates) the database the URL names.
+    pub async fn open(config: &StoreConfig) -> StoreResult<Store> {
+        let backend = Backend::Sqlite(SqliteStore::open(config).await?);
+        Ok(Store { backend })
+    }
+
+    /// True when the database answers a trivial query.
+    pub async fn ping(&self) -> bool {
+        dispatch!(self, store => store.ping().await)
+    }
+
+    pub async fn get(&self, kind: &str, id: &str) -> StoreResult<Option<Document>> {
+        dispatch!(self, store => store.get(kind, id).await)
+    }
+
+    /// One page of matches and the count of all matches.
+    pub async fn list(&self, query: &ListQuery) -> StoreResult<Page> {
+        dispatch!(self, store => store.list(query).await)
+    }
+
+    /// Every document of a kind in creation order (exports).
+    pub async fn all(&self, kind: &str) -> StoreResult<Vec<Document>> {
+        dispatch!(self, store => store.all(kind).await)
+    }
+
+    /// Every document of a small kind (hub subscriptions); backends may cache it.
+    pub(crate) async fn all_small(&self, kind: &str) -> StoreResult<Vec<Document>> {
+        dispatch!(self, store => store.all_small(kind).await)
+    }
+
+    /// Starts a write transaction (buffered; see `Tx`).
+    pub async fn begin(&self) -> StoreResult<Tx> {
+        Ok(Tx::new(self.clone()))
+    }
+
+    pub(crate) async fn commit(
+        &self,
+        ops: Vec<tx::Op>,
+        touched: Vec<(String, String)>,
+    ) -> StoreResult<()> {
+        dispatch!(self, store => store.commit(ops, touched).await)
+    }
+
+    /// Claims up to `limit` due jobs under a lease of `lease_ms`; a job whose lease ran
+    /// out (its worker died) is due again.
+    pub async fn claim(&self, limit: i64, lease_ms: i64) -> StoreResult<Vec<Job>> {
+        dispatch!(self, store => store.claim(limit, lease_ms).await)
+    }
+
+    /// The job is done: it leaves the queue.
+    pub async fn complete(&self, job_id: i64) -> StoreResult<()> {
+        dispatch!(self, store => store.complete(job_id).await)
+    }
+
+    /// The job failed: it runs again at `retry_at`, or is dead-lettered when `None`.
+    pub async fn fail(&self, job_id: i64, error: &str, retry_at: Option<i64>) -> StoreResult<()> {
+        dispatch!(self, store => store.fail(job_id, error, retry_at).await)
+    }
+
+    /// When the next ready job falls due (milliseconds since the epoch), if any.
+    pub async fn next_due(&self) -> StoreResult<Option<i64>> {
+        dispatch!(self, store => store.next_due().await)
+    }
+
+    pub async fn dead_jobs(&self) -> StoreResult<Vec<DeadJob>> {
+        dispatch!(self, store => store.dead_jobs().await)
+    }
+
+    /// Jobs not yet done (ready or leased).
+    pub async fn pending_jobs(&self) -> StoreResult<i64> {
+        dispatch!(self, store => store.pending_jobs().await)
+    }
+}
 
 /// A stored document as it comes out of the database: the JSON text is handed on
 /// unparsed so that a plain read can be served without a parse/serialise round trip.

@@ -2,7 +2,6 @@
 //! writer at a time, so queueing in the pool is cheaper than retrying on SQLITE_BUSY)
 //! and a pool of readers that never block the writer.
 
-use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +15,8 @@ use tokio::sync::{mpsc, oneshot};
 use crate::cache::Caches;
 use crate::query::ListQuery;
 use crate::sql::{order_clause, where_clause, Bind, Builder};
-use crate::{DeadJob, Document, Job, Page, Promoted, StoreError, StoreResult};
+use crate::tx::Op;
+use crate::{DeadJob, Document, Job, Page, Promoted, StoreConfig, StoreError, StoreResult};
 
 const MIGRATIONS: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS documents (
@@ -54,33 +54,9 @@ const MIGRATIONS: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS write_guard (conflict INTEGER NOT NULL)",
 ];
 
-/// How to open the store.
-#[derive(Debug, Clone)]
-pub struct StoreConfig {
-    /// `sqlite://path/to/file.db` (created when missing) or a plain file path.
-    pub url: String,
-    /// Reader connections; the writer is always one.
-    pub readers: u32,
-    /// `FULL` makes every commit survive power loss; `NORMAL` (the default) survives a
-    /// crash of the process, with WAL keeping the database consistent either way.
-    pub synchronous_full: bool,
-    /// Documents kept in memory for reads by id (0 disables the cache).
-    pub cache_entries: usize,
-}
-
-impl StoreConfig {
-    pub fn new(url: impl Into<String>) -> Self {
-        StoreConfig {
-            url: url.into(),
-            readers: 4,
-            synchronous_full: false,
-            cache_entries: 20_000,
-        }
-    }
-}
-
+/// The embedded backend.
 #[derive(Clone)]
-pub struct Store {
+pub(crate) struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
     caches: Arc<Caches>,
@@ -122,8 +98,8 @@ fn apply<'q>(
     query
 }
 
-impl Store {
-    pub async fn open(config: &StoreConfig) -> StoreResult<Store> {
+impl SqliteStore {
+    pub(crate) async fn open(config: &StoreConfig) -> StoreResult<SqliteStore> {
         let url = if config.url.starts_with("sqlite:") {
             config.url.clone()
         } else {
@@ -158,7 +134,7 @@ impl Store {
         let caches = Arc::new(Caches::new(config.cache_entries));
         let (committer_tx, committer_rx) = mpsc::unbounded_channel();
         tokio::spawn(committer(writer.clone(), caches.clone(), committer_rx));
-        Ok(Store {
+        Ok(SqliteStore {
             writer,
             reader,
             caches,
@@ -167,11 +143,11 @@ impl Store {
     }
 
     /// True when the database answers a trivial query.
-    pub async fn ping(&self) -> bool {
+    pub(crate) async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.reader).await.is_ok()
     }
 
-    pub async fn get(&self, kind: &str, id: &str) -> StoreResult<Option<Document>> {
+    pub(crate) async fn get(&self, kind: &str, id: &str) -> StoreResult<Option<Document>> {
         let ticket = match self.caches.document(kind, id) {
             Ok(cached) => return Ok(Some(cached)),
             Err(ticket) => ticket,
@@ -191,7 +167,7 @@ impl Store {
     }
 
     /// One page of matches and the count of all matches, read in one snapshot.
-    pub async fn list(&self, query: &ListQuery) -> StoreResult<Page> {
+    pub(crate) async fn list(&self, query: &ListQuery) -> StoreResult<Page> {
         let mut filter = Builder::default();
         where_clause(&mut filter, query);
         // The page is aggregated inside SQLite into one value, in the page's order.
@@ -261,7 +237,7 @@ impl Store {
     }
 
     /// Every document of a kind in creation order (hub subscriptions, exports).
-    pub async fn all(&self, kind: &str) -> StoreResult<Vec<Document>> {
+    pub(crate) async fn all(&self, kind: &str) -> StoreResult<Vec<Document>> {
         let rows = map(sqlx::query(
             "SELECT id, version, doc FROM documents WHERE kind = $1 ORDER BY seq",
         )
@@ -271,18 +247,9 @@ impl Store {
         rows.iter().map(document).collect()
     }
 
-    /// Starts a write transaction (buffered; see `Tx`).
-    pub async fn begin(&self) -> StoreResult<Tx> {
-        Ok(Tx {
-            store: self.clone(),
-            ops: Vec::new(),
-            pending: HashMap::new(),
-        })
-    }
-
     /// Claims up to `limit` due jobs under a lease of `lease_ms`; a job whose lease ran
     /// out (its worker died) is due again.
-    pub async fn claim(&self, limit: i64, lease_ms: i64) -> StoreResult<Vec<Job>> {
+    pub(crate) async fn claim(&self, limit: i64, lease_ms: i64) -> StoreResult<Vec<Job>> {
         let now = crate::now_millis();
         let rows = map(sqlx::query(
             "UPDATE jobs SET lease_until = $1, attempts = attempts + 1
@@ -311,7 +278,7 @@ impl Store {
     }
 
     /// The job is done: it leaves the queue.
-    pub async fn complete(&self, job_id: i64) -> StoreResult<()> {
+    pub(crate) async fn complete(&self, job_id: i64) -> StoreResult<()> {
         map(sqlx::query("DELETE FROM jobs WHERE id = $1")
             .bind(job_id)
             .execute(&self.writer)
@@ -320,7 +287,12 @@ impl Store {
     }
 
     /// The job failed: it runs again at `retry_at`, or is dead-lettered when `None`.
-    pub async fn fail(&self, job_id: i64, error: &str, retry_at: Option<i64>) -> StoreResult<()> {
+    pub(crate) async fn fail(
+        &self,
+        job_id: i64,
+        error: &str,
+        retry_at: Option<i64>,
+    ) -> StoreResult<()> {
         let (status, run_at) = match retry_at {
             Some(at) => ("ready", at),
             None => ("dead", crate::now_millis()),
@@ -339,7 +311,7 @@ impl Store {
     }
 
     /// When the next ready job falls due (milliseconds since the epoch), if any.
-    pub async fn next_due(&self) -> StoreResult<Option<i64>> {
+    pub(crate) async fn next_due(&self) -> StoreResult<Option<i64>> {
         let row = map(sqlx::query(
             "SELECT min(max(run_at, coalesce(lease_until, 0))) FROM jobs WHERE status = 'ready'",
         )
@@ -348,7 +320,7 @@ impl Store {
         map(row.try_get::<Option<i64>, _>(0))
     }
 
-    pub async fn dead_jobs(&self) -> StoreResult<Vec<DeadJob>> {
+    pub(crate) async fn dead_jobs(&self) -> StoreResult<Vec<DeadJob>> {
         let rows = map(sqlx::query(
             "SELECT id, queue, payload, attempts, last_error FROM jobs
                  WHERE status = 'dead' ORDER BY id",
@@ -369,7 +341,7 @@ impl Store {
     }
 
     /// Jobs not yet done (ready or leased), for tests and the metrics endpoint.
-    pub async fn pending_jobs(&self) -> StoreResult<i64> {
+    pub(crate) async fn pending_jobs(&self) -> StoreResult<i64> {
         let row = map(
             sqlx::query("SELECT count(*) FROM jobs WHERE status = 'ready'")
                 .fetch_one(&self.reader)
@@ -379,191 +351,35 @@ impl Store {
     }
 }
 
-/// A write transaction: documents and the jobs their change starts commit together.
-///
-/// Writes are buffered and sent at `commit` as one multi-statement batch inside
-/// `BEGIN IMMEDIATE … COMMIT`: one round trip to the database thread instead of one per
-/// statement. Reads go to the committed state (cache or reader) overlaid with this
-/// transaction's own writes; isolation comes from optimistic versions instead of locks:
-/// every update and delete carries the version it was computed from, and the batch fails
-/// with `VersionConflict`, changing nothing, if any of them moved meanwhile.
-pub struct Tx {
-    store: Store,
-    ops: Vec<Op>,
-    /// This transaction's view of what it wrote: (kind, id) → document or deletion.
-    pending: HashMap<(String, String), Option<Document>>,
-}
-
-enum Op {
-    Insert {
-        kind: String,
-        id: String,
-        json: String,
-        promoted: Promoted,
-    },
-    Update {
-        kind: String,
-        id: String,
-        expected_version: i64,
-        json: String,
-        promoted: Promoted,
-    },
-    Delete {
-        kind: String,
-        id: String,
-        expected_version: i64,
-    },
-    Enqueue {
-        queue: String,
-        payload: String,
-        dedup_key: Option<String>,
-        run_at: i64,
-    },
-    CancelJobs {
-        queue: String,
-        key_prefix: String,
-    },
-}
-
 /// Raised inside a batch when an update or delete matched no row at the expected version.
 const CONFLICT_GUARD: &str = "INSERT INTO write_guard (conflict) SELECT NULL WHERE changes() = 0;";
 
-impl Tx {
-    pub async fn get(&mut self, kind: &str, id: &str) -> StoreResult<Option<Document>> {
-        if let Some(pending) = self.pending.get(&(kind.to_string(), id.to_string())) {
-            return Ok(pending.clone());
-        }
-        self.store.get(kind, id).await
-    }
-
+impl SqliteStore {
     /// Every document of a small kind (hub subscriptions), served from memory while
     /// the kind is unchanged.
-    pub async fn all(&mut self, kind: &str) -> StoreResult<Vec<Document>> {
-        if self.pending.keys().any(|(pending, _)| pending == kind) {
-            return Err(StoreError::Unavailable(
-                "a transaction cannot list a kind it is writing".to_string(),
-            ));
-        }
-        if let Some(cached) = self.store.caches.all(kind) {
+    pub(crate) async fn all_small(&self, kind: &str) -> StoreResult<Vec<Document>> {
+        if let Some(cached) = self.caches.all(kind) {
             return Ok(cached);
         }
-        let epoch = self.store.caches.kind_epoch(kind);
-        let documents = self.store.all(kind).await?;
-        self.store.caches.fill_all(kind, epoch, &documents);
+        let epoch = self.caches.kind_epoch(kind);
+        let documents = self.all(kind).await?;
+        self.caches.fill_all(kind, epoch, &documents);
         Ok(documents)
     }
 
-    /// Inserts a new document at version 1 (`Duplicate` at commit if the id is taken).
-    pub async fn insert(
-        &mut self,
-        kind: &str,
-        id: &str,
-        json: &str,
-        promoted: &Promoted,
-    ) -> StoreResult<i64> {
-        self.pending.insert(
-            (kind.to_string(), id.to_string()),
-            Some(Document {
-                id: id.to_string(),
-                version: 1,
-                json: json.to_string(),
-            }),
-        );
-        self.ops.push(Op::Insert {
-            kind: kind.to_string(),
-            id: id.to_string(),
-            json: json.to_string(),
-            promoted: promoted.clone(),
-        });
-        Ok(1)
-    }
-
-    /// Replaces a document that must still be at `expected_version` when the
-    /// transaction commits; returns the version it will have.
-    pub async fn update(
-        &mut self,
-        kind: &str,
-        id: &str,
-        expected_version: i64,
-        json: &str,
-        promoted: &Promoted,
-    ) -> StoreResult<i64> {
-        let version = expected_version + 1;
-        self.pending.insert(
-            (kind.to_string(), id.to_string()),
-            Some(Document {
-                id: id.to_string(),
-                version,
-                json: json.to_string(),
-            }),
-        );
-        self.ops.push(Op::Update {
-            kind: kind.to_string(),
-            id: id.to_string(),
-            expected_version,
-            json: json.to_string(),
-            promoted: promoted.clone(),
-        });
-        Ok(version)
-    }
-
-    /// Deletes a document as this transaction last saw it; false when it did not exist.
-    pub async fn delete(&mut self, kind: &str, id: &str) -> StoreResult<bool> {
-        let Some(current) = self.get(kind, id).await? else {
-            return Ok(false);
-        };
-        self.pending
-            .insert((kind.to_string(), id.to_string()), None);
-        self.ops.push(Op::Delete {
-            kind: kind.to_string(),
-            id: id.to_string(),
-            expected_version: current.version,
-        });
-        Ok(true)
-    }
-
-    /// Queues a job to run from `run_at` (ms since the epoch). With a `dedup_key`, a job
-    /// already queued under that key is kept and this one dropped: steps stay idempotent.
-    pub async fn enqueue(
-        &mut self,
-        queue: &str,
-        payload: &str,
-        dedup_key: Option<&str>,
-        run_at: i64,
+    /// Commits a transaction's writes through the group committer.
+    pub(crate) async fn commit(
+        &self,
+        ops: Vec<Op>,
+        touched: Vec<(String, String)>,
     ) -> StoreResult<()> {
-        self.ops.push(Op::Enqueue {
-            queue: queue.to_string(),
-            payload: payload.to_string(),
-            dedup_key: dedup_key.map(str::to_string),
-            run_at,
-        });
-        Ok(())
-    }
-
-    /// Drops the unfinished jobs of `queue` whose dedup key starts with `key_prefix`:
-    /// work whose reason is gone. A job already running ends, but is not run again;
-    /// dead jobs stay for inspection.
-    pub async fn cancel_jobs(&mut self, queue: &str, key_prefix: &str) -> StoreResult<()> {
-        self.ops.push(Op::CancelJobs {
-            queue: queue.to_string(),
-            key_prefix: key_prefix.to_string(),
-        });
-        Ok(())
-    }
-
-    /// Sends the batch; all of it commits or none of it does. Batches of concurrent
-    /// transactions are committed together (group commit, see `committer`).
-    pub async fn commit(self) -> StoreResult<()> {
-        if self.ops.is_empty() {
-            return Ok(());
-        }
         let (reply, outcome) = oneshot::channel();
         let request = CommitRequest {
-            touched: self.pending.into_keys().collect(),
-            ops: self.ops,
+            ops,
+            touched,
             reply,
         };
-        if self.store.committer.send(request).is_err() {
+        if self.committer.send(request).is_err() {
             return Err(StoreError::Unavailable(
                 "the committer has stopped".to_string(),
             ));
