@@ -133,6 +133,30 @@ fn compile(
         .transpose()
 }
 
+/// Longest value of an attribute the store indexes (`name`, `@type`, the state).
+const INDEXED_MAX_CHARS: usize = 512;
+
+/// The document as stored. Text holding NUL is refused: PostgreSQL cannot store it, and
+/// both backends must accept the same documents.
+fn storable_json(doc: &Value) -> Result<String> {
+    fn has_nul(value: &Value) -> bool {
+        match value {
+            Value::String(text) => text.contains('\0'),
+            Value::Array(items) => items.iter().any(has_nul),
+            Value::Object(object) => object
+                .iter()
+                .any(|(key, value)| key.contains('\0') || has_nul(value)),
+            _ => false,
+        }
+    }
+    if has_nul(doc) {
+        return Err(Error::invalid_body(
+            "text may not contain the NUL character (\\u0000)",
+        ));
+    }
+    Ok(doc.to_string())
+}
+
 fn string_at(doc: &Value, key: &str) -> Option<String> {
     doc.get(key).and_then(Value::as_str).map(str::to_string)
 }
@@ -250,8 +274,10 @@ impl Engine {
         }
     }
 
-    fn promoted(resource: &ResourceRuntime, doc: &Value) -> Promoted {
-        Promoted {
+    /// The values the store indexes beside the document; each is bounded, as an index
+    /// entry is (PostgreSQL refuses B-tree entries over about 2.7 kB).
+    fn promoted(resource: &ResourceRuntime, doc: &Value) -> Result<Promoted> {
+        let promoted = Promoted {
             name: string_at(doc, "name"),
             state: resource
                 .decl
@@ -263,7 +289,34 @@ impl Engine {
                 .decl
                 .last_update
                 .and_then(|attribute| string_at(doc, attribute)),
+        };
+        let named = [
+            ("name", &promoted.name),
+            ("@type", &promoted.type_name),
+            (
+                resource
+                    .decl
+                    .state
+                    .as_ref()
+                    .map_or("state", |s| s.attribute),
+                &promoted.state,
+            ),
+            (
+                resource.decl.last_update.unwrap_or("lastUpdate"),
+                &promoted.updated,
+            ),
+        ];
+        for (attribute, value) in named {
+            if value
+                .as_ref()
+                .is_some_and(|value| value.chars().count() > INDEXED_MAX_CHARS)
+            {
+                return Err(Error::invalid_body(format!(
+                    "'{attribute}' may hold at most {INDEXED_MAX_CHARS} characters"
+                )));
+            }
         }
+        Ok(promoted)
     }
 
     fn allowed(&self, resource: &ResourceRuntime, allowed: bool, what: &str) -> Result<()> {
@@ -297,9 +350,9 @@ impl Engine {
         if let Some(hooks) = &resource.decl.hooks {
             hooks.check(WriteKind::Create, &mut doc, None)?;
         }
-        let json = doc.to_string();
+        let json = storable_json(&doc)?;
         let mut tx = self.inner.store.begin().await?;
-        tx.insert(&resource.kind, &id, &json, &Self::promoted(resource, &doc))
+        tx.insert(&resource.kind, &id, &json, &Self::promoted(resource, &doc)?)
             .await?;
         let event = events::event(
             resource.decl.resource_type,
@@ -606,14 +659,14 @@ impl Engine {
         if let Some(hooks) = &resource.decl.hooks {
             hooks.check(WriteKind::Update, &mut doc, Some(&previous))?;
         }
-        let json = doc.to_string();
+        let json = storable_json(&doc)?;
         let version = tx
             .update(
                 &resource.kind,
                 id,
                 current.version,
                 &json,
-                &Self::promoted(resource, &doc),
+                &Self::promoted(resource, &doc)?,
             )
             .await?;
         let events: Vec<Value> = changes
@@ -731,8 +784,8 @@ impl Engine {
                     validator.check(&doc)?;
                 }
                 doc["href"] = Value::String(self.href(api, collection, &id));
-                let json = doc.to_string();
-                let promoted = Self::promoted(resource, &doc);
+                let json = storable_json(&doc)?;
+                let promoted = Self::promoted(resource, &doc)?;
                 let change = match tx.get(&resource.kind, &id).await? {
                     Some(current) => {
                         tx.update(&resource.kind, &id, current.version, &json, &promoted)
@@ -770,7 +823,7 @@ impl Engine {
             self.inner.config.public_url, api.decl.base_path
         );
         let doc = events::subscription(&body, &id, &href)?;
-        let json = doc.to_string();
+        let json = storable_json(&doc)?;
         let mut tx = self.inner.store.begin().await?;
         tx.insert(
             &events::hub_kind(api.decl.code),

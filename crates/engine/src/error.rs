@@ -85,6 +85,9 @@ impl From<StoreError> for Error {
                 Error::conflict("the resource was changed concurrently; read it again and retry")
             }
             StoreError::Duplicate => Error::conflict("a resource with this id already exists"),
+            StoreError::InvalidQuery(detail) => {
+                Error::invalid_query(format!("the database cannot run this filter: {detail}"))
+            }
             StoreError::Unavailable(detail) => {
                 tracing::warn!(%detail, "database unavailable");
                 Error::new(

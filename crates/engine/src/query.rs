@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 /// `regex` crate runs in linear time, so with these bounds no filter can hang a worker.
 const REGEX_MAX_LEN: usize = 256;
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
+const MAX_REPETITION: u32 = 255;
 const MAX_CONDITIONS: usize = 32;
 const MAX_PATH_DEPTH: usize = 8;
 /// Alternatives in one filter (`a=x,y,…`) and in all filters, and sort keys: each
@@ -118,6 +119,35 @@ pub fn check_regex(pattern: &str) -> Result<regex::Regex> {
         return Err(Error::invalid_query(format!(
             "a regular expression may be at most {REGEX_MAX_LEN} characters long"
         )));
+    }
+    // Counted repetitions above 255 are refused: PostgreSQL's engine stops there, and
+    // both backends must accept the same filters.
+    let mut escaped = false;
+    let mut count = String::new();
+    let mut in_braces = false;
+    for c in pattern.chars() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\\' => escaped = true,
+            '{' => {
+                in_braces = true;
+                count.clear();
+            }
+            '}' | ',' if in_braces => {
+                if count.parse::<u32>().is_ok_and(|n| n > MAX_REPETITION) {
+                    return Err(Error::invalid_query(format!(
+                        "a counted repetition may be at most {{{MAX_REPETITION}}} in '{pattern}'"
+                    )));
+                }
+                count.clear();
+                in_braces = c == ',';
+            }
+            digit if in_braces && digit.is_ascii_digit() => count.push(digit),
+            _ => in_braces = false,
+        }
     }
     regex::RegexBuilder::new(pattern)
         .size_limit(REGEX_SIZE_LIMIT)

@@ -12,6 +12,8 @@
 //! chooses) and runs jobs of a `queue` (also opaque).
 
 mod cache;
+mod pg_sql;
+mod postgres;
 pub mod query;
 mod sql;
 mod sqlite;
@@ -20,6 +22,7 @@ mod tx;
 pub use query::{Column, Condition, ListQuery, Op, Operand, SortKey, Target};
 pub use tx::Tx;
 
+use postgres::PgStore;
 use sqlite::SqliteStore;
 
 /// How to open the store.
@@ -32,8 +35,10 @@ pub struct StoreConfig {
     /// `FULL` makes every commit survive power loss; `NORMAL` (the default) survives a
     /// crash of the process, with WAL keeping the database consistent either way.
     pub synchronous_full: bool,
-    /// Documents kept in memory for reads by id (0 disables the cache).
+    /// Documents kept in memory for reads by id (0 disables the cache; SQLite only).
     pub cache_entries: usize,
+    /// Connections in the pool (PostgreSQL).
+    pub pg_connections: u32,
 }
 
 impl StoreConfig {
@@ -43,6 +48,7 @@ impl StoreConfig {
             readers: 4,
             synchronous_full: false,
             cache_entries: 20_000,
+            pg_connections: 16,
         }
     }
 }
@@ -56,6 +62,7 @@ pub struct Store {
 #[derive(Clone)]
 enum Backend {
     Sqlite(SqliteStore),
+    Postgres(PgStore),
 }
 
 /// Calls the same method on whichever backend this store is.
@@ -63,14 +70,21 @@ macro_rules! dispatch {
     ($store:expr, $backend:ident => $call:expr) => {
         match &$store.backend {
             Backend::Sqlite($backend) => $call,
+            Backend::Postgres($backend) => $call,
         }
     };
 }
 
 impl Store {
-    /// Opens (and migrates) the database the URL names.
+    /// Opens (and migrates) the database the URL names: `postgres://…` (with an optional
+    /// `schema=NAME` parameter of ours), otherwise an SQLite file.
     pub async fn open(config: &StoreConfig) -> StoreResult<Store> {
-        let backend = Backend::Sqlite(SqliteStore::open(config).await?);
+        let url = config.url.as_str();
+        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres(PgStore::open(config).await?)
+        } else {
+            Backend::Sqlite(SqliteStore::open(config).await?)
+        };
         Ok(Store { backend })
     }
 
@@ -199,6 +213,10 @@ pub enum StoreError {
     /// A document with the same kind and id already exists.
     #[error("a document with this id already exists")]
     Duplicate,
+    /// The database refused a query a client wrote (e.g. a regular expression its
+    /// engine does not support).
+    #[error("the database refused the query: {0}")]
+    InvalidQuery(String),
     /// The database could not be reached or refused to work (pool timeout, I/O).
     #[error("database unavailable: {0}")]
     Unavailable(String),
@@ -214,6 +232,10 @@ impl StoreError {
                 StoreError::Unavailable(error.to_string())
             }
             sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Duplicate,
+            // PostgreSQL: invalid_regular_expression.
+            sqlx::Error::Database(db) if db.code().as_deref() == Some("2201B") => {
+                StoreError::InvalidQuery(db.message().to_string())
+            }
             _ => StoreError::Database(error),
         }
     }

@@ -32,6 +32,12 @@ impl Builder {
         self.sql.push_str(&self.binds.len().to_string());
     }
 
+    /// Registers `bind` and returns its placeholder, for SQL text built apart.
+    pub(crate) fn placeholder(&mut self, bind: Bind) -> String {
+        self.binds.push(bind);
+        format!("${}", self.binds.len())
+    }
+
     fn alias(&mut self) -> String {
         self.aliases += 1;
         format!("e{}", self.aliases)

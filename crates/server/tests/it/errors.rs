@@ -225,8 +225,8 @@ async fn bodies_over_the_limit_are_413() {
         .assert_error(413);
     assert_eq!(server.get(&item).await.body, created);
     // Exactly at the limit is still read.
-    let padding = 1024 - json!({"name": ""}).to_string().len();
-    let at_limit = json!({"name": "y".repeat(padding)});
+    let padding = 1024 - json!({"name": "y", "description": ""}).to_string().len();
+    let at_limit = json!({"name": "y", "description": "y".repeat(padding)});
     assert_eq!(at_limit.to_string().len(), 1024);
     assert_eq!(server.post(&offerings, &at_limit).await.status, 201);
 

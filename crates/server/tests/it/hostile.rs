@@ -326,23 +326,49 @@ async fn deep_nesting_is_refused_not_recursed() {
 async fn huge_strings_are_stored_or_refused_whole() {
     let server = TestServer::start().await;
     let seeded = Seeded::create(&server).await;
-    // Under the 1 MiB default limit: an ordinary, if large, name.
-    let long_name = "n".repeat(900 * 1024);
+    // Under the 1 MiB default limit: an ordinary, if large, description.
+    let long_text = "n".repeat(900 * 1024);
     let created = server
-        .create(&offerings(), &json!({"name": long_name}))
+        .create(
+            &offerings(),
+            &json!({"name": "Long", "description": long_text}),
+        )
         .await;
     let path = format!("{}/{}", offerings(), created["id"].as_str().unwrap());
     let read = server.get(&path).await;
     assert_eq!(read.status, 200);
-    assert_eq!(read.body["name"].as_str().unwrap().len(), long_name.len());
+    assert_eq!(
+        read.body["description"].as_str().unwrap().len(),
+        long_text.len()
+    );
     assert_eq!(read.body, created);
     let found = server
-        .get(&format!("{}?name.regex=^n{{1000}}&fields=id", offerings()))
+        .get(&format!(
+            "{}?description.regex=^n{{255}}&fields=id",
+            offerings()
+        ))
         .await;
     assert_eq!(
         found.body,
         json!([{"id": created["id"], "href": created["href"]}])
     );
+
+    // Attributes the store indexes are bounded (512 characters); text never holds NUL.
+    let reply = server
+        .post(&offerings(), &json!({"name": "n".repeat(513)}))
+        .await;
+    reply.assert_error(400);
+    assert!(reply.body["message"].as_str().unwrap().contains("'name'"));
+    server
+        .create(&offerings(), &json!({"name": "n".repeat(512)}))
+        .await;
+    server
+        .post(
+            &offerings(),
+            &json!({"name": "nul", "description": "a\u{0}b"}),
+        )
+        .await
+        .assert_error(400);
 
     // Over it: refused, whether announced by Content-Length or not.
     let too_long = json!({"name": "x".repeat(2 << 20)});
@@ -459,6 +485,8 @@ async fn hostile_filters_are_refused_or_answered_correctly() {
         "name.regex=\\",
         "name.regex=(?P<n>a)(?P<n>b)",
         "name.regex=(\\w{100}){100}",
+        "name.regex=a{256}",
+        "name.regex=a{2,300}",
         "sort=na\"me",
         "fields=a'b",
         "fields=a..b",
@@ -487,13 +515,17 @@ async fn hostile_filters_are_refused_or_answered_correctly() {
     );
 
     // Against stored values built to make a backtracking engine explode.
+    // (`name` is indexed and so bounded to 512 characters; `description` is not.)
     let trap = format!("{}b", "a".repeat(30_000));
     let bait = "a".repeat(30_000);
     let trapped = server
-        .create(&path, &json!({"name": trap, "description": trap}))
+        .create(
+            &path,
+            &json!({"name": &trap[29_500..], "description": trap}),
+        )
         .await;
     let baited = server
-        .create(&path, &json!({"name": bait, "description": bait}))
+        .create(&path, &json!({"name": &bait[..500], "description": bait}))
         .await;
     for attribute in ["name", "description"] {
         for pattern in ["(a%2B)%2B$", "(a+)+$", "^(a|aa)+$", "^(a*)*$"] {

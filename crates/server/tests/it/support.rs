@@ -2,7 +2,6 @@
 //! receive its events on a local listener.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -15,6 +14,35 @@ use tokio::task::JoinHandle;
 pub const CATALOG: &str = "/tmf-api/productCatalogManagement/v4";
 pub const PARTY: &str = "/tmf-api/party/v4";
 pub const PARTY_ROLE: &str = "/tmf-api/partyRoleManagement/v4";
+
+/// The database a new test server uses: a fresh schema of the PostgreSQL server named by
+/// `SWITCHBOARD_TEST_DATABASE_URL` when it is set, else a new SQLite file in `dir`.
+pub fn database_url(dir: &tempfile::TempDir) -> String {
+    let postgres = std::env::var("SWITCHBOARD_TEST_DATABASE_URL").ok();
+    static SAID: std::sync::Once = std::sync::Once::new();
+    SAID.call_once(|| {
+        // Straight to the stream, past the test harness's capture: the run says which
+        // backend it tested.
+        use std::io::Write;
+        let line = match postgres.as_deref() {
+            Some(url) if !url.is_empty() => {
+                format!("integration tests: backend PostgreSQL ({url}), a schema per test")
+            }
+            _ => "integration tests: backend SQLite only; PostgreSQL was NOT tested \
+                  (set SWITCHBOARD_TEST_DATABASE_URL=postgres://… to test it)"
+                .to_string(),
+        };
+        let _ = writeln!(std::io::stderr(), "{line}");
+    });
+    match postgres {
+        Some(url) if !url.is_empty() => {
+            let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+            let separator = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{separator}schema={schema}")
+        }
+        _ => dir.path().join("switchboard.db").display().to_string(),
+    }
+}
 
 pub struct TestServer {
     pub base: String,
@@ -60,8 +88,7 @@ impl TestServer {
     /// Starts on a new temp database, after `adjust` changes the configuration.
     pub async fn start_with(adjust: impl FnOnce(&mut ServeConfig)) -> TestServer {
         let dir = Arc::new(tempfile::tempdir().unwrap());
-        let db = dir.path().join("switchboard.db");
-        let mut config = ServeConfig::new("127.0.0.1:0", db.display().to_string());
+        let mut config = ServeConfig::new("127.0.0.1:0", database_url(&dir));
         config.poll_interval_ms = 100;
         config.delivery_backoff_ms = 50;
         adjust(&mut config);
@@ -121,10 +148,6 @@ impl TestServer {
         if let Some(handle) = self.handle.take() {
             let _ = handle.await;
         }
-    }
-
-    pub fn db_path(&self) -> PathBuf {
-        self.dir.path().join("switchboard.db")
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -306,7 +329,7 @@ pub struct Queue {
 impl TestServer {
     /// Opens the server's database beside it (WAL lets both read and write).
     pub async fn queue(&self) -> Queue {
-        let config = switchboard_store::StoreConfig::new(self.db_path().display().to_string());
+        let config = switchboard_store::StoreConfig::new(self.config.database_url.clone());
         Queue {
             store: switchboard_store::Store::open(&config).await.unwrap(),
         }

@@ -1,0 +1,502 @@
+//! The PostgreSQL backend: stateless server processes sharing one database. Documents
+//! are JSONB; writes are one transaction each, checked by version; jobs are claimed with
+//! `FOR UPDATE SKIP LOCKED` under a lease. Only SQL that CockroachDB and YugabyteDB also
+//! run: no extensions, no PL/pgSQL, no advisory locks. No in-process caches: another
+//! process may write at any time.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::{PgPool, Postgres, Row};
+
+use crate::pg_sql::{order_clause, where_clause};
+use crate::query::ListQuery;
+use crate::sql::{Bind, Builder};
+use crate::tx::Op;
+use crate::{DeadJob, Document, Job, Page, StoreConfig, StoreError, StoreResult};
+
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS documents (
+        seq BIGSERIAL PRIMARY KEY,
+        kind TEXT COLLATE \"C\" NOT NULL,
+        id TEXT COLLATE \"C\" NOT NULL,
+        version BIGINT NOT NULL,
+        p_name TEXT COLLATE \"C\",
+        p_state TEXT COLLATE \"C\",
+        p_type TEXT COLLATE \"C\",
+        p_updated TEXT COLLATE \"C\",
+        doc JSONB NOT NULL
+    )",
+    "CREATE UNIQUE INDEX IF NOT EXISTS documents_kind_id ON documents (kind, id)",
+    "CREATE INDEX IF NOT EXISTS documents_kind_seq ON documents (kind, seq)",
+    "CREATE INDEX IF NOT EXISTS documents_kind_state ON documents (kind, p_state, seq)",
+    "CREATE INDEX IF NOT EXISTS documents_kind_name ON documents (kind, p_name)",
+    "CREATE INDEX IF NOT EXISTS documents_kind_type ON documents (kind, p_type)",
+    "CREATE INDEX IF NOT EXISTS documents_kind_updated ON documents (kind, p_updated)",
+    "CREATE TABLE IF NOT EXISTS jobs (
+        id BIGSERIAL PRIMARY KEY,
+        queue TEXT NOT NULL,
+        dedup_key TEXT UNIQUE,
+        payload TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'ready',
+        attempts BIGINT NOT NULL DEFAULT 0,
+        run_at BIGINT NOT NULL,
+        lease_until BIGINT,
+        last_error TEXT,
+        created_at BIGINT NOT NULL
+    )",
+    "CREATE INDEX IF NOT EXISTS jobs_due ON jobs (status, run_at)",
+];
+
+/// Times a transaction is retried after a serialization failure or a deadlock.
+const RETRIES: usize = 5;
+
+#[derive(Clone)]
+pub(crate) struct PgStore {
+    pool: PgPool,
+}
+
+fn map<T>(result: Result<T, sqlx::Error>) -> StoreResult<T> {
+    result.map_err(StoreError::classify)
+}
+
+fn document(row: &PgRow) -> StoreResult<Document> {
+    Ok(Document {
+        id: map(row.try_get("id"))?,
+        version: map(row.try_get("version"))?,
+        json: map(row.try_get("doc"))?,
+    })
+}
+
+fn apply<'q>(
+    mut query: sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
+    binds: &'q [Bind],
+) -> sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments> {
+    for bind in binds {
+        query = match bind {
+            Bind::Text(text) => query.bind(text.as_str()),
+            Bind::Real(real) => query.bind(*real),
+            Bind::Int(int) => query.bind(*int),
+        };
+    }
+    query
+}
+
+/// True for errors worth retrying the whole transaction for.
+fn retryable(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db)
+        if matches!(db.code().as_deref(), Some("40001") | Some("40P01")))
+}
+
+/// Splits our own `schema=NAME` parameter off a PostgreSQL URL: each test (or tenant)
+/// can live in a schema of its own.
+fn schema_of(url: &str) -> (String, Option<String>) {
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_string(), None);
+    };
+    let mut schema = None;
+    let rest: Vec<&str> = query
+        .split('&')
+        .filter(|pair| match pair.strip_prefix("schema=") {
+            Some(name) => {
+                schema = Some(name.to_string());
+                false
+            }
+            None => true,
+        })
+        .collect();
+    let url = if rest.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", rest.join("&"))
+    };
+    (url, schema)
+}
+
+impl PgStore {
+    pub(crate) async fn open(config: &StoreConfig) -> StoreResult<PgStore> {
+        let (url, schema) = schema_of(&config.url);
+        let mut options = map(PgConnectOptions::from_str(&url))?;
+        if let Some(schema) = &schema {
+            if !schema
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            {
+                return Err(StoreError::Unavailable(format!(
+                    "schema name '{schema}' may hold only letters, digits and '_'"
+                )));
+            }
+            let admin = map(PgPoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options.clone())
+                .await)?;
+            let create = format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"");
+            // Another process may create it at the same moment; it exists either way.
+            let _ = sqlx::query(sqlx::AssertSqlSafe(create))
+                .execute(&admin)
+                .await;
+            admin.close().await;
+            options = options.options([("search_path", schema.as_str())]);
+        }
+        let pool = map(PgPoolOptions::new()
+            .max_connections(config.pg_connections.max(2))
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await)?;
+        let store = PgStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Applies the migrations; several processes starting together may race on
+    /// `CREATE … IF NOT EXISTS`, so a failed round is retried.
+    async fn migrate(&self) -> StoreResult<()> {
+        let mut last = None;
+        for attempt in 0..RETRIES {
+            let mut failed = None;
+            for statement in MIGRATIONS {
+                if let Err(error) = sqlx::query(*statement).execute(&self.pool).await {
+                    failed = Some(error);
+                    break;
+                }
+            }
+            match failed {
+                None => return Ok(()),
+                Some(error) => last = Some(error),
+            }
+            tokio::time::sleep(Duration::from_millis(50 * (attempt as u64 + 1))).await;
+        }
+        Err(last
+            .map(StoreError::classify)
+            .unwrap_or_else(|| StoreError::Unavailable("migrations failed".to_string())))
+    }
+
+    pub(crate) async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    pub(crate) async fn get(&self, kind: &str, id: &str) -> StoreResult<Option<Document>> {
+        if id.contains('\0') {
+            // No id holds NUL (PostgreSQL text cannot).
+            return Ok(None);
+        }
+        let row = map(sqlx::query(
+            "SELECT id, version, doc::text AS doc FROM documents WHERE kind = $1 AND id = $2",
+        )
+        .bind(kind)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await)?;
+        row.as_ref().map(document).transpose()
+    }
+
+    /// The count and the page, in one snapshot (REPEATABLE READ, read only).
+    pub(crate) async fn list(&self, query: &ListQuery) -> StoreResult<Page> {
+        let mut filter = Builder::default();
+        where_clause(&mut filter, query);
+        let mut page = filter.clone();
+        page.sql = format!(
+            "SELECT d.doc::text AS doc FROM documents d WHERE {}",
+            filter.sql
+        );
+        order_clause(&mut page, &query.sort);
+        page.push(" LIMIT ");
+        page.bind(Bind::Int(query.limit.min(i64::MAX as u64) as i64));
+        page.push(" OFFSET ");
+        page.bind(Bind::Int(query.offset.min(i64::MAX as u64) as i64));
+        let count_sql = format!("SELECT count(*) FROM documents d WHERE {}", filter.sql);
+        let mut tx = map(self.pool.begin().await)?;
+        map(
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *tx)
+                .await,
+        )?;
+        let total: i64 = map(map(apply(
+            sqlx::query(sqlx::AssertSqlSafe(count_sql)),
+            &filter.binds,
+        )
+        .fetch_one(&mut *tx)
+        .await)?
+        .try_get(0))?;
+        let rows = map(
+            apply(sqlx::query(sqlx::AssertSqlSafe(page.sql)), &page.binds)
+                .fetch_all(&mut *tx)
+                .await,
+        )?;
+        let _ = tx.commit().await;
+        let mut items = String::new();
+        for (index, row) in rows.iter().enumerate() {
+            if index > 0 {
+                items.push(',');
+            }
+            let doc: String = map(row.try_get(0))?;
+            items.push_str(&doc);
+        }
+        Ok(Page {
+            total: total.max(0) as u64,
+            count: rows.len() as u64,
+            items,
+        })
+    }
+
+    pub(crate) async fn all(&self, kind: &str) -> StoreResult<Vec<Document>> {
+        let rows = map(sqlx::query(
+            "SELECT id, version, doc::text AS doc FROM documents WHERE kind = $1 ORDER BY seq",
+        )
+        .bind(kind)
+        .fetch_all(&self.pool)
+        .await)?;
+        rows.iter().map(document).collect()
+    }
+
+    /// Not cached: another process may have changed the kind.
+    pub(crate) async fn all_small(&self, kind: &str) -> StoreResult<Vec<Document>> {
+        self.all(kind).await
+    }
+
+    /// One transaction for the writes, retried on serialization failures.
+    pub(crate) async fn commit(
+        &self,
+        ops: Vec<Op>,
+        _touched: Vec<(String, String)>,
+    ) -> StoreResult<()> {
+        let mut attempt = 0;
+        loop {
+            match self.commit_once(&ops).await {
+                Err(Retry::Again(error)) if attempt + 1 < RETRIES => {
+                    attempt += 1;
+                    tracing::debug!(%error, attempt, "retrying a transaction");
+                    tokio::time::sleep(Duration::from_millis(5 * attempt as u64)).await;
+                }
+                Err(Retry::Again(error)) => return Err(StoreError::classify(error)),
+                Err(Retry::Final(error)) => return Err(error),
+                Ok(()) => return Ok(()),
+            }
+        }
+    }
+
+    async fn commit_once(&self, ops: &[Op]) -> Result<(), Retry> {
+        let mut tx = self.pool.begin().await.map_err(Retry::from)?;
+        let now = crate::now_millis();
+        let mut queued = false;
+        for op in ops {
+            let changed = match op {
+                Op::Insert {
+                    kind,
+                    id,
+                    json,
+                    promoted,
+                } => sqlx::query(
+                    "INSERT INTO documents (kind, id, version, p_name, p_state, p_type, p_updated, doc)
+                     VALUES ($1, $2, 1, $3, $4, $5, $6, $7::jsonb)",
+                )
+                .bind(kind)
+                .bind(id)
+                .bind(promoted.name.as_deref())
+                .bind(promoted.state.as_deref())
+                .bind(promoted.type_name.as_deref())
+                .bind(promoted.updated.as_deref())
+                .bind(json)
+                .execute(&mut *tx)
+                .await
+                .map(|done| done.rows_affected() == 1),
+                Op::Update {
+                    kind,
+                    id,
+                    expected_version,
+                    json,
+                    promoted,
+                } => sqlx::query(
+                    "UPDATE documents SET version = version + 1, p_name = $1, p_state = $2,
+                        p_type = $3, p_updated = $4, doc = $5::jsonb
+                     WHERE kind = $6 AND id = $7 AND version = $8",
+                )
+                .bind(promoted.name.as_deref())
+                .bind(promoted.state.as_deref())
+                .bind(promoted.type_name.as_deref())
+                .bind(promoted.updated.as_deref())
+                .bind(json)
+                .bind(kind)
+                .bind(id)
+                .bind(expected_version)
+                .execute(&mut *tx)
+                .await
+                .map(|done| done.rows_affected() == 1),
+                Op::Delete {
+                    kind,
+                    id,
+                    expected_version,
+                } => sqlx::query(
+                    "DELETE FROM documents WHERE kind = $1 AND id = $2 AND version = $3",
+                )
+                .bind(kind)
+                .bind(id)
+                .bind(expected_version)
+                .execute(&mut *tx)
+                .await
+                .map(|done| done.rows_affected() == 1),
+                Op::Enqueue {
+                    queue,
+                    payload,
+                    dedup_key,
+                    run_at,
+                } => {
+                    queued = true;
+                    sqlx::query(
+                        "INSERT INTO jobs (queue, dedup_key, payload, run_at, created_at)
+                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(queue)
+                    .bind(dedup_key.as_deref())
+                    .bind(payload)
+                    .bind(run_at)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map(|_| true)
+                }
+                Op::CancelJobs { queue, key_prefix } => sqlx::query(
+                    "DELETE FROM jobs WHERE queue = $1 AND status = 'ready'
+                        AND substr(dedup_key, 1, length($2)) = $2",
+                )
+                .bind(queue)
+                .bind(key_prefix)
+                .execute(&mut *tx)
+                .await
+                .map(|_| true),
+            };
+            match changed {
+                Ok(true) => {}
+                Ok(false) => return Err(Retry::Final(StoreError::VersionConflict)),
+                Err(error) => return Err(Retry::from(error)),
+            }
+        }
+        if queued {
+            // A hint for the workers of other processes; polling remains the guarantee.
+            let _ = sqlx::query("NOTIFY switchboard_jobs")
+                .execute(&mut *tx)
+                .await;
+        }
+        tx.commit().await.map_err(Retry::from)
+    }
+
+    pub(crate) async fn claim(&self, limit: i64, lease_ms: i64) -> StoreResult<Vec<Job>> {
+        let now = crate::now_millis();
+        let rows = map(sqlx::query(
+            "UPDATE jobs SET lease_until = $1, attempts = attempts + 1
+                 WHERE id IN (
+                    SELECT id FROM jobs
+                    WHERE status = 'ready' AND run_at <= $2
+                      AND (lease_until IS NULL OR lease_until <= $2)
+                    ORDER BY run_at, id LIMIT $3
+                    FOR UPDATE SKIP LOCKED)
+                 RETURNING id, queue, payload, attempts",
+        )
+        .bind(now + lease_ms)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await)?;
+        rows.iter()
+            .map(|row| {
+                Ok(Job {
+                    id: map(row.try_get("id"))?,
+                    queue: map(row.try_get("queue"))?,
+                    payload: map(row.try_get("payload"))?,
+                    attempts: map(row.try_get("attempts"))?,
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) async fn complete(&self, job_id: i64) -> StoreResult<()> {
+        map(sqlx::query("DELETE FROM jobs WHERE id = $1")
+            .bind(job_id)
+            .execute(&self.pool)
+            .await)?;
+        Ok(())
+    }
+
+    pub(crate) async fn fail(
+        &self,
+        job_id: i64,
+        error: &str,
+        retry_at: Option<i64>,
+    ) -> StoreResult<()> {
+        let (status, run_at) = match retry_at {
+            Some(at) => ("ready", at),
+            None => ("dead", crate::now_millis()),
+        };
+        map(sqlx::query(
+            "UPDATE jobs SET status = $1, run_at = $2, lease_until = NULL, last_error = $3
+                 WHERE id = $4",
+        )
+        .bind(status)
+        .bind(run_at)
+        .bind(error)
+        .bind(job_id)
+        .execute(&self.pool)
+        .await)?;
+        Ok(())
+    }
+
+    pub(crate) async fn next_due(&self) -> StoreResult<Option<i64>> {
+        let row = map(sqlx::query(
+            "SELECT min(greatest(run_at, coalesce(lease_until, 0)))::bigint FROM jobs
+                 WHERE status = 'ready'",
+        )
+        .fetch_one(&self.pool)
+        .await)?;
+        map(row.try_get::<Option<i64>, _>(0))
+    }
+
+    pub(crate) async fn dead_jobs(&self) -> StoreResult<Vec<DeadJob>> {
+        let rows = map(sqlx::query(
+            "SELECT id, queue, payload, attempts, last_error FROM jobs
+                 WHERE status = 'dead' ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await)?;
+        rows.iter()
+            .map(|row| {
+                Ok(DeadJob {
+                    id: map(row.try_get("id"))?,
+                    queue: map(row.try_get("queue"))?,
+                    payload: map(row.try_get("payload"))?,
+                    attempts: map(row.try_get("attempts"))?,
+                    last_error: map(row.try_get("last_error"))?,
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) async fn pending_jobs(&self) -> StoreResult<i64> {
+        let row = map(
+            sqlx::query("SELECT count(*) FROM jobs WHERE status = 'ready'")
+                .fetch_one(&self.pool)
+                .await,
+        )?;
+        map(row.try_get(0))
+    }
+}
+
+/// How a transaction attempt failed.
+enum Retry {
+    /// A serialization failure or deadlock: run the whole transaction again.
+    Again(sqlx::Error),
+    /// Anything else, already classified.
+    Final(StoreError),
+}
+
+impl From<sqlx::Error> for Retry {
+    fn from(error: sqlx::Error) -> Self {
+        if retryable(&error) {
+            Retry::Again(error)
+        } else {
+            Retry::Final(StoreError::classify(error))
+        }
+    }
+}
