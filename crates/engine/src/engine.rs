@@ -114,7 +114,7 @@ pub(crate) struct Inner {
     pub store: Store,
     pub config: EngineConfig,
     pub apis: Vec<ApiRuntime>,
-    pub wake: Notify,
+    pub wake: Arc<Notify>,
     pub handlers: std::collections::HashMap<String, Arc<dyn JobHandler>>,
     pub http: reqwest::Client,
 }
@@ -200,12 +200,15 @@ impl Engine {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|error| format!("http client: {error}"))?;
+        // Commits of other processes wake this worker too, where the store can tell.
+        let wake = Arc::new(Notify::new());
+        store.forward_wakeups(wake.clone());
         Ok(Engine {
             inner: Arc::new(Inner {
                 store,
                 config,
                 apis: runtimes,
-                wake: Notify::new(),
+                wake,
                 handlers: handlers.into_iter().collect(),
                 http,
             }),

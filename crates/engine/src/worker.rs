@@ -102,7 +102,7 @@ impl Engine {
         metrics::counter!("switchboard_jobs_total", "queue" => job.queue.clone(), "outcome" => settled)
             .increment(1);
         let result = match outcome {
-            Ok(()) => self.store().complete(job.id).await,
+            Ok(()) => self.store().complete(job.id, job.attempts).await,
             Err(error) => {
                 let config = self.config();
                 let retry_at = (job.attempts < config.max_attempts).then(|| {
@@ -118,7 +118,9 @@ impl Engine {
                 } else {
                     tracing::debug!(job = job.id, queue = %job.queue, attempts = job.attempts, %error, "job failed, will retry");
                 }
-                self.store().fail(job.id, &error, retry_at).await
+                self.store()
+                    .fail(job.id, job.attempts, &error, retry_at)
+                    .await
             }
         };
         if let Err(error) = result {

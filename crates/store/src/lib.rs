@@ -131,14 +131,32 @@ impl Store {
         dispatch!(self, store => store.claim(limit, lease_ms).await)
     }
 
-    /// The job is done: it leaves the queue.
-    pub async fn complete(&self, job_id: i64) -> StoreResult<()> {
-        dispatch!(self, store => store.complete(job_id).await)
+    /// The job is done: it leaves the queue. `attempts` is the claim's fencing token:
+    /// a worker whose lease ran out and whose job another worker re-claimed changes
+    /// nothing (the job is that worker's now).
+    pub async fn complete(&self, job_id: i64, attempts: i64) -> StoreResult<()> {
+        dispatch!(self, store => store.complete(job_id, attempts).await)
     }
 
     /// The job failed: it runs again at `retry_at`, or is dead-lettered when `None`.
-    pub async fn fail(&self, job_id: i64, error: &str, retry_at: Option<i64>) -> StoreResult<()> {
-        dispatch!(self, store => store.fail(job_id, error, retry_at).await)
+    /// Fenced by `attempts` like `complete`.
+    pub async fn fail(
+        &self,
+        job_id: i64,
+        attempts: i64,
+        error: &str,
+        retry_at: Option<i64>,
+    ) -> StoreResult<()> {
+        dispatch!(self, store => store.fail(job_id, attempts, error, retry_at).await)
+    }
+
+    /// Forwards the database's "new work" signals of other processes to `wake`
+    /// (PostgreSQL LISTEN/NOTIFY; a hint only, the worker still polls). A no-op where one
+    /// process owns the database.
+    pub fn forward_wakeups(&self, wake: std::sync::Arc<tokio::sync::Notify>) {
+        if let Backend::Postgres(store) = &self.backend {
+            store.forward_wakeups(wake);
+        }
     }
 
     /// When the next ready job falls due (milliseconds since the epoch), if any.
@@ -228,8 +246,20 @@ pub enum StoreError {
 impl StoreError {
     pub(crate) fn classify(error: sqlx::Error) -> Self {
         match &error {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                StoreError::Unavailable(error.to_string())
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(error.to_string()),
+            // PostgreSQL: connection exceptions (08…), shutdown and start-up (57P0…),
+            // too many connections (53300): the database, not the request, is at fault.
+            sqlx::Error::Database(db)
+                if db.code().is_some_and(|code| {
+                    code.starts_with("08") || code.starts_with("57P") || code == "53300"
+                }) =>
+            {
+                StoreError::Unavailable(db.message().to_string())
             }
             sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Duplicate,
             // PostgreSQL: invalid_regular_expression.

@@ -143,7 +143,9 @@ impl PgStore {
         let pool = map(PgPoolOptions::new()
             .max_connections(config.pg_connections.max(2))
             .min_connections(1)
-            .acquire_timeout(Duration::from_secs(5))
+            // While the database is down, requests fail within this with a 503
+            // rather than wait for it.
+            .acquire_timeout(Duration::from_secs(3))
             .connect_with(options)
             .await)?;
         let store = PgStore { pool };
@@ -383,6 +385,33 @@ impl PgStore {
         tx.commit().await.map_err(Retry::from)
     }
 
+    /// Listens on the `switchboard_jobs` channel and wakes `wake` on every notification;
+    /// reconnects after a lost connection. Polling stays the guarantee.
+    pub(crate) fn forward_wakeups(&self, wake: std::sync::Arc<tokio::sync::Notify>) {
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            loop {
+                if pool.is_closed() {
+                    return;
+                }
+                let listening = async {
+                    let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;
+                    listener.listen("switchboard_jobs").await?;
+                    loop {
+                        listener.recv().await?;
+                        wake.notify_waiters();
+                    }
+                    #[allow(unreachable_code)]
+                    Ok::<(), sqlx::Error>(())
+                };
+                if let Err(error) = listening.await {
+                    tracing::debug!(%error, "job notifications interrupted; reconnecting");
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+    }
+
     pub(crate) async fn claim(&self, limit: i64, lease_ms: i64) -> StoreResult<Vec<Job>> {
         let now = crate::now_millis();
         let rows = map(sqlx::query(
@@ -412,17 +441,21 @@ impl PgStore {
             .collect()
     }
 
-    pub(crate) async fn complete(&self, job_id: i64) -> StoreResult<()> {
-        map(sqlx::query("DELETE FROM jobs WHERE id = $1")
-            .bind(job_id)
-            .execute(&self.pool)
-            .await)?;
+    pub(crate) async fn complete(&self, job_id: i64, attempts: i64) -> StoreResult<()> {
+        map(
+            sqlx::query("DELETE FROM jobs WHERE id = $1 AND attempts = $2")
+                .bind(job_id)
+                .bind(attempts)
+                .execute(&self.pool)
+                .await,
+        )?;
         Ok(())
     }
 
     pub(crate) async fn fail(
         &self,
         job_id: i64,
+        attempts: i64,
         error: &str,
         retry_at: Option<i64>,
     ) -> StoreResult<()> {
@@ -432,12 +465,13 @@ impl PgStore {
         };
         map(sqlx::query(
             "UPDATE jobs SET status = $1, run_at = $2, lease_until = NULL, last_error = $3
-                 WHERE id = $4",
+                 WHERE id = $4 AND attempts = $5",
         )
         .bind(status)
         .bind(run_at)
         .bind(error)
         .bind(job_id)
+        .bind(attempts)
         .execute(&self.pool)
         .await)?;
         Ok(())

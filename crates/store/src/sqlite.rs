@@ -278,11 +278,14 @@ impl SqliteStore {
     }
 
     /// The job is done: it leaves the queue.
-    pub(crate) async fn complete(&self, job_id: i64) -> StoreResult<()> {
-        map(sqlx::query("DELETE FROM jobs WHERE id = $1")
-            .bind(job_id)
-            .execute(&self.writer)
-            .await)?;
+    pub(crate) async fn complete(&self, job_id: i64, attempts: i64) -> StoreResult<()> {
+        map(
+            sqlx::query("DELETE FROM jobs WHERE id = $1 AND attempts = $2")
+                .bind(job_id)
+                .bind(attempts)
+                .execute(&self.writer)
+                .await,
+        )?;
         Ok(())
     }
 
@@ -290,6 +293,7 @@ impl SqliteStore {
     pub(crate) async fn fail(
         &self,
         job_id: i64,
+        attempts: i64,
         error: &str,
         retry_at: Option<i64>,
     ) -> StoreResult<()> {
@@ -299,12 +303,13 @@ impl SqliteStore {
         };
         map(sqlx::query(
             "UPDATE jobs SET status = $1, run_at = $2, lease_until = NULL, last_error = $3
-                 WHERE id = $4",
+                 WHERE id = $4 AND attempts = $5",
         )
         .bind(status)
         .bind(run_at)
         .bind(error)
         .bind(job_id)
+        .bind(attempts)
         .execute(&self.writer)
         .await)?;
         Ok(())

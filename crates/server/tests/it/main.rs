@@ -11,5 +11,6 @@ mod events;
 mod hostile;
 mod jobs;
 mod ops;
+mod outage;
 mod patch;
 mod query;
