@@ -21,6 +21,11 @@ struct Options {
     seconds: u32,
     runs: usize,
     items: u64,
+    /// `postgres://…` to measure the PostgreSQL backend (a schema of its own is used);
+    /// none for a fresh SQLite file.
+    database_url: Option<String>,
+    /// Server processes sharing the database (PostgreSQL only), all on core 0.
+    processes: usize,
 }
 
 fn options(args: &[String]) -> Result<Options> {
@@ -28,6 +33,8 @@ fn options(args: &[String]) -> Result<Options> {
         seconds: 8,
         runs: 3,
         items: 100_000,
+        database_url: None,
+        processes: 1,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -36,8 +43,15 @@ fn options(args: &[String]) -> Result<Options> {
             "--seconds" => options.seconds = value.parse()?,
             "--runs" => options.runs = value.parse()?,
             "--items" => options.items = value.parse()?,
+            "--database-url" => options.database_url = Some(value.clone()),
+            "--processes" => options.processes = value.parse::<usize>()?.max(1),
             other => return Err(format!("unknown bench option {other}").into()),
         }
+    }
+    if options.processes > 1 && options.database_url.is_none() {
+        return Err("--processes above 1 needs --database-url postgres://… \
+                    (an SQLite file belongs to one process)"
+            .into());
     }
     Ok(options)
 }
@@ -139,10 +153,48 @@ done = function(summary, latency, requests)
 end
 "#;
 
-fn wrk(url: &str, script: &Path, seconds: u32) -> Result<Figures> {
+/// One wrk per server URL at once (the connections split between them), all on core
+/// 1; rates add up, latencies are the worst of the runs.
+fn wrk(urls: &[String], script: &Path, seconds: u32) -> Result<Figures> {
+    let connections = (CONNECTIONS as usize / urls.len()).max(1) as u32;
+    let runs: Vec<std::result::Result<Figures, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = urls
+            .iter()
+            .map(|url| {
+                scope.spawn(move || {
+                    wrk_one(url, script, seconds, connections).map_err(|error| error.to_string())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|_| Err("wrk thread failed".to_string()))
+            })
+            .collect()
+    });
+    let mut total = Figures {
+        rate: 0.0,
+        p50_ms: 0.0,
+        p99_ms: 0.0,
+        errors: 0,
+    };
+    for run in runs {
+        let run = run?;
+        total.rate += run.rate;
+        total.p50_ms = total.p50_ms.max(run.p50_ms);
+        total.p99_ms = total.p99_ms.max(run.p99_ms);
+        total.errors += run.errors;
+    }
+    Ok(total)
+}
+
+fn wrk_one(url: &str, script: &Path, seconds: u32, connections: u32) -> Result<Figures> {
     let output = Command::new("taskset")
         .args(["-c", "1", "wrk", "-t1"])
-        .arg(format!("-c{CONNECTIONS}"))
+        .arg(format!("-c{connections}"))
         .arg(format!("-d{seconds}s"))
         .arg("-s")
         .arg(script)
@@ -222,20 +274,42 @@ pub fn run(args: &[String]) -> Result<()> {
     let bare = format!("http://127.0.0.1:{bare_port}");
     wait_up(&format!("{bare}/"))?;
 
-    let port = free_port()?;
-    let base = format!("http://127.0.0.1:{port}");
-    let _server = Process(
-        Command::new("taskset")
-            .args(["-c", "0"])
-            .arg(&server_binary)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .arg("--database-url")
-            .arg(work.join("bench.db"))
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()?,
-    );
-    wait_up(&format!("{base}/health"))?;
+    let (database, backend) = match &options.database_url {
+        Some(url) => {
+            let schema = format!("bench_{}", std::process::id());
+            let separator = if url.contains('?') { '&' } else { '?' };
+            (
+                format!("{url}{separator}schema={schema}"),
+                format!("PostgreSQL, {} server process(es)", options.processes),
+            )
+        }
+        None => (
+            work.join("bench.db").display().to_string(),
+            "SQLite".to_string(),
+        ),
+    };
+    let mut servers = Vec::new();
+    let mut bases = Vec::new();
+    for _ in 0..options.processes {
+        let port = free_port()?;
+        let base = format!("http://127.0.0.1:{port}");
+        servers.push(Process(
+            Command::new("taskset")
+                .args(["-c", "0"])
+                .arg(&server_binary)
+                .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+                .args(["--database-url", &database])
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::null())
+                .spawn()?,
+        ));
+        wait_up(&format!("{base}/health"))?;
+        bases.push(base);
+    }
+    let base = bases[0].clone();
+    let at = |suffix: &str| -> Vec<String> {
+        bases.iter().map(|base| format!("{base}{suffix}")).collect()
+    };
 
     let plain = write_script(&work, "plain.lua", "")?;
     let post = write_script(
@@ -255,10 +329,10 @@ end
     // POST: measured while seeding the store; topped up to the wanted size afterwards.
     let mut post_runs = Vec::new();
     for _ in 0..options.runs {
-        post_runs.push(wrk(&format!("{base}{OFFERINGS}"), &post, options.seconds)?);
+        post_runs.push(wrk(&at(OFFERINGS), &post, options.seconds)?);
     }
     while total_count(&base, "limit=1")? < options.items {
-        wrk(&format!("{base}{OFFERINGS}"), &post, 5)?;
+        wrk(&at(OFFERINGS), &post, 5)?;
     }
     let stored = total_count(&base, "limit=1")?;
     let launched = total_count(&base, "lifecycleStatus=Launched&limit=1")?;
@@ -298,19 +372,19 @@ end
     let mut spread_runs = Vec::new();
     for run in 0..options.runs {
         println!("run {}/{}…", run + 1, options.runs);
-        bare_runs.push(wrk(&format!("{bare}/"), &plain, options.seconds)?);
-        get_runs.push(wrk(&base, &get, options.seconds)?);
+        bare_runs.push(wrk(&[format!("{bare}/")], &plain, options.seconds)?);
+        get_runs.push(wrk(&at(""), &get, options.seconds)?);
         list_runs.push(wrk(
-            &format!("{base}{OFFERINGS}?lifecycleStatus=Launched&limit=20"),
+            &at(&format!("{OFFERINGS}?lifecycleStatus=Launched&limit=20")),
             &plain,
             options.seconds,
         )?);
-        spread_runs.push(wrk(&base, &list_spread, options.seconds)?);
+        spread_runs.push(wrk(&at(""), &list_spread, options.seconds)?);
     }
     let baseline = summarize(&bare_runs);
     println!();
     println!(
-        "switchboard bench: SQLite, server on core 0, wrk on core 1, {CONNECTIONS} connections, \
+        "switchboard bench: {backend}, server on core 0, wrk on core 1, {CONNECTIONS} connections, \
          {}s x {} runs (medians); {stored} offerings stored, {launched} Launched",
         options.seconds, options.runs
     );
@@ -341,6 +415,15 @@ end
             100.0 * figures.rate / baseline.rate,
             figures.errors
         );
+    }
+    drop(servers);
+    if let (Some(url), Some(schema)) = (&options.database_url, database.split("schema=").nth(1)) {
+        // The bench's schema is dropped again (psql, where installed).
+        let _ = Command::new("psql")
+            .args([url.as_str(), "-q", "-c"])
+            .arg(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            .env("PGOPTIONS", "--client-min-messages=warning")
+            .status();
     }
     let _ = fs::remove_dir_all(&work);
     Ok(())
