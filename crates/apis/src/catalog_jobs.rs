@@ -151,8 +151,38 @@ impl JobHandler for CatalogJob {
                 }
             }
             .await;
-            finish(engine, at, &id, outcome).await
+            match outcome {
+                Ok(()) => finish(engine, at, &id, Ok(())).await,
+                Err(Stop::Fail(log)) => finish(engine, at, &id, Err(log)).await,
+                Err(Stop::Retry(error)) => Err(error),
+            }
         })
+    }
+}
+
+/// Why a job's work stopped short.
+enum Stop {
+    /// The job failed (a file it cannot read, data it cannot store): recorded on the job
+    /// resource as `Failed` with this `errorLog`.
+    Fail(String),
+    /// The database was unavailable, which is no outcome of the job: the queue runs it
+    /// again after a backoff instead.
+    Retry(String),
+}
+
+impl From<String> for Stop {
+    fn from(log: String) -> Self {
+        Stop::Fail(log)
+    }
+}
+
+impl Stop {
+    fn of(error: switchboard_engine::Error, log: String) -> Stop {
+        if error.kind == switchboard_engine::ErrorKind::Unavailable {
+            Stop::Retry(error.to_string())
+        } else {
+            Stop::Fail(log)
+        }
     }
 }
 
@@ -161,11 +191,11 @@ async fn export(
     api: usize,
     collections: &[&str],
     path: &std::path::Path,
-) -> Result<(), String> {
-    let data = engine
-        .dump(api, collections)
-        .await
-        .map_err(|error| error.to_string())?;
+) -> Result<(), Stop> {
+    let data = engine.dump(api, collections).await.map_err(|error| {
+        let log = error.to_string();
+        Stop::of(error, log)
+    })?;
     let text = serde_json::to_vec_pretty(&data).map_err(|error| error.to_string())?;
     // Write beside the target and rename, so a reader never sees half a file.
     let partial = path.with_extension("partial");
@@ -175,10 +205,10 @@ async fn export(
         .map_err(cannot_write)?;
     tokio::fs::rename(&partial, path)
         .await
-        .map_err(cannot_write)
+        .map_err(|error| Stop::Fail(cannot_write(error)))
 }
 
-async fn import(engine: &Engine, api: usize, path: &std::path::Path) -> Result<(), String> {
+async fn import(engine: &Engine, api: usize, path: &std::path::Path) -> Result<(), Stop> {
     let text = tokio::fs::read(path)
         .await
         .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
@@ -188,5 +218,8 @@ async fn import(engine: &Engine, api: usize, path: &std::path::Path) -> Result<(
         .restore(api, &data)
         .await
         .map(|_| ())
-        .map_err(|error| error.message)
+        .map_err(|error| {
+            let log = error.message.clone();
+            Stop::of(error, log)
+        })
 }

@@ -93,7 +93,7 @@ impl Engine {
     }
 
     async fn settle(&self, job: Job) {
-        let outcome = self.run_job(&job).await;
+        let outcome = self.run_leased(&job).await;
         let settled = match (&outcome, job.attempts < self.config().max_attempts) {
             (Ok(()), _) => "done",
             (Err(_), true) => "retry",
@@ -126,6 +126,39 @@ impl Engine {
         if let Err(error) = result {
             // The lease expires and the job runs again: handlers are idempotent.
             tracing::warn!(job = job.id, %error, "settling a job failed");
+        }
+    }
+
+    /// Runs a job while renewing its lease (every third of it), so that the lease runs
+    /// out when this process dies, not while a slow callback or a long export is still at
+    /// work: another worker would run the job a second time meanwhile.
+    async fn run_leased(&self, job: &Job) -> Result<(), String> {
+        let run = self.run_job(job);
+        tokio::pin!(run);
+        tokio::select! {
+            outcome = &mut run => return outcome,
+            () = self.keep_lease(job) => {}
+        }
+        // The job was claimed again (the lease ran out all the same, e.g. the database was
+        // away): finish this run; settling is fenced, so its outcome changes nothing.
+        run.await
+    }
+
+    /// Renews the job's lease until the job is no longer this claim's.
+    async fn keep_lease(&self, job: &Job) {
+        let lease_ms = self.config().lease_ms;
+        let every = Duration::from_millis((lease_ms / 3).max(1) as u64);
+        loop {
+            tokio::time::sleep(every).await;
+            match self.store().renew(job.id, job.attempts, lease_ms).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!(job = job.id, queue = %job.queue, "a running job's lease was lost");
+                    return;
+                }
+                // Tried again at the next tick; the lease lasts three of them.
+                Err(error) => tracing::warn!(job = job.id, %error, "renewing a lease failed"),
+            }
         }
     }
 

@@ -1,13 +1,40 @@
-//! The settings of `switchboard serve`, each a flag with an environment twin.
+//! The settings of `switchboard serve` (and `migrate`), each a flag with an environment
+//! twin.
 
-use clap::Args;
+use clap::{Args, ValueEnum};
+
+/// What a `serve` process does; API nodes and workers scale separately on PostgreSQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Role {
+    /// The APIs and the job worker.
+    All,
+    /// The APIs only: jobs (event deliveries among them) wait for a worker process.
+    Api,
+    /// The job worker only, with `/health`, `/ready` and `/metrics`.
+    Worker,
+}
+
+impl Role {
+    pub fn serves_apis(self) -> bool {
+        matches!(self, Role::All | Role::Api)
+    }
+
+    pub fn runs_jobs(self) -> bool {
+        matches!(self, Role::All | Role::Worker)
+    }
+}
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeConfig {
     /// Address to listen on.
     #[arg(long, env = "SWITCHBOARD_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
-    /// Database: `sqlite://FILE` (created when missing) or a plain file path.
+    /// What this process does: `all`, `api` (no job worker) or `worker` (no APIs).
+    /// `api` and `worker` need PostgreSQL: an SQLite file belongs to one process.
+    #[arg(long, env = "SWITCHBOARD_ROLE", value_enum, default_value_t = Role::All)]
+    pub role: Role,
+    /// Database: `sqlite://FILE` (created when missing) or a plain file path, or
+    /// `postgres://USER@HOST:PORT/DB` (optionally `?schema=NAME`).
     #[arg(
         long,
         env = "SWITCHBOARD_DATABASE_URL",
@@ -39,6 +66,10 @@ pub struct ServeConfig {
     /// Documents kept in memory for reads by id (SQLite; 0 turns the cache off).
     #[arg(long, env = "SWITCHBOARD_CACHE_ENTRIES", default_value_t = 20_000)]
     pub cache_entries: usize,
+    /// Database connections of this process (PostgreSQL): N processes need N times this
+    /// within the server's `max_connections`.
+    #[arg(long, env = "SWITCHBOARD_PG_CONNECTIONS", default_value_t = 16)]
+    pub pg_connections: u32,
     /// SQLite: fsync every commit (survives power loss) instead of relying on the WAL
     /// (survives a crash of the process).
     #[arg(
@@ -54,6 +85,7 @@ impl ServeConfig {
     pub fn new(listen: impl Into<String>, database_url: impl Into<String>) -> Self {
         ServeConfig {
             listen: listen.into(),
+            role: Role::All,
             database_url: database_url.into(),
             public_url: None,
             max_body_bytes: 1 << 20,
@@ -63,6 +95,7 @@ impl ServeConfig {
             poll_interval_ms: 1000,
             job_lease_ms: 30_000,
             cache_entries: 20_000,
+            pg_connections: 16,
             sqlite_synchronous_full: false,
         }
     }
@@ -73,4 +106,16 @@ impl ServeConfig {
             None => format!("http://{}", self.listen),
         }
     }
+}
+
+/// The settings of `switchboard migrate`.
+#[derive(Debug, Clone, Args)]
+pub struct MigrateConfig {
+    /// The database to create or bring up to date (as for `serve`).
+    #[arg(
+        long,
+        env = "SWITCHBOARD_DATABASE_URL",
+        default_value = "sqlite://switchboard.db"
+    )]
+    pub database_url: String,
 }

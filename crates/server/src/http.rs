@@ -297,8 +297,13 @@ pub async fn health() -> Response {
     json_response(StatusCode::OK, json!({"status": "ok"}).to_string())
 }
 
+/// Longest wait for the database's answer to `/ready`: a probe must not hang on a
+/// database that accepts connections but never answers.
+const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 pub async fn ready(State(state): State<AppState>) -> Response {
-    if state.engine.store().ping().await {
+    let ping = tokio::time::timeout(READY_TIMEOUT, state.engine.store().ping()).await;
+    if ping.unwrap_or(false) {
         json_response(StatusCode::OK, json!({"status": "ready"}).to_string())
     } else {
         error_response(

@@ -2,7 +2,8 @@
 //! and the start-up that ties store, engine, APIs and workers together.
 //!
 //! Layout:
-//! - `config`: the settings of `switchboard serve` (flags and environment);
+//! - `config`: the settings of `switchboard serve` and `migrate` (flags and environment);
+//! - `transfer`: `switchboard export` and `import`, all data as JSON lines;
 //! - `routes`: the one place where every API's endpoints are mounted;
 //! - `http`: handlers, content negotiation and the TMF error body;
 //! - `telemetry`: logs and Prometheus metrics.
@@ -11,6 +12,7 @@ pub mod config;
 mod http;
 mod routes;
 pub mod telemetry;
+pub mod transfer;
 
 use std::future::Future;
 
@@ -18,16 +20,33 @@ use switchboard_engine::{Engine, EngineConfig};
 use switchboard_store::{Store, StoreConfig};
 use tokio::net::TcpListener;
 
-pub use config::ServeConfig;
+pub use config::{MigrateConfig, Role, ServeConfig};
 
-/// Opens the store, builds the engine over every API and returns it with the router.
+/// Opens the store, builds the engine over every API and returns it with the router
+/// of the process's role.
 pub async fn build(config: &ServeConfig) -> anyhow_free::Result<(Engine, axum::Router)> {
+    if config.role != Role::All && !switchboard_store::is_shared_database(&config.database_url) {
+        // Each process would keep its own caches of the file and miss the others' writes.
+        return Err(format!(
+            "--role {} needs PostgreSQL (--database-url postgres://…): an SQLite database \
+             belongs to one process, which serves the APIs and runs the jobs (--role all)",
+            match config.role {
+                Role::Api => "api",
+                _ => "worker",
+            }
+        )
+        .into());
+    }
     let mut store_config = StoreConfig::new(config.database_url.clone());
     store_config.synchronous_full = config.sqlite_synchronous_full;
     store_config.cache_entries = config.cache_entries;
-    let store = Store::open(&store_config)
-        .await
-        .map_err(|error| format!("cannot open the database {}: {error}", config.database_url))?;
+    store_config.pg_connections = config.pg_connections;
+    let store = Store::open(&store_config).await.map_err(|error| {
+        format!(
+            "cannot open the database {}: {error}",
+            redacted(&config.database_url)
+        )
+    })?;
     let engine_config = EngineConfig {
         public_url: config.public_url(),
         max_attempts: config.delivery_max_attempts,
@@ -43,11 +62,16 @@ pub async fn build(config: &ServeConfig) -> anyhow_free::Result<(Engine, axum::R
         switchboard_apis::all(),
         switchboard_apis::job_handlers(),
     )?;
-    let router = routes::router(engine.clone(), config.max_body_bytes);
+    let router = if config.role.serves_apis() {
+        routes::router(engine.clone(), config.max_body_bytes)
+    } else {
+        routes::operations_router(engine.clone(), config.max_body_bytes)
+    };
     Ok((engine, router))
 }
 
-/// Serves on `listener` until `shutdown` resolves, with the job worker beside it.
+/// Serves on `listener` until `shutdown` resolves, with the job worker beside it when
+/// the role runs jobs.
 pub async fn serve(
     config: ServeConfig,
     listener: TcpListener,
@@ -55,7 +79,7 @@ pub async fn serve(
 ) -> anyhow_free::Result<()> {
     let (engine, router) = build(&config).await?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let worker = {
+    let worker = config.role.runs_jobs().then(|| {
         let engine = engine.clone();
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
@@ -65,8 +89,12 @@ pub async fn serve(
                 })
                 .await;
         })
-    };
-    tracing::info!(address = %listener.local_addr().map_err(|e| e.to_string())?, "switchboard serving");
+    });
+    tracing::info!(
+        address = %listener.local_addr().map_err(|e| e.to_string())?,
+        role = ?config.role,
+        "switchboard serving"
+    );
     let mut stop = stop_rx;
     let served = axum::serve(listener, router)
         .with_graceful_shutdown(async move {
@@ -77,8 +105,48 @@ pub async fn serve(
         })
         .await;
     let _ = stop_tx.send(true);
-    let _ = worker.await;
+    if let Some(worker) = worker {
+        let _ = worker.await;
+    }
     served.map_err(|error| format!("server failed: {error}").into())
+}
+
+/// Opens the database, which creates or completes its tables and indexes, and says
+/// what it found (`switchboard migrate`).
+pub async fn migrate(config: &MigrateConfig) -> anyhow_free::Result<String> {
+    let url = redacted(&config.database_url);
+    let store = Store::open(&StoreConfig::new(config.database_url.clone()))
+        .await
+        .map_err(|error| format!("cannot open the database {url}: {error}"))?;
+    let counts = store
+        .snapshot()
+        .await?
+        .counts()
+        .await
+        .map_err(|error| format!("cannot read the database {url}: {error}"))?;
+    Ok(format!(
+        "{} database {url} is migrated: tables and indexes are in place \
+         ({} documents, {} jobs)",
+        store.backend_name(),
+        counts.documents,
+        counts.jobs
+    ))
+}
+
+/// `url` with its password, if any, replaced by `***`, fit for messages and logs.
+pub fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let Some((credentials, host)) = authority.rsplit_once('@') else {
+        return url.to_string();
+    };
+    match credentials.split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
+        None => url.to_string(),
+    }
 }
 
 /// Errors of start-up, as plain messages (no anyhow in library code).

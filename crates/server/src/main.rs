@@ -1,7 +1,9 @@
-//! The `switchboard` command line: `serve` runs the server.
+//! The `switchboard` command line: `serve` runs the server; `migrate`, `export` and
+//! `import` look after its database.
 
 use clap::{Parser, Subcommand};
-use switchboard::ServeConfig;
+use switchboard::transfer::{ExportConfig, ImportConfig};
+use switchboard::{MigrateConfig, ServeConfig};
 
 #[derive(Parser)]
 #[command(name = "switchboard", version, about = "TM Forum Open API platform")]
@@ -12,8 +14,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve every API (and run the background workers).
+    /// Serve every API and run the background jobs (or one of the two: --role).
     Serve(ServeConfig),
+    /// Create the database's tables and indexes, or bring them up to date, and exit.
+    Migrate(MigrateConfig),
+    /// Write every document and pending job as JSON lines (to move to another database).
+    Export(ExportConfig),
+    /// Fill an empty database from `switchboard export` output.
+    Import(ImportConfig),
 }
 
 #[tokio::main]
@@ -22,6 +30,16 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(config) => serve(config).await,
+        Command::Migrate(config) => switchboard::migrate(&config)
+            .await
+            .map(|done| println!("{done}")),
+        // Standard output may be the data: the summary goes to stderr.
+        Command::Export(config) => switchboard::transfer::export(&config)
+            .await
+            .map(|done| eprintln!("{done}")),
+        Command::Import(config) => switchboard::transfer::import(&config)
+            .await
+            .map(|done| eprintln!("{done}")),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

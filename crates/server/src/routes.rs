@@ -1,6 +1,7 @@
 //! Every endpoint, mounted in one place. Per API: `{base}/{collection}` (GET list, POST),
 //! `{base}/{collection}/{id}` (GET, PATCH, DELETE) for each declared resource, and
-//! `{base}/hub`, `{base}/hub/{id}`. Plus `/health`, `/ready`, `/metrics`.
+//! `{base}/hub`, `{base}/hub/{id}`. Plus `/health`, `/ready`, `/metrics`, which are all
+//! a worker-only process (`--role worker`) serves.
 
 use std::sync::Arc;
 
@@ -18,10 +19,7 @@ pub fn router(engine: Engine, max_body_bytes: usize) -> Router {
         engine: engine.clone(),
         max_body_bytes,
     };
-    let mut router = Router::new()
-        .route("/health", get(http::health))
-        .route("/ready", get(http::ready))
-        .route("/metrics", get(http::metrics));
+    let mut router = operations();
     let mut bases: Vec<(String, &'static str)> = Vec::new();
     for (api_index, api) in engine.apis().iter().enumerate() {
         let base = api.decl.base_path;
@@ -61,6 +59,27 @@ pub fn router(engine: Engine, max_body_bytes: usize) -> Router {
             .map(|(_, code)| *code)
             .unwrap_or("other")
     });
+    finish(router, state, api_of)
+}
+
+/// The endpoints of a process without APIs: every other path answers 404.
+pub fn operations_router(engine: Engine, max_body_bytes: usize) -> Router {
+    let state = AppState {
+        engine,
+        max_body_bytes,
+    };
+    finish(operations(), state, Arc::new(|_: &str| "other"))
+}
+
+fn operations() -> Router<AppState> {
+    Router::new()
+        .route("/health", get(http::health))
+        .route("/ready", get(http::ready))
+        .route("/metrics", get(http::metrics))
+}
+
+/// The fallback, the state, and the layers every request goes through.
+fn finish(router: Router<AppState>, state: AppState, api_of: ApiOfPath) -> Router {
     router
         .fallback(http::not_found)
         .with_state(state)

@@ -6,6 +6,8 @@
 //! - `sql`: compilation of that model to SQL text plus bind values;
 //! - `tx`: the write transaction, buffered, the same for every backend;
 //! - `sqlite`: the embedded SQLite backend (WAL, one writer connection, a reader pool);
+//! - `transfer`: export and import of every row (a snapshot, a loader), per backend in
+//!   `sqlite/transfer.rs` and `postgres/transfer.rs`;
 //! - `cache`: the in-process caches that backend keeps (documents, counts).
 //!
 //! The store knows no TMF API: it stores documents of a `kind` (an opaque string the engine
@@ -17,9 +19,11 @@ mod postgres;
 pub mod query;
 mod sql;
 mod sqlite;
+mod transfer;
 mod tx;
 
 pub use query::{Column, Condition, ListQuery, Op, Operand, SortKey, Target};
+pub use transfer::{Counts, JobStatus, Loader, RawDocument, RawJob, Snapshot};
 pub use tx::Tx;
 
 use postgres::PgStore;
@@ -79,8 +83,7 @@ impl Store {
     /// Opens (and migrates) the database the URL names: `postgres://…` (with an optional
     /// `schema=NAME` parameter of ours), otherwise an SQLite file.
     pub async fn open(config: &StoreConfig) -> StoreResult<Store> {
-        let url = config.url.as_str();
-        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let backend = if is_shared_database(&config.url) {
             Backend::Postgres(PgStore::open(config).await?)
         } else {
             Backend::Sqlite(SqliteStore::open(config).await?)
@@ -131,6 +134,13 @@ impl Store {
         dispatch!(self, store => store.claim(limit, lease_ms).await)
     }
 
+    /// Extends the lease of a job still held by the claim `attempts` to `lease_ms` from
+    /// now: a running job's worker renews it, so a lease runs out when its worker dies,
+    /// not while the job is still at work. False when the job is no longer that claim's.
+    pub async fn renew(&self, job_id: i64, attempts: i64, lease_ms: i64) -> StoreResult<bool> {
+        dispatch!(self, store => store.renew(job_id, attempts, lease_ms).await)
+    }
+
     /// The job is done: it leaves the queue. `attempts` is the claim's fencing token:
     /// a worker whose lease ran out and whose job another worker re-claimed changes
     /// nothing (the job is that worker's now).
@@ -171,6 +181,39 @@ impl Store {
     /// Jobs not yet done (ready or leased).
     pub async fn pending_jobs(&self) -> StoreResult<i64> {
         dispatch!(self, store => store.pending_jobs().await)
+    }
+}
+
+/// True when `url` names a database several server processes may share (PostgreSQL);
+/// an SQLite file belongs to one process, whose caches see every write.
+pub fn is_shared_database(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// Export and import (`switchboard export` / `import`).
+impl Store {
+    /// "SQLite" or "PostgreSQL", for messages.
+    pub fn backend_name(&self) -> &'static str {
+        match &self.backend {
+            Backend::Sqlite(_) => "SQLite",
+            Backend::Postgres(_) => "PostgreSQL",
+        }
+    }
+
+    /// A read-only view of one committed state of every document and job.
+    pub async fn snapshot(&self) -> StoreResult<Snapshot> {
+        Ok(match &self.backend {
+            Backend::Sqlite(store) => Snapshot::from(store.snapshot().await?),
+            Backend::Postgres(store) => Snapshot::from(store.snapshot().await?),
+        })
+    }
+
+    /// One transaction that writes rows back as they were exported (see `Loader`).
+    pub async fn loader(&self) -> StoreResult<Loader> {
+        Ok(match &self.backend {
+            Backend::Sqlite(store) => Loader::from(store.loader().await?),
+            Backend::Postgres(store) => Loader::from(store.loader().await?),
+        })
     }
 }
 
@@ -253,10 +296,14 @@ impl StoreError {
             | sqlx::Error::Protocol(_)
             | sqlx::Error::WorkerCrashed => StoreError::Unavailable(error.to_string()),
             // PostgreSQL: connection exceptions (08…), shutdown and start-up (57P0…),
-            // too many connections (53300): the database, not the request, is at fault.
+            // too many connections (53300), a statement over its timeout (57014): the
+            // database, not the request, is at fault.
             sqlx::Error::Database(db)
                 if db.code().is_some_and(|code| {
-                    code.starts_with("08") || code.starts_with("57P") || code == "53300"
+                    code.starts_with("08")
+                        || code.starts_with("57P")
+                        || code == "53300"
+                        || code == "57014"
                 }) =>
             {
                 StoreError::Unavailable(db.message().to_string())

@@ -4,6 +4,8 @@
 //! run: no extensions, no PL/pgSQL, no advisory locks. No in-process caches: another
 //! process may write at any time.
 
+pub(crate) mod transfer;
+
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -47,6 +49,7 @@ const MIGRATIONS: &[&str] = &[
         created_at BIGINT NOT NULL
     )",
     "CREATE INDEX IF NOT EXISTS jobs_due ON jobs (status, run_at)",
+    "CREATE INDEX IF NOT EXISTS jobs_ready ON jobs (run_at, id) WHERE status = 'ready'",
 ];
 
 /// Times a transaction is retried after a serialization failure or a deadlock.
@@ -55,7 +58,13 @@ const RETRIES: usize = 5;
 #[derive(Clone)]
 pub(crate) struct PgStore {
     pool: PgPool,
+    /// When this process last sent a NOTIFY (ms since the epoch): NOTIFY serialises
+    /// commits, so it is sent at most every `NOTIFY_EVERY_MS`; the wake-up it gives
+    /// other processes is only a hint anyway.
+    last_notify: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
+
+const NOTIFY_EVERY_MS: i64 = 50;
 
 fn map<T>(result: Result<T, sqlx::Error>) -> StoreResult<T> {
     result.map_err(StoreError::classify)
@@ -140,6 +149,9 @@ impl PgStore {
             admin.close().await;
             options = options.options([("search_path", schema.as_str())]);
         }
+        // No statement may hold a connection for long: a pathological filter ends with a
+        // 503 (57014 is classified as unavailable) instead of occupying the pool.
+        options = options.options([("statement_timeout", "10s")]);
         let pool = map(PgPoolOptions::new()
             .max_connections(config.pg_connections.max(2))
             .min_connections(1)
@@ -148,7 +160,10 @@ impl PgStore {
             .acquire_timeout(Duration::from_secs(3))
             .connect_with(options)
             .await)?;
-        let store = PgStore { pool };
+        let store = PgStore {
+            pool,
+            last_notify: std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0)),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -376,7 +391,7 @@ impl PgStore {
                 Err(error) => return Err(Retry::from(error)),
             }
         }
-        if queued {
+        if queued && self.notify_due() {
             // A hint for the workers of other processes; polling remains the guarantee.
             let _ = sqlx::query("NOTIFY switchboard_jobs")
                 .execute(&mut *tx)
@@ -412,17 +427,33 @@ impl PgStore {
         });
     }
 
+    /// True (and noted) when no NOTIFY went out in the last `NOTIFY_EVERY_MS`.
+    fn notify_due(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        let now = crate::now_millis();
+        let last = self.last_notify.load(Ordering::Relaxed);
+        now - last >= NOTIFY_EVERY_MS
+            && self
+                .last_notify
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
+
     pub(crate) async fn claim(&self, limit: i64, lease_ms: i64) -> StoreResult<Vec<Job>> {
         let now = crate::now_millis();
+        // The rows are locked in the CTE and updated through the join: with
+        // `WHERE id IN (subquery)` a waiting claimer re-checks only the id and claims
+        // the job a second time under READ COMMITTED.
         let rows = map(sqlx::query(
-            "UPDATE jobs SET lease_until = $1, attempts = attempts + 1
-                 WHERE id IN (
-                    SELECT id FROM jobs
-                    WHERE status = 'ready' AND run_at <= $2
-                      AND (lease_until IS NULL OR lease_until <= $2)
-                    ORDER BY run_at, id LIMIT $3
-                    FOR UPDATE SKIP LOCKED)
-                 RETURNING id, queue, payload, attempts",
+            "WITH due AS (
+                SELECT id FROM jobs
+                WHERE status = 'ready' AND run_at <= $2
+                  AND (lease_until IS NULL OR lease_until <= $2)
+                ORDER BY run_at, id LIMIT $3
+                FOR UPDATE SKIP LOCKED)
+             UPDATE jobs AS j SET lease_until = $1, attempts = j.attempts + 1
+             FROM due WHERE j.id = due.id
+             RETURNING j.id, j.queue, j.payload, j.attempts",
         )
         .bind(now + lease_ms)
         .bind(now)
@@ -439,6 +470,24 @@ impl PgStore {
                 })
             })
             .collect()
+    }
+
+    pub(crate) async fn renew(
+        &self,
+        job_id: i64,
+        attempts: i64,
+        lease_ms: i64,
+    ) -> StoreResult<bool> {
+        let renewed = map(sqlx::query(
+            "UPDATE jobs SET lease_until = $1
+                 WHERE id = $2 AND attempts = $3 AND status = 'ready'",
+        )
+        .bind(crate::now_millis() + lease_ms)
+        .bind(job_id)
+        .bind(attempts)
+        .execute(&self.pool)
+        .await)?;
+        Ok(renewed.rows_affected() == 1)
     }
 
     pub(crate) async fn complete(&self, job_id: i64, attempts: i64) -> StoreResult<()> {

@@ -2,6 +2,8 @@
 //! writer at a time, so queueing in the pool is cheaper than retrying on SQLITE_BUSY)
 //! and a pool of readers that never block the writer.
 
+pub(crate) mod transfer;
+
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -275,6 +277,25 @@ impl SqliteStore {
                 })
             })
             .collect()
+    }
+
+    /// Extends the lease of a job still held by the claim `attempts`.
+    pub(crate) async fn renew(
+        &self,
+        job_id: i64,
+        attempts: i64,
+        lease_ms: i64,
+    ) -> StoreResult<bool> {
+        let renewed = map(sqlx::query(
+            "UPDATE jobs SET lease_until = $1
+                 WHERE id = $2 AND attempts = $3 AND status = 'ready'",
+        )
+        .bind(crate::now_millis() + lease_ms)
+        .bind(job_id)
+        .bind(attempts)
+        .execute(&self.writer)
+        .await)?;
+        Ok(renewed.rows_affected() == 1)
     }
 
     /// The job is done: it leaves the queue.

@@ -3,8 +3,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod process;
 mod support;
 
+mod cli;
+mod cluster;
+mod crash;
 mod crud;
 mod errors;
 mod events;

@@ -90,6 +90,8 @@ impl TestServer {
         let dir = Arc::new(tempfile::tempdir().unwrap());
         let mut config = ServeConfig::new("127.0.0.1:0", database_url(&dir));
         config.poll_interval_ms = 100;
+        // Small pools: the tests of a run share one PostgreSQL server.
+        config.pg_connections = 4;
         config.delivery_backoff_ms = 50;
         adjust(&mut config);
         Self::launch(config, dir).await
@@ -337,6 +339,14 @@ impl TestServer {
 }
 
 impl Queue {
+    /// Opens the job queue of any database URL (servers in other processes included).
+    pub async fn open(database_url: &str) -> Queue {
+        let config = switchboard_store::StoreConfig::new(database_url.to_string());
+        Queue {
+            store: switchboard_store::Store::open(&config).await.unwrap(),
+        }
+    }
+
     /// Jobs not finished yet: ready, waiting for a retry, or leased by a worker.
     pub async fn pending(&self) -> i64 {
         self.store.pending_jobs().await.unwrap()
