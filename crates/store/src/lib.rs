@@ -6,8 +6,11 @@
 //! - `sql`: compilation of that model to SQL text plus bind values;
 //! - `tx`: the write transaction, buffered, the same for every backend;
 //! - `sqlite`: the embedded SQLite backend (WAL, one writer connection, a reader pool);
-//! - `transfer`: export and import of every row (a snapshot, a loader), per backend in
-//!   `sqlite/transfer.rs` and `postgres/transfer.rs`;
+//! - `postgres`, `pg_sql`: the PostgreSQL backend and its dialect of `sql`;
+//! - `shared`: the SQL both backends run to the letter, and the decoding of their rows;
+//! - `transfer`: export and import of every row (a snapshot, a loader), written once;
+//!   each backend opens their transactions in `sqlite/transfer.rs` and
+//!   `postgres/transfer.rs`;
 //! - `cache`: the in-process caches that backend keeps (documents, counts).
 //!
 //! The store knows no TMF API: it stores documents of a `kind` (an opaque string the engine
@@ -17,6 +20,7 @@ mod cache;
 mod pg_sql;
 mod postgres;
 pub mod query;
+mod shared;
 mod sql;
 mod sqlite;
 mod transfer;
@@ -202,18 +206,12 @@ impl Store {
 
     /// A read-only view of one committed state of every document and job.
     pub async fn snapshot(&self) -> StoreResult<Snapshot> {
-        Ok(match &self.backend {
-            Backend::Sqlite(store) => Snapshot::from(store.snapshot().await?),
-            Backend::Postgres(store) => Snapshot::from(store.snapshot().await?),
-        })
+        dispatch!(self, store => store.snapshot().await)
     }
 
     /// One transaction that writes rows back as they were exported (see `Loader`).
     pub async fn loader(&self) -> StoreResult<Loader> {
-        Ok(match &self.backend {
-            Backend::Sqlite(store) => Loader::from(store.loader().await?),
-            Backend::Postgres(store) => Loader::from(store.loader().await?),
-        })
+        dispatch!(self, store => store.loader().await)
     }
 }
 

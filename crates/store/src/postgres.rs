@@ -9,11 +9,12 @@ pub(crate) mod transfer;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::{PgPool, Postgres, Row};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres, Row, Transaction};
 
 use crate::pg_sql::{order_clause, where_clause};
 use crate::query::ListQuery;
+use crate::shared::{self, apply, map};
 use crate::sql::{Bind, Builder};
 use crate::tx::Op;
 use crate::{DeadJob, Document, Job, Page, StoreConfig, StoreError, StoreResult};
@@ -66,31 +67,12 @@ pub(crate) struct PgStore {
 
 const NOTIFY_EVERY_MS: i64 = 50;
 
-fn map<T>(result: Result<T, sqlx::Error>) -> StoreResult<T> {
-    result.map_err(StoreError::classify)
-}
-
-fn document(row: &PgRow) -> StoreResult<Document> {
-    Ok(Document {
-        id: map(row.try_get("id"))?,
-        version: map(row.try_get("version"))?,
-        json: map(row.try_get("doc"))?,
-    })
-}
-
-fn apply<'q>(
-    mut query: sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
-    binds: &'q [Bind],
-) -> sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments> {
-    for bind in binds {
-        query = match bind {
-            Bind::Text(text) => query.bind(text.as_str()),
-            Bind::Real(real) => query.bind(*real),
-            Bind::Int(int) => query.bind(*int),
-        };
-    }
-    query
-}
+// `doc::text`: JSONB does not decode as text, and `Document` hands the text on
+// unparsed (SQLite's document is text already).
+const DOCUMENT: &str =
+    "SELECT id, version, doc::text AS doc FROM documents WHERE kind = $1 AND id = $2";
+const DOCUMENTS_OF_KIND: &str =
+    "SELECT id, version, doc::text AS doc FROM documents WHERE kind = $1 ORDER BY seq";
 
 /// True for errors worth retrying the whole transaction for.
 fn retryable(error: &sqlx::Error) -> bool {
@@ -200,14 +182,12 @@ impl PgStore {
             // No id holds NUL (PostgreSQL text cannot).
             return Ok(None);
         }
-        let row = map(sqlx::query(
-            "SELECT id, version, doc::text AS doc FROM documents WHERE kind = $1 AND id = $2",
-        )
-        .bind(kind)
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await)?;
-        row.as_ref().map(document).transpose()
+        let row = map(sqlx::query(DOCUMENT)
+            .bind(kind)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await)?;
+        row.as_ref().map(shared::document).transpose()
     }
 
     /// The count and the page, in one snapshot (REPEATABLE READ, read only).
@@ -224,13 +204,8 @@ impl PgStore {
         page.bind(Bind::Int(query.limit.min(i64::MAX as u64) as i64));
         page.push(" OFFSET ");
         page.bind(Bind::Int(query.offset.min(i64::MAX as u64) as i64));
-        let count_sql = format!("SELECT count(*) FROM documents d WHERE {}", filter.sql);
-        let mut tx = map(self.pool.begin().await)?;
-        map(
-            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                .execute(&mut *tx)
-                .await,
-        )?;
+        let count_sql = shared::count_sql(&filter.sql);
+        let mut tx = self.begin_snapshot().await?;
         let total: i64 = map(map(apply(
             sqlx::query(sqlx::AssertSqlSafe(count_sql)),
             &filter.binds,
@@ -260,13 +235,23 @@ impl PgStore {
     }
 
     pub(crate) async fn all(&self, kind: &str) -> StoreResult<Vec<Document>> {
-        let rows = map(sqlx::query(
-            "SELECT id, version, doc::text AS doc FROM documents WHERE kind = $1 ORDER BY seq",
-        )
-        .bind(kind)
-        .fetch_all(&self.pool)
-        .await)?;
-        rows.iter().map(document).collect()
+        let rows = map(sqlx::query(DOCUMENTS_OF_KIND)
+            .bind(kind)
+            .fetch_all(&self.pool)
+            .await)?;
+        rows.iter().map(shared::document).collect()
+    }
+
+    /// A transaction that sees one committed state throughout and cannot write: the
+    /// count and the page of a list, or a whole export, agree with each other.
+    pub(crate) async fn begin_snapshot(&self) -> StoreResult<Transaction<'static, Postgres>> {
+        let mut tx = map(self.pool.begin().await)?;
+        map(
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *tx)
+                .await,
+        )?;
+        Ok(tx)
     }
 
     /// Not cached: another process may have changed the kind.
@@ -440,11 +425,10 @@ impl PgStore {
     }
 
     pub(crate) async fn claim(&self, limit: i64, lease_ms: i64) -> StoreResult<Vec<Job>> {
-        let now = crate::now_millis();
         // The rows are locked in the CTE and updated through the join: with
         // `WHERE id IN (subquery)` a waiting claimer re-checks only the id and claims
         // the job a second time under READ COMMITTED.
-        let rows = map(sqlx::query(
+        let claim = shared::claim_jobs(
             "WITH due AS (
                 SELECT id FROM jobs
                 WHERE status = 'ready' AND run_at <= $2
@@ -454,22 +438,11 @@ impl PgStore {
              UPDATE jobs AS j SET lease_until = $1, attempts = j.attempts + 1
              FROM due WHERE j.id = due.id
              RETURNING j.id, j.queue, j.payload, j.attempts",
-        )
-        .bind(now + lease_ms)
-        .bind(now)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await)?;
-        rows.iter()
-            .map(|row| {
-                Ok(Job {
-                    id: map(row.try_get("id"))?,
-                    queue: map(row.try_get("queue"))?,
-                    payload: map(row.try_get("payload"))?,
-                    attempts: map(row.try_get("attempts"))?,
-                })
-            })
-            .collect()
+            limit,
+            lease_ms,
+        );
+        let rows = map(claim.fetch_all(&self.pool).await)?;
+        rows.iter().map(shared::job).collect()
     }
 
     pub(crate) async fn renew(
@@ -478,26 +451,14 @@ impl PgStore {
         attempts: i64,
         lease_ms: i64,
     ) -> StoreResult<bool> {
-        let renewed = map(sqlx::query(
-            "UPDATE jobs SET lease_until = $1
-                 WHERE id = $2 AND attempts = $3 AND status = 'ready'",
-        )
-        .bind(crate::now_millis() + lease_ms)
-        .bind(job_id)
-        .bind(attempts)
-        .execute(&self.pool)
-        .await)?;
+        let renew = shared::renew_job(job_id, attempts, lease_ms);
+        let renewed = map(renew.execute(&self.pool).await)?;
         Ok(renewed.rows_affected() == 1)
     }
 
     pub(crate) async fn complete(&self, job_id: i64, attempts: i64) -> StoreResult<()> {
-        map(
-            sqlx::query("DELETE FROM jobs WHERE id = $1 AND attempts = $2")
-                .bind(job_id)
-                .bind(attempts)
-                .execute(&self.pool)
-                .await,
-        )?;
+        let complete = shared::complete_job(job_id, attempts);
+        map(complete.execute(&self.pool).await)?;
         Ok(())
     }
 
@@ -508,25 +469,13 @@ impl PgStore {
         error: &str,
         retry_at: Option<i64>,
     ) -> StoreResult<()> {
-        let (status, run_at) = match retry_at {
-            Some(at) => ("ready", at),
-            None => ("dead", crate::now_millis()),
-        };
-        map(sqlx::query(
-            "UPDATE jobs SET status = $1, run_at = $2, lease_until = NULL, last_error = $3
-                 WHERE id = $4 AND attempts = $5",
-        )
-        .bind(status)
-        .bind(run_at)
-        .bind(error)
-        .bind(job_id)
-        .bind(attempts)
-        .execute(&self.pool)
-        .await)?;
+        let fail = shared::fail_job(job_id, attempts, error, retry_at);
+        map(fail.execute(&self.pool).await)?;
         Ok(())
     }
 
     pub(crate) async fn next_due(&self) -> StoreResult<Option<i64>> {
+        // `greatest` is SQLite's two-argument `max`; the cast makes sure it decodes as i64.
         let row = map(sqlx::query(
             "SELECT min(greatest(run_at, coalesce(lease_until, 0)))::bigint FROM jobs
                  WHERE status = 'ready'",
@@ -537,31 +486,14 @@ impl PgStore {
     }
 
     pub(crate) async fn dead_jobs(&self) -> StoreResult<Vec<DeadJob>> {
-        let rows = map(sqlx::query(
-            "SELECT id, queue, payload, attempts, last_error FROM jobs
-                 WHERE status = 'dead' ORDER BY id",
-        )
-        .fetch_all(&self.pool)
-        .await)?;
-        rows.iter()
-            .map(|row| {
-                Ok(DeadJob {
-                    id: map(row.try_get("id"))?,
-                    queue: map(row.try_get("queue"))?,
-                    payload: map(row.try_get("payload"))?,
-                    attempts: map(row.try_get("attempts"))?,
-                    last_error: map(row.try_get("last_error"))?,
-                })
-            })
-            .collect()
+        let rows = map(sqlx::query(shared::DEAD_JOBS).fetch_all(&self.pool).await)?;
+        rows.iter().map(shared::dead_job).collect()
     }
 
     pub(crate) async fn pending_jobs(&self) -> StoreResult<i64> {
-        let row = map(
-            sqlx::query("SELECT count(*) FROM jobs WHERE status = 'ready'")
-                .fetch_one(&self.pool)
-                .await,
-        )?;
+        let row = map(sqlx::query(shared::PENDING_JOBS)
+            .fetch_one(&self.pool)
+            .await)?;
         map(row.try_get(0))
     }
 }

@@ -11,11 +11,12 @@ use std::time::Duration;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite, SqlitePool};
+use sqlx::{Row, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::cache::Caches;
 use crate::query::ListQuery;
+use crate::shared::{self, apply, map};
 use crate::sql::{order_clause, where_clause, Bind, Builder};
 use crate::tx::Op;
 use crate::{DeadJob, Document, Job, Page, Promoted, StoreConfig, StoreError, StoreResult};
@@ -56,6 +57,12 @@ const MIGRATIONS: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS write_guard (conflict INTEGER NOT NULL)",
 ];
 
+// SQLite keeps the document as JSON text, read as it is (PostgreSQL's JSONB is read
+// through `doc::text`).
+const DOCUMENT: &str = "SELECT id, version, doc FROM documents WHERE kind = $1 AND id = $2";
+const DOCUMENTS_OF_KIND: &str =
+    "SELECT id, version, doc FROM documents WHERE kind = $1 ORDER BY seq";
+
 /// The embedded backend.
 #[derive(Clone)]
 pub(crate) struct SqliteStore {
@@ -65,18 +72,6 @@ pub(crate) struct SqliteStore {
     committer: mpsc::UnboundedSender<CommitRequest>,
 }
 
-fn map<T>(result: Result<T, sqlx::Error>) -> StoreResult<T> {
-    result.map_err(StoreError::classify)
-}
-
-fn document(row: &SqliteRow) -> StoreResult<Document> {
-    Ok(Document {
-        id: map(row.try_get("id"))?,
-        version: map(row.try_get("version"))?,
-        json: map(row.try_get("doc"))?,
-    })
-}
-
 fn page_of(row: &SqliteRow, total: u64) -> StoreResult<Page> {
     let count: i64 = map(row.try_get(1))?;
     Ok(Page {
@@ -84,20 +79,6 @@ fn page_of(row: &SqliteRow, total: u64) -> StoreResult<Page> {
         count: count.max(0) as u64,
         items: map(row.try_get(0))?,
     })
-}
-
-fn apply<'q>(
-    mut query: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>,
-    binds: &'q [Bind],
-) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments> {
-    for bind in binds {
-        query = match bind {
-            Bind::Text(text) => query.bind(text.as_str()),
-            Bind::Real(real) => query.bind(*real),
-            Bind::Int(int) => query.bind(*int),
-        };
-    }
-    query
 }
 
 impl SqliteStore {
@@ -154,14 +135,12 @@ impl SqliteStore {
             Ok(cached) => return Ok(Some(cached)),
             Err(ticket) => ticket,
         };
-        let row = map(sqlx::query(
-            "SELECT id, version, doc FROM documents WHERE kind = $1 AND id = $2",
-        )
-        .bind(kind)
-        .bind(id)
-        .fetch_optional(&self.reader)
-        .await)?;
-        let found = row.as_ref().map(document).transpose()?;
+        let row = map(sqlx::query(DOCUMENT)
+            .bind(kind)
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await)?;
+        let found = row.as_ref().map(shared::document).transpose()?;
         if let Some(found) = &found {
             self.caches.fill_document(ticket, found);
         }
@@ -216,7 +195,7 @@ impl SqliteStore {
         }
         let mut connection = map(self.reader.acquire().await)?;
         map(sqlx::query("BEGIN").execute(&mut *connection).await)?;
-        let count_sql = format!("SELECT count(*) FROM documents d WHERE {}", filter.sql);
+        let count_sql = shared::count_sql(&filter.sql);
         let counted = apply(sqlx::query(sqlx::AssertSqlSafe(count_sql)), &filter.binds)
             .fetch_one(&mut *connection)
             .await;
@@ -240,20 +219,19 @@ impl SqliteStore {
 
     /// Every document of a kind in creation order (hub subscriptions, exports).
     pub(crate) async fn all(&self, kind: &str) -> StoreResult<Vec<Document>> {
-        let rows = map(sqlx::query(
-            "SELECT id, version, doc FROM documents WHERE kind = $1 ORDER BY seq",
-        )
-        .bind(kind)
-        .fetch_all(&self.reader)
-        .await)?;
-        rows.iter().map(document).collect()
+        let rows = map(sqlx::query(DOCUMENTS_OF_KIND)
+            .bind(kind)
+            .fetch_all(&self.reader)
+            .await)?;
+        rows.iter().map(shared::document).collect()
     }
 
     /// Claims up to `limit` due jobs under a lease of `lease_ms`; a job whose lease ran
     /// out (its worker died) is due again.
     pub(crate) async fn claim(&self, limit: i64, lease_ms: i64) -> StoreResult<Vec<Job>> {
-        let now = crate::now_millis();
-        let rows = map(sqlx::query(
+        // Claims run on the one writer connection, one at a time, so no row locks are
+        // needed (PostgreSQL's claim locks with SKIP LOCKED instead).
+        let claim = shared::claim_jobs(
             "UPDATE jobs SET lease_until = $1, attempts = attempts + 1
                  WHERE id IN (
                     SELECT id FROM jobs
@@ -261,22 +239,11 @@ impl SqliteStore {
                       AND (lease_until IS NULL OR lease_until <= $2)
                     ORDER BY run_at, id LIMIT $3)
                  RETURNING id, queue, payload, attempts",
-        )
-        .bind(now + lease_ms)
-        .bind(now)
-        .bind(limit)
-        .fetch_all(&self.writer)
-        .await)?;
-        rows.iter()
-            .map(|row| {
-                Ok(Job {
-                    id: map(row.try_get("id"))?,
-                    queue: map(row.try_get("queue"))?,
-                    payload: map(row.try_get("payload"))?,
-                    attempts: map(row.try_get("attempts"))?,
-                })
-            })
-            .collect()
+            limit,
+            lease_ms,
+        );
+        let rows = map(claim.fetch_all(&self.writer).await)?;
+        rows.iter().map(shared::job).collect()
     }
 
     /// Extends the lease of a job still held by the claim `attempts`.
@@ -286,27 +253,15 @@ impl SqliteStore {
         attempts: i64,
         lease_ms: i64,
     ) -> StoreResult<bool> {
-        let renewed = map(sqlx::query(
-            "UPDATE jobs SET lease_until = $1
-                 WHERE id = $2 AND attempts = $3 AND status = 'ready'",
-        )
-        .bind(crate::now_millis() + lease_ms)
-        .bind(job_id)
-        .bind(attempts)
-        .execute(&self.writer)
-        .await)?;
+        let renew = shared::renew_job(job_id, attempts, lease_ms);
+        let renewed = map(renew.execute(&self.writer).await)?;
         Ok(renewed.rows_affected() == 1)
     }
 
     /// The job is done: it leaves the queue.
     pub(crate) async fn complete(&self, job_id: i64, attempts: i64) -> StoreResult<()> {
-        map(
-            sqlx::query("DELETE FROM jobs WHERE id = $1 AND attempts = $2")
-                .bind(job_id)
-                .bind(attempts)
-                .execute(&self.writer)
-                .await,
-        )?;
+        let complete = shared::complete_job(job_id, attempts);
+        map(complete.execute(&self.writer).await)?;
         Ok(())
     }
 
@@ -318,26 +273,14 @@ impl SqliteStore {
         error: &str,
         retry_at: Option<i64>,
     ) -> StoreResult<()> {
-        let (status, run_at) = match retry_at {
-            Some(at) => ("ready", at),
-            None => ("dead", crate::now_millis()),
-        };
-        map(sqlx::query(
-            "UPDATE jobs SET status = $1, run_at = $2, lease_until = NULL, last_error = $3
-                 WHERE id = $4 AND attempts = $5",
-        )
-        .bind(status)
-        .bind(run_at)
-        .bind(error)
-        .bind(job_id)
-        .bind(attempts)
-        .execute(&self.writer)
-        .await)?;
+        let fail = shared::fail_job(job_id, attempts, error, retry_at);
+        map(fail.execute(&self.writer).await)?;
         Ok(())
     }
 
     /// When the next ready job falls due (milliseconds since the epoch), if any.
     pub(crate) async fn next_due(&self) -> StoreResult<Option<i64>> {
+        // SQLite's `max` of two arguments is PostgreSQL's `greatest`.
         let row = map(sqlx::query(
             "SELECT min(max(run_at, coalesce(lease_until, 0))) FROM jobs WHERE status = 'ready'",
         )
@@ -347,32 +290,15 @@ impl SqliteStore {
     }
 
     pub(crate) async fn dead_jobs(&self) -> StoreResult<Vec<DeadJob>> {
-        let rows = map(sqlx::query(
-            "SELECT id, queue, payload, attempts, last_error FROM jobs
-                 WHERE status = 'dead' ORDER BY id",
-        )
-        .fetch_all(&self.reader)
-        .await)?;
-        rows.iter()
-            .map(|row| {
-                Ok(DeadJob {
-                    id: map(row.try_get("id"))?,
-                    queue: map(row.try_get("queue"))?,
-                    payload: map(row.try_get("payload"))?,
-                    attempts: map(row.try_get("attempts"))?,
-                    last_error: map(row.try_get("last_error"))?,
-                })
-            })
-            .collect()
+        let rows = map(sqlx::query(shared::DEAD_JOBS).fetch_all(&self.reader).await)?;
+        rows.iter().map(shared::dead_job).collect()
     }
 
     /// Jobs not yet done (ready or leased), for tests and the metrics endpoint.
     pub(crate) async fn pending_jobs(&self) -> StoreResult<i64> {
-        let row = map(
-            sqlx::query("SELECT count(*) FROM jobs WHERE status = 'ready'")
-                .fetch_one(&self.reader)
-                .await,
-        )?;
+        let row = map(sqlx::query(shared::PENDING_JOBS)
+            .fetch_one(&self.reader)
+            .await)?;
         map(row.try_get(0))
     }
 }

@@ -1,12 +1,14 @@
 //! Moving all data from one database to another (`switchboard export` / `import`): a
 //! consistent read-only snapshot that pages through every document and job, and a
 //! loader that writes rows back exactly as they were (kind, id, version, promoted
-//! columns, job state) in one transaction. Each backend implements both in its own
-//! `transfer` module; this file holds the rows and the backend-neutral wrappers.
+//! columns, job state) in one transaction. This file holds the rows, the statements and
+//! the code of both, written once for both backends; each backend's own `transfer`
+//! module opens the transactions and says what its dialect says differently.
 
-use crate::postgres::transfer::{PgLoader, PgSnapshot};
+use sqlx::{Database, Encode, Postgres, Sqlite, Transaction, Type};
+
+use crate::shared::{apply, map, Query, StoreRow};
 use crate::sql::{Bind, Builder};
-use crate::sqlite::transfer::{SqliteLoader, SqliteSnapshot};
 use crate::{Promoted, StoreError, StoreResult};
 
 /// A document row as stored.
@@ -76,56 +78,61 @@ pub struct Counts {
     pub jobs: u64,
 }
 
+/// The open transaction of a snapshot or a loader, on either backend.
+pub(crate) enum TransferTx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// Runs the same code on whichever backend's transaction this is: the code is written
+/// once and compiled for each backend's row and argument types.
+macro_rules! on_tx {
+    ($tx:expr, $name:ident => $body:expr) => {
+        match $tx {
+            TransferTx::Sqlite($name) => $body,
+            TransferTx::Postgres($name) => $body,
+        }
+    };
+}
+
 /// A read-only view of one committed state of the whole database, however long the
 /// export takes and whatever is written meanwhile.
 pub struct Snapshot {
-    backend: SnapshotBackend,
-}
-
-enum SnapshotBackend {
-    Sqlite(SqliteSnapshot),
-    Postgres(PgSnapshot),
-}
-
-impl From<SqliteSnapshot> for Snapshot {
-    fn from(snapshot: SqliteSnapshot) -> Self {
-        Snapshot {
-            backend: SnapshotBackend::Sqlite(snapshot),
-        }
-    }
-}
-
-impl From<PgSnapshot> for Snapshot {
-    fn from(snapshot: PgSnapshot) -> Self {
-        Snapshot {
-            backend: SnapshotBackend::Postgres(snapshot),
-        }
-    }
+    tx: TransferTx,
+    /// The backend's `SELECT` of a page of documents: the dialects read the document
+    /// as text differently.
+    documents_page: &'static str,
 }
 
 impl Snapshot {
+    /// `tx` must see one committed state throughout (each backend opens it so).
+    pub(crate) fn new(tx: TransferTx, documents_page: &'static str) -> Snapshot {
+        Snapshot { tx, documents_page }
+    }
+
     pub async fn counts(&mut self) -> StoreResult<Counts> {
-        match &mut self.backend {
-            SnapshotBackend::Sqlite(snapshot) => snapshot.counts().await,
-            SnapshotBackend::Postgres(snapshot) => snapshot.counts().await,
-        }
+        on_tx!(&mut self.tx, tx => {
+            let row = map(sqlx::query(COUNTS).fetch_one(&mut **tx).await)?;
+            counts(&row)
+        })
     }
 
     /// Up to `limit` documents of every kind with `seq` above `after_seq`, in creation
     /// order: page on with the last one's `seq` (start at 0).
     pub async fn documents(&mut self, after_seq: i64, limit: i64) -> StoreResult<Vec<RawDocument>> {
-        match &mut self.backend {
-            SnapshotBackend::Sqlite(snapshot) => snapshot.documents(after_seq, limit).await,
-            SnapshotBackend::Postgres(snapshot) => snapshot.documents(after_seq, limit).await,
-        }
+        let sql = self.documents_page;
+        on_tx!(&mut self.tx, tx => {
+            let rows = map(page_after(sql, after_seq, limit).fetch_all(&mut **tx).await)?;
+            rows.iter().map(raw_document).collect()
+        })
     }
 
     /// Up to `limit` jobs (ready or dead) with an id above `after_id`, in queue order.
     pub async fn jobs(&mut self, after_id: i64, limit: i64) -> StoreResult<Vec<RawJob>> {
-        match &mut self.backend {
-            SnapshotBackend::Sqlite(snapshot) => snapshot.jobs(after_id, limit).await,
-            SnapshotBackend::Postgres(snapshot) => snapshot.jobs(after_id, limit).await,
-        }
+        on_tx!(&mut self.tx, tx => {
+            let rows = map(page_after(JOBS_PAGE, after_id, limit).fetch_all(&mut **tx).await)?;
+            rows.iter().map(raw_job).collect()
+        })
     }
 }
 
@@ -135,47 +142,31 @@ impl Snapshot {
 /// The caches of a running SQLite server do not see these writes, and a PostgreSQL
 /// process may write beside them: load only while no server uses the database.
 pub struct Loader {
-    backend: LoaderBackend,
-}
-
-enum LoaderBackend {
-    Sqlite(SqliteLoader),
-    Postgres(PgLoader),
-}
-
-impl From<SqliteLoader> for Loader {
-    fn from(loader: SqliteLoader) -> Self {
-        Loader {
-            backend: LoaderBackend::Sqlite(loader),
-        }
-    }
-}
-
-impl From<PgLoader> for Loader {
-    fn from(loader: PgLoader) -> Self {
-        Loader {
-            backend: LoaderBackend::Postgres(loader),
-        }
-    }
+    tx: TransferTx,
+    /// Appended to the document's placeholder in an INSERT: the backend's column may
+    /// not take text as it is.
+    doc_cast: &'static str,
 }
 
 impl Loader {
+    pub(crate) fn new(tx: TransferTx, doc_cast: &'static str) -> Loader {
+        Loader { tx, doc_cast }
+    }
+
     /// True when the database holds no document and no job, as this transaction sees it.
     pub async fn target_is_empty(&mut self) -> StoreResult<bool> {
-        match &mut self.backend {
-            LoaderBackend::Sqlite(loader) => loader.target_is_empty().await,
-            LoaderBackend::Postgres(loader) => loader.target_is_empty().await,
-        }
+        on_tx!(&mut self.tx, tx => {
+            let row = map(sqlx::query(OCCUPIED).fetch_one(&mut **tx).await)?;
+            Ok(!row.flag("occupied")?)
+        })
     }
 
     /// Inserts documents with their ids, versions and promoted columns, in the order
     /// given. A (kind, id) already present fails with `Duplicate`.
     pub async fn documents(&mut self, documents: &[RawDocument]) -> StoreResult<()> {
+        // `chunks` yields no empty chunk, so no INSERT without rows is built.
         for chunk in documents.chunks(ROWS_PER_STATEMENT) {
-            match &mut self.backend {
-                LoaderBackend::Sqlite(loader) => loader.documents(chunk).await?,
-                LoaderBackend::Postgres(loader) => loader.documents(chunk).await?,
-            }
+            self.execute(documents_insert(chunk, self.doc_cast)).await?;
         }
         Ok(())
     }
@@ -184,20 +175,22 @@ impl Loader {
     /// given. A dedup key already present fails with `Duplicate`.
     pub async fn jobs(&mut self, jobs: &[RawJob]) -> StoreResult<()> {
         for chunk in jobs.chunks(ROWS_PER_STATEMENT) {
-            match &mut self.backend {
-                LoaderBackend::Sqlite(loader) => loader.jobs(chunk).await?,
-                LoaderBackend::Postgres(loader) => loader.jobs(chunk).await?,
-            }
+            self.execute(jobs_insert(chunk)).await?;
         }
         Ok(())
     }
 
     /// Makes every row loaded visible at once.
     pub async fn commit(self) -> StoreResult<()> {
-        match self.backend {
-            LoaderBackend::Sqlite(loader) => loader.commit().await,
-            LoaderBackend::Postgres(loader) => loader.commit().await,
-        }
+        on_tx!(self.tx, tx => map(tx.commit().await))
+    }
+
+    async fn execute(&mut self, insert: Builder) -> StoreResult<()> {
+        on_tx!(&mut self.tx, tx => {
+            let query = apply(sqlx::query(sqlx::AssertSqlSafe(insert.sql)), &insert.binds);
+            map(query.execute(&mut **tx).await)?;
+        });
+        Ok(())
     }
 }
 
@@ -205,8 +198,69 @@ impl Loader {
 /// limit on parameters, and few round trips.
 const ROWS_PER_STATEMENT: usize = 200;
 
+/// How many rows a snapshot holds, decoded by `counts`.
+const COUNTS: &str =
+    "SELECT (SELECT count(*) FROM documents) AS documents, (SELECT count(*) FROM jobs) AS jobs";
+
+/// Whether the target holds any row at all.
+const OCCUPIED: &str =
+    "SELECT EXISTS (SELECT 1 FROM documents) OR EXISTS (SELECT 1 FROM jobs) AS occupied";
+
+/// A page of jobs for `page_after`, decoded by `raw_job`.
+const JOBS_PAGE: &str =
+    "SELECT id, queue, dedup_key, payload, status, attempts, run_at, last_error, created_at
+     FROM jobs WHERE id > $1 ORDER BY id LIMIT $2";
+
+/// A page of a snapshot: `sql` reads the rows after position `$1`, in order, `$2` at most.
+fn page_after<DB>(sql: &'static str, after: i64, limit: i64) -> Query<DB>
+where
+    DB: Database,
+    for<'t> i64: Encode<'t, DB> + Type<DB>,
+{
+    sqlx::query(sql).bind(after).bind(limit)
+}
+
+fn counts(row: &impl StoreRow) -> StoreResult<Counts> {
+    Ok(Counts {
+        documents: row.int("documents")?.max(0) as u64,
+        jobs: row.int("jobs")?.max(0) as u64,
+    })
+}
+
+/// A row with every column of `documents` (the document as text).
+fn raw_document(row: &impl StoreRow) -> StoreResult<RawDocument> {
+    Ok(RawDocument {
+        seq: row.int("seq")?,
+        kind: row.text("kind")?,
+        id: row.text("id")?,
+        version: row.int("version")?,
+        promoted: Promoted {
+            name: row.optional_text("p_name")?,
+            state: row.optional_text("p_state")?,
+            type_name: row.optional_text("p_type")?,
+            updated: row.optional_text("p_updated")?,
+        },
+        json: row.text("doc")?,
+    })
+}
+
+/// A row of `JOBS_PAGE`.
+fn raw_job(row: &impl StoreRow) -> StoreResult<RawJob> {
+    Ok(RawJob {
+        id: row.int("id")?,
+        queue: row.text("queue")?,
+        dedup_key: row.optional_text("dedup_key")?,
+        payload: row.text("payload")?,
+        status: raw_job_status(&row.text("status")?)?,
+        attempts: row.int("attempts")?,
+        run_at: row.int("run_at")?,
+        last_error: row.optional_text("last_error")?,
+        created_at: row.int("created_at")?,
+    })
+}
+
 /// A stored status, which only this crate writes.
-pub(crate) fn raw_job_status(text: &str) -> StoreResult<JobStatus> {
+fn raw_job_status(text: &str) -> StoreResult<JobStatus> {
     JobStatus::parse(text).ok_or_else(|| {
         StoreError::Database(sqlx::Error::Decode(
             format!("unknown job status '{text}'").into(),
@@ -223,8 +277,8 @@ fn optional(builder: &mut Builder, value: &Option<String>) {
 }
 
 /// `INSERT INTO documents … VALUES (…), (…)`, the document cast by `doc_cast` (PostgreSQL:
-/// `::jsonb`); the one statement both backends run.
-pub(crate) fn documents_insert(documents: &[RawDocument], doc_cast: &str) -> Builder {
+/// `::jsonb`).
+fn documents_insert(documents: &[RawDocument], doc_cast: &str) -> Builder {
     let mut insert = Builder::default();
     insert.push(
         "INSERT INTO documents (kind, id, version, p_name, p_state, p_type, p_updated, doc) VALUES ",
@@ -255,7 +309,7 @@ pub(crate) fn documents_insert(documents: &[RawDocument], doc_cast: &str) -> Bui
 }
 
 /// `INSERT INTO jobs … VALUES (…), (…)`, without leases.
-pub(crate) fn jobs_insert(jobs: &[RawJob]) -> Builder {
+fn jobs_insert(jobs: &[RawJob]) -> Builder {
     let mut insert = Builder::default();
     insert.push(
         "INSERT INTO jobs (queue, dedup_key, payload, status, attempts, run_at, last_error, created_at) VALUES ",
