@@ -263,6 +263,12 @@ impl Engine {
         self.inner.wake.notify_waiters();
     }
 
+    /// The absolute `href` of a resource (the `Location` of a 201).
+    pub fn location(&self, at: ResourceRef, id: &str) -> Result<String> {
+        let (api, resource) = self.runtime(at)?;
+        Ok(self.href(api, resource.decl.collection, id))
+    }
+
     fn href(&self, api: &ApiRuntime, collection: &str, id: &str) -> String {
         format!(
             "{}{}/{}/{}",

@@ -220,21 +220,12 @@ pub async fn create(State(state): State<AppState>, at: ResourceRef, request: Req
         .into());
     }
     let stored = state.engine.create(at, body).await?;
-    let location = stored_href(&stored);
+    let location = state.engine.location(at, &stored.id).ok();
     let mut response = resource_response(StatusCode::CREATED, stored);
     if let Some(location) = location.and_then(|href| HeaderValue::from_str(&href).ok()) {
         response.headers_mut().insert(header::LOCATION, location);
     }
     Ok(response)
-}
-
-fn stored_href(stored: &Stored) -> Option<String> {
-    // The href sits near the start of the document; parse only if needed.
-    serde_json::from_str::<Value>(&stored.json)
-        .ok()?
-        .get("href")?
-        .as_str()
-        .map(str::to_string)
 }
 
 pub async fn retrieve(

@@ -17,6 +17,7 @@
 //! chooses) and runs jobs of a `queue` (also opaque).
 
 mod cache;
+mod pg_regex;
 mod pg_sql;
 mod postgres;
 pub mod query;

@@ -165,8 +165,14 @@ fn text_predicate(builder: &mut Builder, text: &str, op: Op, value: &Operand) {
         return text_predicate(builder, text, op, &cleaned);
     }
     if op == Op::Regex {
+        // The pattern means what it means to the engine (and to SQLite): translated
+        // into PostgreSQL's dialect; one with no faithful translation matches nothing.
+        let Some(pattern) = crate::pg_regex::translate(&value.raw) else {
+            builder.push("false");
+            return;
+        };
         builder.push(&format!("({text}{cmp}"));
-        builder.bind(Bind::Text(value.raw.clone()));
+        builder.bind(Bind::Text(pattern));
         builder.push(")");
         return;
     }

@@ -24,6 +24,9 @@ async fn offering_lifecycle_over_http() {
     let read = server.get(&format!("{path}/{id}")).await;
     assert_eq!(read.status, 200);
     assert_eq!(read.body, created);
+    let another = server.post(&path, &json!({"name": "Fiber 10G"})).await;
+    assert_eq!(another.status, 201);
+    assert_eq!(another.header("location"), another.body["href"].as_str());
     assert_eq!(read.header("etag"), Some("W/\"1\""));
 
     let patched = server

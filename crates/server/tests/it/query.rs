@@ -662,3 +662,48 @@ async fn default_and_maximum_page_sizes_apply() {
     assert_eq!(filtered.status, 200);
     assert_eq!(count_headers(&filtered), (10, 10));
 }
+
+/// A regular expression means the same on every backend: the `regex` crate's syntax,
+/// Unicode classes, flags and word boundaries (PostgreSQL gets a translation).
+#[tokio::test]
+async fn regular_expressions_mean_the_same_on_every_backend() {
+    let server = TestServer::start().await;
+    let path = format!("{CATALOG}/productOffering");
+    for name in [
+        "123",
+        "\u{0661}\u{0662}",
+        "FIBER plus",
+        "fiber",
+        "a\nb",
+        "x{y}",
+    ] {
+        server.create(&path, &json!({"name": name})).await;
+    }
+    let names = |query: &'static str| {
+        let server = &server;
+        let path = path.clone();
+        async move {
+            let reply = server
+                .get(&format!("{path}?name.regex={query}&sort=name"))
+                .await;
+            assert_eq!(reply.status, 200, "{query}: {}", reply.text);
+            reply
+                .body
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|item| item["name"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    // Unicode digits are digits.
+    assert_eq!(names(r"^\d%2B$").await, vec!["123", "\u{0661}\u{0662}"]);
+    // Inline flags and word boundaries.
+    assert_eq!(names(r"(?i)^fiber\b").await, vec!["FIBER plus", "fiber"]);
+    // `.` does not match a newline; `(?s)` makes it.
+    assert!(names(r"^a.b$").await.is_empty());
+    assert_eq!(names(r"(?s)^a.b$").await, vec!["a\nb"]);
+    // Escaped braces are literal; named groups are plain groups.
+    assert_eq!(names(r"^x\{y\}$").await, vec!["x{y}"]);
+    assert_eq!(names(r"^(?P<digits>[0-9]){3}$").await, vec!["123"]);
+}
