@@ -97,6 +97,8 @@ pub(crate) struct ResourceRuntime {
     pub kind: String,
     create_validator: Option<BodyValidator>,
     update_validator: Option<BodyValidator>,
+    /// Top-level attributes the create schema declares scalar.
+    scalars: std::collections::HashSet<String>,
 }
 
 pub struct ApiRuntime {
@@ -157,6 +159,40 @@ fn storable_json(doc: &Value) -> Result<String> {
     Ok(doc.to_string())
 }
 
+/// The top-level attributes a definition declares as strings (directly or through a
+/// `$ref` to a string type such as an enum). A body that puts anything else there fails
+/// validation, so stored documents hold strings (or nothing) under these names.
+fn scalar_attributes(
+    schema: &Value,
+    definition: Option<&str>,
+) -> std::collections::HashSet<String> {
+    let definitions = &schema["definitions"];
+    let is_scalar = |property: &Value| {
+        let target = match property.get("$ref").and_then(Value::as_str) {
+            Some(reference) => {
+                let name = reference.trim_start_matches("#/definitions/");
+                &definitions[name]
+            }
+            None => property,
+        };
+        target
+            .get("type")
+            .and_then(Value::as_str)
+            .is_some_and(|kind| kind == "string")
+    };
+    let Some(definition) = definition else {
+        return Default::default();
+    };
+    match definitions[definition].get("properties") {
+        Some(Value::Object(properties)) => properties
+            .iter()
+            .filter(|(_, property)| is_scalar(property))
+            .map(|(name, _)| name.clone())
+            .collect(),
+        _ => Default::default(),
+    }
+}
+
 fn string_at(doc: &Value, key: &str) -> Option<String> {
     doc.get(key).and_then(Value::as_str).map(str::to_string)
 }
@@ -181,7 +217,9 @@ impl Engine {
                     .map_err(|error| format!("{}: {error}", api.code))?;
                 let update_validator = compile(&schema, decl.update_schema)
                     .map_err(|error| format!("{}: {error}", api.code))?;
+                let scalars = scalar_attributes(&schema, decl.create_schema);
                 resources.push(ResourceRuntime {
+                    scalars,
                     kind: format!("{}/{}", api.code, decl.collection),
                     decl,
                     create_validator,
@@ -280,6 +318,7 @@ impl Engine {
         ColumnMap {
             state: resource.decl.state.as_ref().map(|state| state.attribute),
             last_update: resource.decl.last_update,
+            scalars: &resource.scalars,
         }
     }
 

@@ -274,6 +274,9 @@ fn number(key: &str, value: &str) -> Result<u64> {
 pub struct ColumnMap<'a> {
     pub state: Option<&'a str>,
     pub last_update: Option<&'a str>,
+    /// Top-level attributes the schema declares strings (validated on every write), which
+    /// the store may read as plain text rather than walk as possible arrays.
+    pub scalars: &'a std::collections::HashSet<String>,
 }
 
 impl ColumnMap<'_> {
@@ -295,6 +298,9 @@ impl ColumnMap<'_> {
             if Some(name) == self.last_update {
                 return Target::Column(Column::Updated);
             }
+            if self.scalars.contains(name) {
+                return Target::Scalar(name.to_string());
+            }
         }
         Target::Json(path.to_vec())
     }
@@ -307,7 +313,7 @@ impl ColumnMap<'_> {
                     target: self.target(path),
                     ..condition
                 },
-                Target::Column(_) => condition,
+                Target::Column(_) | Target::Scalar(_) => condition,
             })
             .collect()
     }

@@ -80,14 +80,26 @@ pub(crate) fn where_clause(builder: &mut Builder, query: &ListQuery) {
 pub(crate) fn order_clause(builder: &mut Builder, sort: &[SortKey]) {
     builder.push(" ORDER BY ");
     for key in sort {
-        match &key.target {
-            Target::Column(column) => builder.push(column_sql(*column)),
+        let value = match &key.target {
+            Target::Column(column) => {
+                builder.push(column_sql(*column));
+                None
+            }
             Target::Json(path) => {
+                let path = builder.placeholder(Bind::Text(path_array(path)));
+                Some(format!("(d.doc #> {path}::text[])"))
+            }
+            Target::Scalar(attribute) => {
+                Some(text_of(attribute).map_or("(NULL::jsonb)".to_string(), |_| {
+                    format!("(d.doc -> '{attribute}')")
+                }))
+            }
+        };
+        if let Some(value) = value {
+            {
                 // As SQLite orders JSON values: missing and null first, then numbers
                 // (numerically) and booleans, then strings (bytewise), then the rest.
                 let direction = if key.descending { " DESC, " } else { " ASC, " };
-                let path = builder.placeholder(Bind::Text(path_array(path)));
-                let value = format!("(d.doc #> {path}::text[])");
                 let rank = &value;
                 builder.push(&format!(
                     "(CASE coalesce(jsonb_typeof({rank}), 'null') WHEN 'null' THEN 0 \
@@ -133,7 +145,38 @@ fn condition_sql(builder: &mut Builder, condition: &Condition) {
             builder.push(if negate { "), false)" } else { ")" });
         }
         Target::Json(path) => json_exists(builder, path, op, &condition.values),
+        Target::Scalar(attribute) => {
+            builder.push(if negate { "coalesce((" } else { "(" });
+            for (index, operand) in condition.values.iter().enumerate() {
+                if index > 0 {
+                    builder.push(" OR ");
+                }
+                scalar_predicate(builder, attribute, op, operand);
+            }
+            builder.push(if negate { "), false)" } else { ")" });
+        }
     }
+}
+
+/// A string attribute compared as text (or as an instant): a plain predicate on
+/// `(d.doc ->> 'attribute')`, which an expression index on that text can serve.
+fn scalar_predicate(builder: &mut Builder, attribute: &str, op: Op, operand: &Operand) {
+    match text_of(attribute) {
+        Some(text) => text_predicate(builder, &text, op, operand),
+        None => builder.push("false"),
+    }
+}
+
+/// `(d.doc ->> 'attribute')`: the key is written into the statement, not bound, so that
+/// the expression is the one an operator's expression index names (with a bound key the
+/// generic plan cannot use it). The engine admits only `[A-Za-z0-9@_$:-]` in attribute
+/// names, so the key needs no quoting; any other name reads as missing.
+fn text_of(attribute: &str) -> Option<String> {
+    let safe = !attribute.is_empty()
+        && attribute
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '@' | '_' | '$' | ':' | '-'));
+    safe.then(|| format!("(d.doc ->> '{attribute}')"))
 }
 
 fn comparison(op: Op) -> &'static str {
@@ -249,4 +292,20 @@ fn leaf_predicate(builder: &mut Builder, leaf: &str, op: Op, value: &Operand) {
     builder.push(&format!("(CASE WHEN jsonb_typeof({leaf}) = 'string' THEN "));
     text_predicate(builder, &format!("({leaf} #>> '{{}}')"), op, value);
     builder.push(" ELSE false END))");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::text_of;
+
+    #[test]
+    fn only_plain_attribute_names_are_written_into_statements() {
+        assert_eq!(
+            text_of("externalId").as_deref(),
+            Some("(d.doc ->> 'externalId')")
+        );
+        for hostile in ["a'b", "a b", "x') OR ('1'='1", "", "a\\b", "é"] {
+            assert_eq!(text_of(hostile), None, "{hostile}");
+        }
+    }
 }

@@ -20,6 +20,10 @@ pub enum Column {
 pub enum Target {
     Column(Column),
     Json(Vec<String>),
+    /// A top-level attribute the API's schema declares a string (never an array, object
+    /// or number): it compiles to a plain text expression on the document, which a
+    /// database expression index can serve (see the README's operations section).
+    Scalar(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

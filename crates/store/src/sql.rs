@@ -71,6 +71,8 @@ fn millis(instant_seconds: f64) -> i64 {
 }
 
 /// Appends the WHERE clause (without the keyword) for the query's kind and conditions.
+/// (SQLite reads a `Target::Scalar` like a one-step JSON path: the same result, and
+/// SQLite's own indexes are the promoted columns.)
 pub(crate) fn where_clause(builder: &mut Builder, query: &ListQuery) {
     builder.push("d.kind = ");
     builder.bind(Bind::Text(query.kind.clone()));
@@ -83,13 +85,18 @@ pub(crate) fn where_clause(builder: &mut Builder, query: &ListQuery) {
 pub(crate) fn order_clause(builder: &mut Builder, sort: &[SortKey]) {
     builder.push(" ORDER BY ");
     for key in sort {
-        match &key.target {
-            Target::Column(column) => builder.push(column_sql(*column)),
-            Target::Json(path) => {
-                builder.push("(d.doc ->> ");
-                builder.bind(Bind::Text(json_path(path)));
-                builder.push(")");
+        let path = match &key.target {
+            Target::Column(column) => {
+                builder.push(column_sql(*column));
+                None
             }
+            Target::Json(path) => Some(path.clone()),
+            Target::Scalar(attribute) => Some(vec![attribute.clone()]),
+        };
+        if let Some(path) = path {
+            builder.push("(d.doc ->> ");
+            builder.bind(Bind::Text(json_path(&path)));
+            builder.push(")");
         }
         builder.push(if key.descending { " DESC, " } else { " ASC, " });
     }
@@ -121,6 +128,12 @@ fn condition_sql(builder: &mut Builder, condition: &Condition) {
             builder.push(if negate { "), 0)" } else { ")" });
         }
         Target::Json(path) => json_exists(builder, path, op, &condition.values),
+        Target::Scalar(attribute) => json_exists(
+            builder,
+            std::slice::from_ref(attribute),
+            op,
+            &condition.values,
+        ),
     }
 }
 
