@@ -2,10 +2,78 @@
 //! TMF634): creating a job queues it; the worker reads or writes the file its `url`
 //! names and records the outcome on the job resource.
 
+use std::sync::Arc;
+
 use serde_json::{json, Value};
 use switchboard_engine::{
-    file_url_path, Engine, Hooks, JobHandler, NewJob, ResourceRef, WriteKind,
+    file_url_path, Engine, Hooks, JobHandler, NewJob, Operations, ResourceDecl, ResourceRef,
+    WriteKind,
 };
+
+use crate::lifecycle::{catalog_lifecycle, job_status};
+
+/// A catalog entity (TMF620/633/634): `name` mandatory, the catalog lifecycle,
+/// `lastUpdate` kept by the server.
+pub fn catalog_entity(collection: &'static str, resource_type: &'static str) -> ResourceDecl {
+    ResourceDecl {
+        create_schema: Some(schema_name(resource_type, "_Create")),
+        update_schema: Some(schema_name(resource_type, "_Update")),
+        state: Some(catalog_lifecycle()),
+        last_update: Some("lastUpdate"),
+        ..ResourceDecl::new(collection, resource_type)
+    }
+}
+
+/// The definition name `<Type><suffix>` of a compact schema.
+pub fn schema_name(resource_type: &'static str, suffix: &str) -> &'static str {
+    // Declarations are built once at start-up; leaking the few names is harmless and
+    // keeps the declaration types simple `&'static str`.
+    Box::leak(format!("{resource_type}{suffix}").into_boxed_str())
+}
+
+/// An import or export job resource whose creation queues its work on `queue`.
+pub fn catalog_job(
+    collection: &'static str,
+    resource_type: &'static str,
+    queue: &'static str,
+) -> ResourceDecl {
+    ResourceDecl {
+        create_schema: Some(schema_name(resource_type, "_Create")),
+        operations: Operations::TASK,
+        state: Some(job_status()),
+        created_at: Some("creationDate"),
+        server_owned: &["completionDate", "errorLog", "status"],
+        hooks: Some(Arc::new(JobHooks { queue })),
+        ..ResourceDecl::new(collection, resource_type)
+    }
+}
+
+/// The export and import handlers of one catalog API.
+pub fn catalog_job_handlers(
+    api: &'static str,
+    export_queue: &'static str,
+    import_queue: &'static str,
+    collections: &'static [&'static str],
+) -> Vec<(String, Arc<dyn JobHandler>)> {
+    let job = |job_collection, direction| -> Arc<dyn JobHandler> {
+        Arc::new(CatalogJob {
+            api,
+            job_collection,
+            collections,
+            direction,
+        })
+    };
+    vec![
+        (
+            export_queue.to_string(),
+            job("exportJob", Direction::Export),
+        ),
+        (
+            import_queue.to_string(),
+            job("importJob", Direction::Import),
+        ),
+    ]
+}
 
 /// Queues the job's work when the job resource is created.
 pub struct JobHooks {

@@ -10,14 +10,31 @@ mod catalog_jobs;
 pub mod lifecycle;
 pub mod tmf620;
 pub mod tmf632;
+pub mod tmf633;
+pub mod tmf634;
+pub mod tmf637;
+pub mod tmf638;
+pub mod tmf639;
 pub mod tmf669;
 
 /// Every API this build serves, in the order they are mounted.
 pub fn all() -> Vec<ApiDecl> {
-    vec![tmf620::api(), tmf632::api(), tmf669::api()]
+    vec![
+        tmf620::api(),
+        tmf632::api(),
+        tmf669::api(),
+        tmf633::api(),
+        tmf634::api(),
+        tmf637::api(),
+        tmf638::api(),
+        tmf639::api(),
+    ]
 }
 
 /// Every job queue handler, keyed by queue name.
 pub fn job_handlers() -> Vec<(String, Arc<dyn JobHandler>)> {
-    tmf620::job_handlers()
+    let mut handlers = tmf620::job_handlers();
+    handlers.extend(tmf633::job_handlers());
+    handlers.extend(tmf634::job_handlers());
+    handlers
 }

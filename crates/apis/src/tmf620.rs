@@ -3,10 +3,9 @@
 
 use std::sync::Arc;
 
-use switchboard_engine::{ApiDecl, JobHandler, Operations, ResourceDecl};
+use switchboard_engine::{ApiDecl, JobHandler};
 
-use crate::catalog_jobs::{CatalogJob, Direction, JobHooks};
-use crate::lifecycle::{catalog_lifecycle, job_status};
+use crate::catalog_jobs::{catalog_entity, catalog_job, catalog_job_handlers};
 
 pub const CODE: &str = "TMF620";
 const EXPORT_QUEUE: &str = "tmf620.exportJob";
@@ -20,34 +19,6 @@ const CATALOG_COLLECTIONS: &[&str] = &[
     "productOffering",
 ];
 
-fn catalog_entity(collection: &'static str, resource_type: &'static str) -> ResourceDecl {
-    ResourceDecl {
-        create_schema: Some(schema_name(resource_type, "_Create")),
-        update_schema: Some(schema_name(resource_type, "_Update")),
-        state: Some(catalog_lifecycle()),
-        last_update: Some("lastUpdate"),
-        ..ResourceDecl::new(collection, resource_type)
-    }
-}
-
-fn schema_name(resource_type: &'static str, suffix: &str) -> &'static str {
-    // Declarations are built once at start-up; leaking the few names is harmless and
-    // keeps the declaration types simple `&'static str`.
-    Box::leak(format!("{resource_type}{suffix}").into_boxed_str())
-}
-
-fn job(collection: &'static str, resource_type: &'static str, queue: &'static str) -> ResourceDecl {
-    ResourceDecl {
-        create_schema: Some(schema_name(resource_type, "_Create")),
-        operations: Operations::TASK,
-        state: Some(job_status()),
-        created_at: Some("creationDate"),
-        server_owned: &["completionDate", "errorLog", "status"],
-        hooks: Some(Arc::new(JobHooks { queue })),
-        ..ResourceDecl::new(collection, resource_type)
-    }
-}
-
 pub fn api() -> ApiDecl {
     ApiDecl {
         code: CODE,
@@ -59,29 +30,12 @@ pub fn api() -> ApiDecl {
             catalog_entity("productOffering", "ProductOffering"),
             catalog_entity("productOfferingPrice", "ProductOfferingPrice"),
             catalog_entity("productSpecification", "ProductSpecification"),
-            job("importJob", "ImportJob", IMPORT_QUEUE),
-            job("exportJob", "ExportJob", EXPORT_QUEUE),
+            catalog_job("importJob", "ImportJob", IMPORT_QUEUE),
+            catalog_job("exportJob", "ExportJob", EXPORT_QUEUE),
         ],
     }
 }
 
 pub fn job_handlers() -> Vec<(String, Arc<dyn JobHandler>)> {
-    let job = |job_collection, direction| -> Arc<dyn JobHandler> {
-        Arc::new(CatalogJob {
-            api: CODE,
-            job_collection,
-            collections: CATALOG_COLLECTIONS,
-            direction,
-        })
-    };
-    vec![
-        (
-            EXPORT_QUEUE.to_string(),
-            job("exportJob", Direction::Export),
-        ),
-        (
-            IMPORT_QUEUE.to_string(),
-            job("importJob", Direction::Import),
-        ),
-    ]
+    catalog_job_handlers(CODE, EXPORT_QUEUE, IMPORT_QUEUE, CATALOG_COLLECTIONS)
 }

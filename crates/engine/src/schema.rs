@@ -22,6 +22,18 @@ impl BodyValidator {
         if definitions.get(definition).is_none() {
             return Err(format!("schema has no definition '{definition}'"));
         }
+        // The server sets `id` and `href`; a definition that requires them from the client
+        // (TMF639 v4's `Resource_Create` does) is read without that requirement.
+        let mut definitions = definitions.clone();
+        if let Some(Value::Object(target)) = definitions.get_mut(definition) {
+            if let Some(Value::Array(required)) = target.get_mut("required") {
+                required.retain(|name| !matches!(name.as_str(), Some("id" | "href")));
+                // Draft 4 wants a non-empty `required`: drop it when nothing is left.
+                if required.is_empty() {
+                    target.remove("required");
+                }
+            }
+        }
         let root = json!({
             "$ref": format!("#/definitions/{definition}"),
             "definitions": definitions,

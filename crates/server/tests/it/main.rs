@@ -13,6 +13,7 @@ mod crud;
 mod errors;
 mod events;
 mod hostile;
+mod inventory;
 mod jobs;
 mod ops;
 mod outage;

@@ -1,0 +1,38 @@
+//! TMF633 Service Catalog Management v4: service catalogs, categories, candidates and
+//! specifications with their lifecycle, and the import/export jobs.
+
+use std::sync::Arc;
+
+use switchboard_engine::{ApiDecl, JobHandler};
+
+use crate::catalog_jobs::{catalog_entity, catalog_job, catalog_job_handlers};
+
+pub const CODE: &str = "TMF633";
+const EXPORT_QUEUE: &str = "tmf633.exportJob";
+const IMPORT_QUEUE: &str = "tmf633.importJob";
+const CATALOG_COLLECTIONS: &[&str] = &[
+    "serviceCatalog",
+    "serviceCategory",
+    "serviceSpecification",
+    "serviceCandidate",
+];
+
+pub fn api() -> ApiDecl {
+    ApiDecl {
+        code: CODE,
+        base_path: "/tmf-api/serviceCatalogManagement/v4",
+        schema: include_str!("../../../schemas/TMF633.json"),
+        resources: vec![
+            catalog_entity("serviceCatalog", "ServiceCatalog"),
+            catalog_entity("serviceCategory", "ServiceCategory"),
+            catalog_entity("serviceCandidate", "ServiceCandidate"),
+            catalog_entity("serviceSpecification", "ServiceSpecification"),
+            catalog_job("importJob", "ImportJob", IMPORT_QUEUE),
+            catalog_job("exportJob", "ExportJob", EXPORT_QUEUE),
+        ],
+    }
+}
+
+pub fn job_handlers() -> Vec<(String, Arc<dyn JobHandler>)> {
+    catalog_job_handlers(CODE, EXPORT_QUEUE, IMPORT_QUEUE, CATALOG_COLLECTIONS)
+}

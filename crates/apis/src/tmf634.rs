@@ -1,0 +1,38 @@
+//! TMF634 Resource Catalog Management v4: resource catalogs, categories, candidates and
+//! specifications with their lifecycle, and the import/export jobs.
+
+use std::sync::Arc;
+
+use switchboard_engine::{ApiDecl, JobHandler};
+
+use crate::catalog_jobs::{catalog_entity, catalog_job, catalog_job_handlers};
+
+pub const CODE: &str = "TMF634";
+const EXPORT_QUEUE: &str = "tmf634.exportJob";
+const IMPORT_QUEUE: &str = "tmf634.importJob";
+const CATALOG_COLLECTIONS: &[&str] = &[
+    "resourceCatalog",
+    "resourceCategory",
+    "resourceSpecification",
+    "resourceCandidate",
+];
+
+pub fn api() -> ApiDecl {
+    ApiDecl {
+        code: CODE,
+        base_path: "/tmf-api/resourceCatalog/v4",
+        schema: include_str!("../../../schemas/TMF634.json"),
+        resources: vec![
+            catalog_entity("resourceCatalog", "ResourceCatalog"),
+            catalog_entity("resourceCategory", "ResourceCategory"),
+            catalog_entity("resourceCandidate", "ResourceCandidate"),
+            catalog_entity("resourceSpecification", "ResourceSpecification"),
+            catalog_job("importJob", "ImportJob", IMPORT_QUEUE),
+            catalog_job("exportJob", "ExportJob", EXPORT_QUEUE),
+        ],
+    }
+}
+
+pub fn job_handlers() -> Vec<(String, Arc<dyn JobHandler>)> {
+    catalog_job_handlers(CODE, EXPORT_QUEUE, IMPORT_QUEUE, CATALOG_COLLECTIONS)
+}
