@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use switchboard_engine::{ApiDecl, JobHandler};
+use switchboard_engine::{ApiDecl, JobHandler, Reference, ResourceDecl};
 
 use crate::catalog_jobs::{catalog_entity, catalog_job, catalog_job_handlers};
 
@@ -29,7 +29,21 @@ pub fn api() -> ApiDecl {
             catalog_entity("category", "Category"),
             catalog_entity("productOffering", "ProductOffering"),
             catalog_entity("productOfferingPrice", "ProductOfferingPrice"),
-            catalog_entity("productSpecification", "ProductSpecification"),
+            ResourceDecl {
+                references: &[
+                    Reference {
+                        attribute: "serviceSpecification",
+                        api: "TMF633",
+                        collection: "serviceSpecification",
+                    },
+                    Reference {
+                        attribute: "resourceSpecification",
+                        api: "TMF634",
+                        collection: "resourceSpecification",
+                    },
+                ],
+                ..catalog_entity("productSpecification", "ProductSpecification")
+            },
             catalog_job("importJob", "ImportJob", IMPORT_QUEUE),
             catalog_job("exportJob", "ExportJob", EXPORT_QUEUE),
         ],

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use switchboard_engine::{ApiDecl, JobHandler};
+use switchboard_engine::{ApiDecl, JobHandler, Reference, ResourceDecl};
 
 use crate::catalog_jobs::{catalog_entity, catalog_job, catalog_job_handlers};
 
@@ -25,8 +25,29 @@ pub fn api() -> ApiDecl {
         resources: vec![
             catalog_entity("serviceCatalog", "ServiceCatalog"),
             catalog_entity("serviceCategory", "ServiceCategory"),
-            catalog_entity("serviceCandidate", "ServiceCandidate"),
-            catalog_entity("serviceSpecification", "ServiceSpecification"),
+            ResourceDecl {
+                references: &[Reference {
+                    attribute: "serviceSpecification",
+                    api: CODE,
+                    collection: "serviceSpecification",
+                }],
+                ..catalog_entity("serviceCandidate", "ServiceCandidate")
+            },
+            ResourceDecl {
+                references: &[
+                    Reference {
+                        attribute: "serviceSpecRelationship",
+                        api: CODE,
+                        collection: "serviceSpecification",
+                    },
+                    Reference {
+                        attribute: "resourceSpecification",
+                        api: "TMF634",
+                        collection: "resourceSpecification",
+                    },
+                ],
+                ..catalog_entity("serviceSpecification", "ServiceSpecification")
+            },
             catalog_job("importJob", "ImportJob", IMPORT_QUEUE),
             catalog_job("exportJob", "ExportJob", EXPORT_QUEUE),
         ],

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use switchboard_engine::{ApiDecl, JobHandler};
+use switchboard_engine::{ApiDecl, JobHandler, Reference, ResourceDecl};
 
 use crate::catalog_jobs::{catalog_entity, catalog_job, catalog_job_handlers};
 
@@ -25,7 +25,14 @@ pub fn api() -> ApiDecl {
         resources: vec![
             catalog_entity("resourceCatalog", "ResourceCatalog"),
             catalog_entity("resourceCategory", "ResourceCategory"),
-            catalog_entity("resourceCandidate", "ResourceCandidate"),
+            ResourceDecl {
+                references: &[Reference {
+                    attribute: "resourceSpecification",
+                    api: CODE,
+                    collection: "resourceSpecification",
+                }],
+                ..catalog_entity("resourceCandidate", "ResourceCandidate")
+            },
             catalog_entity("resourceSpecification", "ResourceSpecification"),
             catalog_job("importJob", "ImportJob", IMPORT_QUEUE),
             catalog_job("exportJob", "ExportJob", EXPORT_QUEUE),

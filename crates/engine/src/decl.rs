@@ -157,6 +157,21 @@ pub struct ResourceDecl {
     /// Further attributes only the server writes; id and href always are.
     pub server_owned: &'static [&'static str],
     pub hooks: Option<Arc<dyn Hooks>>,
+    /// References that must resolve to stored resources when a document is written.
+    pub references: &'static [Reference],
+}
+
+/// A reference attribute (an object with an `id`, or an array of them) that must name an
+/// existing resource of `api`'s `collection`: a write naming one that does not exist is
+/// refused with 400, naming the dangling reference.
+#[derive(Debug, Clone, Copy)]
+pub struct Reference {
+    /// Top-level attribute holding the reference(s): "serviceSpecification".
+    pub attribute: &'static str,
+    /// API code of the referred resource: "TMF633".
+    pub api: &'static str,
+    /// Collection of the referred resource: "serviceSpecification".
+    pub collection: &'static str,
 }
 
 impl ResourceDecl {
@@ -174,6 +189,7 @@ impl ResourceDecl {
             created_at: None,
             server_owned: &[],
             hooks: None,
+            references: &[],
         }
     }
 }

@@ -400,6 +400,7 @@ impl Engine {
         }
         let json = storable_json(&doc)?;
         let mut tx = self.inner.store.begin().await?;
+        self.check_references(&mut tx, &resource.decl, &doc).await?;
         tx.insert(&resource.kind, &id, &json, &Self::promoted(resource, &doc)?)
             .await?;
         let event = events::event(
@@ -475,6 +476,41 @@ impl Engine {
             }
         }
         *object = stamped;
+        Ok(())
+    }
+
+    /// Refuses a document whose declared references name resources that do not exist.
+    async fn check_references(&self, tx: &mut Tx, decl: &ResourceDecl, doc: &Value) -> Result<()> {
+        for reference in decl.references {
+            let ids: Vec<&str> = match doc.get(reference.attribute) {
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .filter_map(|item| item.get("id").and_then(Value::as_str))
+                    .collect(),
+                Some(item @ Value::Object(_)) => {
+                    item.get("id").and_then(Value::as_str).into_iter().collect()
+                }
+                _ => Vec::new(),
+            };
+            if ids.is_empty() {
+                continue;
+            }
+            let Some(target) = self.resource_ref(reference.api, reference.collection) else {
+                return Err(Error::internal(format!(
+                    "reference to {} {} which is not served",
+                    reference.api, reference.collection
+                )));
+            };
+            let kind = self.runtime(target)?.1.kind.clone();
+            for id in ids {
+                if tx.get(&kind, id).await?.is_none() {
+                    return Err(Error::invalid_body(format!(
+                        "'{}' refers to {} {} '{id}', which does not exist",
+                        reference.attribute, reference.api, reference.collection
+                    )));
+                }
+            }
+        }
         Ok(())
     }
 
@@ -707,6 +743,7 @@ impl Engine {
         if let Some(hooks) = &resource.decl.hooks {
             hooks.check(WriteKind::Update, &mut doc, Some(&previous))?;
         }
+        self.check_references(&mut tx, &resource.decl, &doc).await?;
         let json = storable_json(&doc)?;
         let version = tx
             .update(

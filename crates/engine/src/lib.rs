@@ -21,7 +21,9 @@ pub mod query;
 pub mod schema;
 pub mod worker;
 
-pub use decl::{ApiDecl, Hooks, NewJob, Operations, ResourceDecl, StateMachine, WriteKind};
+pub use decl::{
+    ApiDecl, Hooks, NewJob, Operations, Reference, ResourceDecl, StateMachine, WriteKind,
+};
 pub use engine::{Engine, EngineConfig, ListResult, PatchKind, ResourceRef, Stored};
 pub use error::{Error, ErrorKind, Result};
 pub use worker::JobHandler;

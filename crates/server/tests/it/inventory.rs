@@ -98,3 +98,69 @@ async fn inventories_validate_and_move_through_their_states() {
         .await;
     assert_eq!(listed.body.as_array().unwrap().len(), 1);
 }
+
+/// The decomposition chain's references must resolve: product specification → service
+/// specification → resource specification (TMF620 → TMF633 → TMF634).
+#[tokio::test]
+async fn catalog_references_must_resolve() {
+    let server = TestServer::start().await;
+    let resource_specs = "/tmf-api/resourceCatalog/v4/resourceSpecification";
+    let service_specs = "/tmf-api/serviceCatalogManagement/v4/serviceSpecification";
+    let product_specs = format!("{CATALOG}/productSpecification");
+
+    let dangling = server
+        .post(
+            service_specs,
+            &json!({"name": "RFS", "resourceSpecification": [{"id": "missing-rs"}]}),
+        )
+        .await;
+    dangling.assert_error(400);
+    let message = dangling.body["message"].as_str().unwrap();
+    assert!(
+        message.contains("resourceSpecification") && message.contains("missing-rs"),
+        "{message}"
+    );
+
+    let port = server
+        .create(resource_specs, &json!({"name": "Port"}))
+        .await;
+    let rfs = server
+        .create(
+            service_specs,
+            &json!({"name": "RFS", "@type": "ResourceFacingServiceSpecification",
+                    "resourceSpecification": [{"id": port["id"]}]}),
+        )
+        .await;
+    server
+        .post(
+            service_specs,
+            &json!({"name": "CFS", "serviceSpecRelationship": [{"id": "missing-ss", "relationshipType": "dependency"}]}),
+        )
+        .await
+        .assert_error(400);
+    let cfs = server
+        .create(
+            service_specs,
+            &json!({"name": "CFS", "@type": "CustomerFacingServiceSpecification",
+                    "serviceSpecRelationship": [{"id": rfs["id"], "relationshipType": "dependency"}]}),
+        )
+        .await;
+    let product = server
+        .create(
+            &product_specs,
+            &json!({"name": "Fiber", "serviceSpecification": [{"id": cfs["id"]}]}),
+        )
+        .await;
+
+    // A PATCH that adds a dangling reference changes nothing.
+    let item = format!("{product_specs}/{}", product["id"].as_str().unwrap());
+    server
+        .patch(
+            &item,
+            "application/merge-patch+json",
+            &json!({"resourceSpecification": [{"id": "missing-rs"}]}),
+        )
+        .await
+        .assert_error(400);
+    assert_eq!(server.get(&item).await.body, product);
+}
