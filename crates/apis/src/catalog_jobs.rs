@@ -20,6 +20,8 @@ pub fn catalog_entity(collection: &'static str, resource_type: &'static str) -> 
         update_schema: Some(schema_name(resource_type, "_Update")),
         state: Some(catalog_lifecycle()),
         last_update: Some("lastUpdate"),
+        in_service: &["Launched", "Active"],
+        retired: &["Retired", "Obsolete"],
         ..ResourceDecl::new(collection, resource_type)
     }
 }

@@ -159,6 +159,11 @@ pub struct ResourceDecl {
     pub hooks: Option<Arc<dyn Hooks>>,
     /// References that must resolve to stored resources when a document is written.
     pub references: &'static [Reference],
+    /// States in which this resource's references hold their targets in place: a target
+    /// cannot be deleted or retired while a referrer is in one of them.
+    pub in_service: &'static [&'static str],
+    /// States that take this resource out of service, checked like a delete.
+    pub retired: &'static [&'static str],
 }
 
 /// A reference attribute (an object with an `id`, or an array of them) that must name an
@@ -190,6 +195,8 @@ impl ResourceDecl {
             server_owned: &[],
             hooks: None,
             references: &[],
+            in_service: &[],
+            retired: &[],
         }
     }
 }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
-use switchboard_store::{ListQuery, Promoted, Store, Tx};
+use switchboard_store::{Column, Condition, ListQuery, Op, Promoted, Store, Target, Tx};
 use tokio::sync::Notify;
 
 use crate::decl::{ApiDecl, NewJob, ResourceDecl, WriteKind};
@@ -514,6 +514,70 @@ impl Engine {
         Ok(())
     }
 
+    /// Refuses to take a resource out of service (`what`: "deleted", "retired") while a
+    /// resource in service refers to it (a launched offering's specification, say).
+    async fn check_unreferenced(&self, at: ResourceRef, id: &str, what: &str) -> Result<()> {
+        let (target_api, target) = self.runtime(at)?;
+        for api in &self.inner.apis {
+            for referrer in &api.resources {
+                let decl = &referrer.decl;
+                let (Some(state), false) = (&decl.state, decl.in_service.is_empty()) else {
+                    continue;
+                };
+                for reference in decl.references {
+                    if reference.api != target_api.decl.code
+                        || reference.collection != target.decl.collection
+                    {
+                        continue;
+                    }
+                    let query = ListQuery {
+                        kind: referrer.kind.clone(),
+                        conditions: vec![
+                            Condition {
+                                target: Target::Json(vec![
+                                    reference.attribute.to_string(),
+                                    "id".to_string(),
+                                ]),
+                                op: Op::Eq,
+                                values: vec![crate::query::operand(id)],
+                            },
+                            Condition {
+                                target: Target::Column(Column::State),
+                                op: Op::Eq,
+                                values: decl
+                                    .in_service
+                                    .iter()
+                                    .map(|state| crate::query::operand(state))
+                                    .collect(),
+                            },
+                        ],
+                        sort: Vec::new(),
+                        offset: 0,
+                        limit: 1,
+                    };
+                    let page = self.inner.store.list(&query).await?;
+                    if page.total == 0 {
+                        continue;
+                    }
+                    let first: Value = serde_json::from_str(&page.items).unwrap_or(Value::Null);
+                    return Err(Error::conflict(format!(
+                        "{} '{id}' cannot be {what}: {} '{}' ({} {}) refers to it through '{}'",
+                        target.decl.collection,
+                        decl.collection,
+                        first.get("id").and_then(Value::as_str).unwrap_or("?"),
+                        state.attribute,
+                        first
+                            .get(state.attribute)
+                            .and_then(Value::as_str)
+                            .unwrap_or("?"),
+                        reference.attribute,
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Writes events and jobs of a change, commits, and wakes the workers.
     async fn finish(
         &self,
@@ -717,6 +781,16 @@ impl Engine {
                     }
                     if from != to {
                         changes.push(Change::StateChange);
+                        let retiring = |state: &str| {
+                            resource
+                                .decl
+                                .retired
+                                .iter()
+                                .any(|retired| retired.eq_ignore_ascii_case(state))
+                        };
+                        if retiring(to) && !retiring(from) {
+                            self.check_unreferenced(at, id, "retired").await?;
+                        }
                     }
                 }
                 (None, Some(Value::String(to))) if !state.knows(to) => {
@@ -788,6 +862,7 @@ impl Engine {
         if let Some(hooks) = &resource.decl.hooks {
             hooks.check(WriteKind::Delete, &mut doc, None)?;
         }
+        self.check_unreferenced(at, id, "deleted").await?;
         tx.delete(&resource.kind, id).await?;
         let event = events::event(
             resource.decl.resource_type,

@@ -164,3 +164,67 @@ async fn catalog_references_must_resolve() {
         .assert_error(400);
     assert_eq!(server.get(&item).await.body, product);
 }
+
+/// A specification cannot be deleted or retired while a launched or active entity above
+/// it still refers to it.
+#[tokio::test]
+async fn referenced_specifications_stay_while_their_referrers_are_in_service() {
+    let server = TestServer::start().await;
+    let resource_specs = "/tmf-api/resourceCatalog/v4/resourceSpecification";
+    let service_specs = "/tmf-api/serviceCatalogManagement/v4/serviceSpecification";
+    let walk = |path: String, states: &'static [&'static str]| {
+        let server = &server;
+        async move {
+            for state in states {
+                let reply = server
+                    .patch(
+                        &path,
+                        "application/json",
+                        &json!({"lifecycleStatus": state}),
+                    )
+                    .await;
+                assert_eq!(reply.status, 200, "{state}: {}", reply.text);
+            }
+        }
+    };
+    let port = server
+        .create(
+            resource_specs,
+            &json!({"name": "Port", "lifecycleStatus": "Launched"}),
+        )
+        .await;
+    let port_path = format!("{resource_specs}/{}", port["id"].as_str().unwrap());
+    let rfs = server
+        .create(
+            service_specs,
+            &json!({"name": "RFS", "resourceSpecification": [{"id": port["id"]}]}),
+        )
+        .await;
+    let rfs_path = format!("{service_specs}/{}", rfs["id"].as_str().unwrap());
+
+    // While the referrer is still in study, the specification may go.
+    walk(rfs_path.clone(), &["In design", "In test", "Launched"]).await;
+    let refused = server.delete(&port_path).await;
+    refused.assert_error(409);
+    let message = refused.body["message"].as_str().unwrap();
+    assert!(
+        message.contains("serviceSpecification") && message.contains(rfs["id"].as_str().unwrap()),
+        "{message}"
+    );
+    server
+        .patch(
+            &port_path,
+            "application/json",
+            &json!({"lifecycleStatus": "Retired"}),
+        )
+        .await
+        .assert_error(409);
+    assert_eq!(
+        server.get(&port_path).await.body["lifecycleStatus"],
+        "Launched"
+    );
+
+    walk(rfs_path, &["Retired"]).await;
+    walk(port_path.clone(), &["Retired"]).await;
+    assert_eq!(server.delete(&port_path).await.status, 204);
+}
