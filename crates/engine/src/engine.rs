@@ -193,6 +193,12 @@ fn scalar_attributes(
     }
 }
 
+/// A stored document as JSON; stored text that does not parse is a fault of ours.
+fn parse_stored(json: &str) -> Result<Value> {
+    serde_json::from_str(json)
+        .map_err(|error| Error::internal(format!("stored JSON unreadable: {error}")))
+}
+
 fn string_at(doc: &Value, key: &str) -> Option<String> {
     doc.get(key).and_then(Value::as_str).map(str::to_string)
 }
@@ -279,12 +285,15 @@ impl Engine {
         Some(ResourceRef { api, resource })
     }
 
-    pub(crate) fn runtime(&self, at: ResourceRef) -> Result<(&ApiRuntime, &ResourceRuntime)> {
-        let api = self
-            .inner
+    fn api(&self, index: usize) -> Result<&ApiRuntime> {
+        self.inner
             .apis
-            .get(at.api)
-            .ok_or_else(|| Error::internal("unknown API"))?;
+            .get(index)
+            .ok_or_else(|| Error::internal("unknown API"))
+    }
+
+    pub(crate) fn runtime(&self, at: ResourceRef) -> Result<(&ApiRuntime, &ResourceRuntime)> {
+        let api = self.api(at.api)?;
         let resource = api
             .resources
             .get(at.resource)
@@ -403,14 +412,14 @@ impl Engine {
         self.check_references(&mut tx, &resource.decl, &doc).await?;
         tx.insert(&resource.kind, &id, &json, &Self::promoted(resource, &doc)?)
             .await?;
-        let event = events::event(
-            resource.decl.resource_type,
-            resource.decl.collection,
-            Change::Create,
-            &doc,
-        );
         let jobs = hook_jobs(&resource.decl, WriteKind::Create, &doc, None);
-        self.finish(tx, api, &[event], jobs).await?;
+        self.finish(
+            tx,
+            api,
+            || vec![announce(resource, Change::Create, &doc)],
+            jobs,
+        )
+        .await?;
         Ok(Stored {
             id,
             version: 1,
@@ -578,12 +587,13 @@ impl Engine {
         Ok(())
     }
 
-    /// Writes events and jobs of a change, commits, and wakes the workers.
+    /// Writes events and jobs of a change, commits, and wakes the workers. The events
+    /// are built only when the API has subscriptions to match them against.
     async fn finish(
         &self,
         mut tx: Tx,
         api: &ApiRuntime,
-        events: &[Value],
+        events: impl FnOnce() -> Vec<Value>,
         jobs: Vec<NewJob>,
     ) -> Result<()> {
         let mut queued = events::fan_out(&mut tx, api.decl.code, events).await?;
@@ -615,8 +625,7 @@ impl Engine {
         let json = match &parsed.fields {
             None => document.json,
             Some(fields) => {
-                let doc: Value = serde_json::from_str(&document.json)
-                    .map_err(|error| Error::internal(format!("stored JSON unreadable: {error}")))?;
+                let doc: Value = parse_stored(&document.json)?;
                 project(&doc, fields).to_string()
             }
         };
@@ -657,9 +666,13 @@ impl Engine {
         let json = match &parsed.fields {
             None => format!("[{}]", page.items),
             Some(fields) => {
-                let items: Vec<Value> = serde_json::from_str(&format!("[{}]", page.items))
-                    .map_err(|error| Error::internal(format!("stored JSON unreadable: {error}")))?;
-                let projected: Vec<Value> = items.iter().map(|doc| project(doc, fields)).collect();
+                let items = parse_stored(&format!("[{}]", page.items))?;
+                let projected: Vec<Value> = items
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|doc| project(doc, fields))
+                    .collect();
                 Value::Array(projected).to_string()
             }
         };
@@ -721,8 +734,7 @@ impl Engine {
             return Err(self.not_found(resource, id));
         };
         check_if_match(if_match, current.version)?;
-        let previous: Value = serde_json::from_str(&current.json)
-            .map_err(|error| Error::internal(format!("stored JSON unreadable: {error}")))?;
+        let previous: Value = parse_stored(&current.json)?;
         let mut doc = previous.clone();
         change(&mut doc, &resource.decl)?;
         canonical_state(&resource.decl, &mut doc);
@@ -828,19 +840,14 @@ impl Engine {
                 &Self::promoted(resource, &doc)?,
             )
             .await?;
-        let events: Vec<Value> = changes
-            .iter()
-            .map(|change| {
-                events::event(
-                    resource.decl.resource_type,
-                    resource.decl.collection,
-                    *change,
-                    &doc,
-                )
-            })
-            .collect();
         let jobs = hook_jobs(&resource.decl, WriteKind::Update, &doc, Some(&previous));
-        self.finish(tx, api, &events, jobs).await?;
+        let events = || {
+            changes
+                .iter()
+                .map(|change| announce(resource, *change, &doc))
+                .collect()
+        };
+        self.finish(tx, api, events, jobs).await?;
         Ok(Stored {
             id: id.to_string(),
             version,
@@ -857,31 +864,26 @@ impl Engine {
             return Err(self.not_found(resource, id));
         };
         check_if_match(if_match, current.version)?;
-        let mut doc: Value = serde_json::from_str(&current.json)
-            .map_err(|error| Error::internal(format!("stored JSON unreadable: {error}")))?;
+        let mut doc: Value = parse_stored(&current.json)?;
         if let Some(hooks) = &resource.decl.hooks {
             hooks.check(WriteKind::Delete, &mut doc, None)?;
         }
         self.check_unreferenced(at, id, "deleted").await?;
         tx.delete(&resource.kind, id).await?;
-        let event = events::event(
-            resource.decl.resource_type,
-            resource.decl.collection,
-            Change::Delete,
-            &doc,
-        );
         let jobs = hook_jobs(&resource.decl, WriteKind::Delete, &doc, None);
-        self.finish(tx, api, &[event], jobs).await
+        self.finish(
+            tx,
+            api,
+            || vec![announce(resource, Change::Delete, &doc)],
+            jobs,
+        )
+        .await
     }
 
     /// Every document of the given collections of an API, keyed by collection
     /// (catalog export).
     pub async fn dump(&self, api_index: usize, collections: &[&str]) -> Result<Value> {
-        let api = self
-            .inner
-            .apis
-            .get(api_index)
-            .ok_or_else(|| Error::internal("unknown API"))?;
+        let api = self.api(api_index)?;
         let mut out = Map::new();
         for resource in &api.resources {
             if !collections.contains(&resource.decl.collection) {
@@ -890,11 +892,7 @@ impl Engine {
             let documents = self.inner.store.all(&resource.kind).await?;
             let mut items = Vec::with_capacity(documents.len());
             for document in documents {
-                items.push(
-                    serde_json::from_str::<Value>(&document.json).map_err(|error| {
-                        Error::internal(format!("stored JSON unreadable: {error}"))
-                    })?,
-                );
+                items.push(parse_stored(&document.json)?);
             }
             out.insert(resource.decl.collection.to_string(), Value::Array(items));
         }
@@ -905,11 +903,7 @@ impl Engine {
     /// inserted or replaced, and announced with its create or change event. All of
     /// them commit together or none does.
     pub async fn restore(&self, api_index: usize, data: &Value) -> Result<usize> {
-        let api = self
-            .inner
-            .apis
-            .get(api_index)
-            .ok_or_else(|| Error::internal("unknown API"))?;
+        let api = self.api(api_index)?;
         let Value::Object(collections) = data else {
             return Err(Error::invalid_body(
                 "an import must be a JSON object of collections",
@@ -957,26 +951,17 @@ impl Engine {
                         Change::Create
                     }
                 };
-                events.push(events::event(
-                    resource.decl.resource_type,
-                    resource.decl.collection,
-                    change,
-                    &doc,
-                ));
+                events.push(announce(resource, change, &doc));
                 count += 1;
             }
         }
-        self.finish(tx, api, &events, Vec::new()).await?;
+        self.finish(tx, api, move || events, Vec::new()).await?;
         Ok(count)
     }
 
     /// `POST {base}/hub`: registers a subscription.
     pub async fn hub_create(&self, api_index: usize, body: Value) -> Result<Stored> {
-        let api = self
-            .inner
-            .apis
-            .get(api_index)
-            .ok_or_else(|| Error::internal("unknown API"))?;
+        let api = self.api(api_index)?;
         let id = uuid::Uuid::new_v4().to_string();
         let href = format!(
             "{}{}/hub/{id}",
@@ -1001,11 +986,7 @@ impl Engine {
     }
 
     pub async fn hub_get(&self, api_index: usize, id: &str) -> Result<Stored> {
-        let api = self
-            .inner
-            .apis
-            .get(api_index)
-            .ok_or_else(|| Error::internal("unknown API"))?;
+        let api = self.api(api_index)?;
         match self
             .inner
             .store
@@ -1024,11 +1005,7 @@ impl Engine {
     }
 
     pub async fn hub_delete(&self, api_index: usize, id: &str) -> Result<()> {
-        let api = self
-            .inner
-            .apis
-            .get(api_index)
-            .ok_or_else(|| Error::internal("unknown API"))?;
+        let api = self.api(api_index)?;
         let mut tx = self.inner.store.begin().await?;
         if !tx.delete(&events::hub_kind(api.decl.code), id).await? {
             return Err(Error::not_found(format!(
@@ -1073,6 +1050,16 @@ fn hook_jobs(
         .as_ref()
         .map(|hooks| hooks.jobs(kind, doc, previous))
         .unwrap_or_default()
+}
+
+/// The TMF event of `change` to `resource`'s document.
+fn announce(resource: &ResourceRuntime, change: Change, doc: &Value) -> Value {
+    events::event(
+        resource.decl.resource_type,
+        resource.decl.collection,
+        change,
+        doc,
+    )
 }
 
 /// Writes the state in its declared spelling ("in STUDY" is stored as "In study").

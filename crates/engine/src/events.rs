@@ -82,11 +82,18 @@ pub fn delivery_key_prefix(subscription_id: &str) -> String {
 }
 
 /// Queues one delivery of `event` per subscription of the API whose query matches it.
-pub async fn fan_out(tx: &mut Tx, api_code: &str, events: &[Value]) -> Result<usize> {
-    if events.is_empty() {
+/// `events` is called only when the API has subscriptions: most writes have none, and
+/// building an event copies the whole resource.
+pub async fn fan_out(
+    tx: &mut Tx,
+    api_code: &str,
+    events: impl FnOnce() -> Vec<Value>,
+) -> Result<usize> {
+    let subscriptions = tx.all(&hub_kind(api_code)).await?;
+    if subscriptions.is_empty() {
         return Ok(0);
     }
-    let subscriptions = tx.all(&hub_kind(api_code)).await?;
+    let events = events();
     let mut queued = 0;
     for stored in subscriptions {
         let Ok(subscription) = serde_json::from_str::<Value>(&stored.json) else {
@@ -101,7 +108,7 @@ pub async fn fan_out(tx: &mut Tx, api_code: &str, events: &[Value]) -> Result<us
         let Ok(parsed) = ParsedQuery::parse(query) else {
             continue;
         };
-        for event in events {
+        for event in &events {
             if !matches(&parsed.conditions, event) {
                 continue;
             }
