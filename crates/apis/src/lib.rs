@@ -7,6 +7,7 @@ use std::sync::Arc;
 use switchboard_engine::{ApiDecl, JobHandler};
 
 mod catalog_jobs;
+pub mod impact;
 pub mod lifecycle;
 pub mod tmf620;
 pub mod tmf632;

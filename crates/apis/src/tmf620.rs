@@ -30,18 +30,12 @@ pub fn api() -> ApiDecl {
             catalog_entity("productOffering", "ProductOffering"),
             catalog_entity("productOfferingPrice", "ProductOfferingPrice"),
             ResourceDecl {
-                references: &[
-                    Reference {
-                        attribute: "serviceSpecification",
-                        api: "TMF633",
-                        collection: "serviceSpecification",
-                    },
-                    Reference {
-                        attribute: "resourceSpecification",
-                        api: "TMF634",
-                        collection: "resourceSpecification",
-                    },
-                ],
+                references: const {
+                    &[
+                        Reference::to("serviceSpecification", "TMF633", "serviceSpecification"),
+                        Reference::to("resourceSpecification", "TMF634", "resourceSpecification"),
+                    ]
+                },
                 ..catalog_entity("productSpecification", "ProductSpecification")
             },
             catalog_job("importJob", "ImportJob", IMPORT_QUEUE),

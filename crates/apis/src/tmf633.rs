@@ -26,26 +26,22 @@ pub fn api() -> ApiDecl {
             catalog_entity("serviceCatalog", "ServiceCatalog"),
             catalog_entity("serviceCategory", "ServiceCategory"),
             ResourceDecl {
-                references: &[Reference {
-                    attribute: "serviceSpecification",
-                    api: CODE,
-                    collection: "serviceSpecification",
-                }],
+                references: const {
+                    &[Reference::to(
+                        "serviceSpecification",
+                        CODE,
+                        "serviceSpecification",
+                    )]
+                },
                 ..catalog_entity("serviceCandidate", "ServiceCandidate")
             },
             ResourceDecl {
-                references: &[
-                    Reference {
-                        attribute: "serviceSpecRelationship",
-                        api: CODE,
-                        collection: "serviceSpecification",
-                    },
-                    Reference {
-                        attribute: "resourceSpecification",
-                        api: "TMF634",
-                        collection: "resourceSpecification",
-                    },
-                ],
+                references: const {
+                    &[
+                        Reference::to("serviceSpecRelationship", CODE, "serviceSpecification"),
+                        Reference::to("resourceSpecification", "TMF634", "resourceSpecification"),
+                    ]
+                },
                 ..catalog_entity("serviceSpecification", "ServiceSpecification")
             },
             catalog_job("importJob", "ImportJob", IMPORT_QUEUE),

@@ -26,11 +26,13 @@ pub fn api() -> ApiDecl {
             catalog_entity("resourceCatalog", "ResourceCatalog"),
             catalog_entity("resourceCategory", "ResourceCategory"),
             ResourceDecl {
-                references: &[Reference {
-                    attribute: "resourceSpecification",
-                    api: CODE,
-                    collection: "resourceSpecification",
-                }],
+                references: const {
+                    &[Reference::to(
+                        "resourceSpecification",
+                        CODE,
+                        "resourceSpecification",
+                    )]
+                },
                 ..catalog_entity("resourceCandidate", "ResourceCandidate")
             },
             catalog_entity("resourceSpecification", "ResourceSpecification"),

@@ -1,6 +1,6 @@
 //! TMF637 Product Inventory v4: the products customers hold, with their status.
 
-use switchboard_engine::{ApiDecl, ResourceDecl, StateMachine};
+use switchboard_engine::{ApiDecl, Reference, ResourceDecl, StateMachine};
 
 pub const CODE: &str = "TMF637";
 
@@ -20,6 +20,18 @@ const PRODUCT_TRANSITIONS: &[(&str, &[&str])] = &[
     ("aborted ", &[]),
 ];
 
+/// What a product is an instance of and what realises it: each must exist. Assurance
+/// and billing walk these (see `crate::impact`).
+const PRODUCT_REFERENCES: &[Reference] = &[
+    Reference::to("productSpecification", "TMF620", "productSpecification"),
+    Reference::to("productOffering", "TMF620", "productOffering"),
+    Reference::to("realizingService", "TMF638", "service"),
+    Reference::to("realizingResource", "TMF639", "resource"),
+    // Bundle members and related products.
+    Reference::to("product", CODE, "product").acyclic(),
+    Reference::to("productRelationship", CODE, "product").within("product"),
+];
+
 pub fn api() -> ApiDecl {
     ApiDecl {
         code: CODE,
@@ -33,6 +45,7 @@ pub fn api() -> ApiDecl {
                 initial: None,
                 transitions: PRODUCT_TRANSITIONS,
             }),
+            references: PRODUCT_REFERENCES,
             ..ResourceDecl::new("product", "Product")
         }],
     }

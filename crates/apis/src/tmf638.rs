@@ -1,6 +1,8 @@
 //! TMF638 Service Inventory v4: the services that realise products, with their state.
 
-use switchboard_engine::{ApiDecl, ResourceDecl, StateMachine};
+use std::sync::Arc;
+
+use switchboard_engine::{ApiDecl, Reference, ResourceDecl, StateMachine};
 
 pub const CODE: &str = "TMF638";
 
@@ -17,6 +19,16 @@ const SERVICE_TRANSITIONS: &[(&str, &[&str])] = &[
     ("terminated", &[]),
 ];
 
+/// The specification a service realises and what it runs on: each must exist. A
+/// service relies on its supporting services and resources and on the services it has a
+/// relationship with (see `crate::impact`).
+const SERVICE_REFERENCES: &[Reference] = &[
+    Reference::to("serviceSpecification", "TMF633", "serviceSpecification"),
+    Reference::to("supportingService", CODE, "service").acyclic(),
+    Reference::to("supportingResource", "TMF639", "resource"),
+    Reference::to("serviceRelationship", CODE, "service").within("service"),
+];
+
 pub fn api() -> ApiDecl {
     ApiDecl {
         code: CODE,
@@ -30,6 +42,8 @@ pub fn api() -> ApiDecl {
                 initial: None,
                 transitions: SERVICE_TRANSITIONS,
             }),
+            references: SERVICE_REFERENCES,
+            views: vec![("impact", Arc::new(crate::impact::Impact::OfService))],
             ..ResourceDecl::new("service", "Service")
         }],
     }

@@ -2,9 +2,18 @@
 //! operational and usage states are stored as sent (validated against the spec's enums);
 //! `resourceStatus` is the state the engine announces changes of.
 
-use switchboard_engine::{ApiDecl, ResourceDecl, StateMachine};
+use std::sync::Arc;
+
+use switchboard_engine::{ApiDecl, Reference, ResourceDecl, StateMachine};
 
 pub const CODE: &str = "TMF639";
+
+/// The specification a resource realises and the resources it relates to: each must
+/// exist.
+const RESOURCE_REFERENCES: &[Reference] = &[
+    Reference::to("resourceSpecification", "TMF634", "resourceSpecification"),
+    Reference::to("resourceRelationship", CODE, "resource").within("resource"),
+];
 
 pub fn api() -> ApiDecl {
     ApiDecl {
@@ -21,6 +30,8 @@ pub fn api() -> ApiDecl {
                 initial: None,
                 transitions: &[],
             }),
+            references: RESOURCE_REFERENCES,
+            views: vec![("impact", Arc::new(crate::impact::Impact::OfResource))],
             ..ResourceDecl::new("resource", "Resource")
         }],
     }

@@ -1,10 +1,13 @@
 //! Declarations: what an API module tells the engine about itself. An API is data
 //! (base path, resources, schemas, state machines) plus a few domain hooks.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::engine::Engine;
 use crate::error::Result;
 
 /// One TMF Open API.
@@ -164,19 +167,83 @@ pub struct ResourceDecl {
     pub in_service: &'static [&'static str],
     /// States that take this resource out of service, checked like a delete.
     pub retired: &'static [&'static str],
+    /// Read-only views of one resource: `GET {base}/{collection}/{id}/{name}`.
+    pub views: Vec<(&'static str, Arc<dyn View>)>,
+}
+
+pub type ViewFuture<'a> = Pin<Box<dyn Future<Output = Result<Value>> + Send + 'a>>;
+
+/// A read-only answer derived from one stored resource and what it links to (a
+/// decomposition tree, an impact walk). It reads through the engine, so it sees what a
+/// GET would; `query` is the raw query string of the request.
+pub trait View: Send + Sync {
+    fn get<'a>(&'a self, engine: &'a Engine, id: &'a str, query: &'a str) -> ViewFuture<'a>;
 }
 
 /// A reference attribute (an object with an `id`, or an array of them) that must name an
 /// existing resource of `api`'s `collection`: a write naming one that does not exist is
-/// refused with 400, naming the dangling reference.
+/// refused with 400, naming the dangling reference. The store indexes every declared
+/// reference, so that who refers to a resource is found without a scan (`Engine::referrers`).
 #[derive(Debug, Clone, Copy)]
 pub struct Reference {
     /// Top-level attribute holding the reference(s): "serviceSpecification".
     pub attribute: &'static str,
+    /// The key inside each entry that holds the reference object, when the entry is a
+    /// relationship wrapping it (`service` in `serviceRelationship[].service`); `None`
+    /// when the entry itself carries the `id`.
+    pub item: Option<&'static str>,
     /// API code of the referred resource: "TMF633".
     pub api: &'static str,
     /// Collection of the referred resource: "serviceSpecification".
     pub collection: &'static str,
+    /// Refuses a write that would close a cycle through this reference (a relationship
+    /// within one collection, such as serviceSpecRelationship).
+    pub acyclic: bool,
+}
+
+impl Reference {
+    pub const fn to(attribute: &'static str, api: &'static str, collection: &'static str) -> Self {
+        Reference {
+            attribute,
+            item: None,
+            api,
+            collection,
+            acyclic: false,
+        }
+    }
+
+    /// The reference sits under `item` in each entry of the attribute.
+    pub const fn within(self, item: &'static str) -> Self {
+        Reference {
+            item: Some(item),
+            ..self
+        }
+    }
+
+    /// Cycles through this reference are refused.
+    pub const fn acyclic(self) -> Self {
+        Reference {
+            acyclic: true,
+            ..self
+        }
+    }
+
+    /// The ids this reference names in `doc`.
+    pub fn ids<'a>(&self, doc: &'a Value) -> Vec<&'a str> {
+        let entries: Vec<&Value> = match doc.get(self.attribute) {
+            Some(Value::Array(items)) => items.iter().collect(),
+            Some(item @ Value::Object(_)) => vec![item],
+            _ => Vec::new(),
+        };
+        entries
+            .into_iter()
+            .filter_map(|entry| match self.item {
+                Some(key) => entry.get(key),
+                None => Some(entry),
+            })
+            .filter_map(|target| target.get("id").and_then(Value::as_str))
+            .collect()
+    }
 }
 
 impl ResourceDecl {
@@ -197,6 +264,7 @@ impl ResourceDecl {
             references: &[],
             in_service: &[],
             retired: &[],
+            views: Vec::new(),
         }
     }
 }

@@ -5,10 +5,10 @@
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
-use switchboard_store::{Column, Condition, ListQuery, Op, Promoted, Store, Target, Tx};
+use switchboard_store::{ListQuery, Promoted, Store, Tx};
 use tokio::sync::Notify;
 
-use crate::decl::{ApiDecl, NewJob, ResourceDecl, WriteKind};
+use crate::decl::{ApiDecl, NewJob, Reference, ResourceDecl, WriteKind};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{self, Change};
 use crate::query::{project, ColumnMap, ParsedQuery};
@@ -54,7 +54,7 @@ impl Default for EngineConfig {
 }
 
 /// Addresses one declared resource: the API's and the resource's position.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ResourceRef {
     pub api: usize,
     pub resource: usize,
@@ -99,6 +99,8 @@ pub(crate) struct ResourceRuntime {
     update_validator: Option<BodyValidator>,
     /// Top-level attributes the create schema declares scalar.
     scalars: std::collections::HashSet<String>,
+    /// The declared references with the store kind each points into.
+    references: Vec<(Reference, String)>,
 }
 
 pub struct ApiRuntime {
@@ -224,8 +226,19 @@ impl Engine {
                 let update_validator = compile(&schema, decl.update_schema)
                     .map_err(|error| format!("{}: {error}", api.code))?;
                 let scalars = scalar_attributes(&schema, decl.create_schema);
+                let references = decl
+                    .references
+                    .iter()
+                    .map(|reference| {
+                        (
+                            *reference,
+                            format!("{}/{}", reference.api, reference.collection),
+                        )
+                    })
+                    .collect();
                 resources.push(ResourceRuntime {
                     scalars,
+                    references,
                     kind: format!("{}/{}", api.code, decl.collection),
                     decl,
                     create_validator,
@@ -346,6 +359,18 @@ impl Engine {
                 .decl
                 .last_update
                 .and_then(|attribute| string_at(doc, attribute)),
+            links: resource
+                .references
+                .iter()
+                .flat_map(|(reference, kind)| {
+                    reference
+                        .ids(doc)
+                        .into_iter()
+                        .map(|id| switchboard_store::link(kind, id))
+                })
+                .collect::<std::collections::BTreeSet<String>>()
+                .into_iter()
+                .collect(),
         };
         let named = [
             ("name", &promoted.name),
@@ -409,7 +434,7 @@ impl Engine {
         }
         let json = storable_json(&doc)?;
         let mut tx = self.inner.store.begin().await?;
-        self.check_references(&mut tx, &resource.decl, &doc).await?;
+        self.check_references(&mut tx, resource, &id, &doc).await?;
         tx.insert(&resource.kind, &id, &json, &Self::promoted(resource, &doc)?)
             .await?;
         let jobs = hook_jobs(&resource.decl, WriteKind::Create, &doc, None);
@@ -488,39 +513,117 @@ impl Engine {
         Ok(())
     }
 
-    /// Refuses a document whose declared references name resources that do not exist.
-    async fn check_references(&self, tx: &mut Tx, decl: &ResourceDecl, doc: &Value) -> Result<()> {
-        for reference in decl.references {
-            let ids: Vec<&str> = match doc.get(reference.attribute) {
-                Some(Value::Array(items)) => items
-                    .iter()
-                    .filter_map(|item| item.get("id").and_then(Value::as_str))
-                    .collect(),
-                Some(item @ Value::Object(_)) => {
-                    item.get("id").and_then(Value::as_str).into_iter().collect()
-                }
-                _ => Vec::new(),
-            };
+    /// Refuses a document whose declared references name resources that do not exist,
+    /// or that would close a cycle through an acyclic reference.
+    async fn check_references(
+        &self,
+        tx: &mut Tx,
+        resource: &ResourceRuntime,
+        id: &str,
+        doc: &Value,
+    ) -> Result<()> {
+        for reference in resource.decl.references {
+            let ids = reference.ids(doc);
             if ids.is_empty() {
                 continue;
             }
-            let Some(target) = self.resource_ref(reference.api, reference.collection) else {
-                return Err(Error::internal(format!(
-                    "reference to {} {} which is not served",
-                    reference.api, reference.collection
-                )));
-            };
-            let kind = self.runtime(target)?.1.kind.clone();
-            for id in ids {
-                if tx.get(&kind, id).await?.is_none() {
+            let kind = self.referred_kind(reference)?;
+            for target in &ids {
+                if tx.get(&kind, target).await?.is_none() {
                     return Err(Error::invalid_body(format!(
-                        "'{}' refers to {} {} '{id}', which does not exist",
+                        "'{}' refers to {} {} '{target}', which does not exist",
                         reference.attribute, reference.api, reference.collection
                     )));
                 }
             }
+            if reference.acyclic && kind == resource.kind {
+                self.check_acyclic(tx, reference, &kind, id, &ids).await?;
+            }
         }
         Ok(())
+    }
+
+    /// Walks `reference` from `start` and refuses when the walk comes back to `id`.
+    async fn check_acyclic(
+        &self,
+        tx: &mut Tx,
+        reference: &Reference,
+        kind: &str,
+        id: &str,
+        start: &[&str],
+    ) -> Result<()> {
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+        let mut queue: Vec<(String, Vec<String>)> = start
+            .iter()
+            .map(|target| (target.to_string(), vec![id.to_string()]))
+            .collect();
+        while let Some((current, path)) = queue.pop() {
+            if current == id {
+                let mut cycle = path;
+                cycle.push(id.to_string());
+                return Err(Error::invalid_body(format!(
+                    "'{}' would close a cycle: {}",
+                    reference.attribute,
+                    cycle.join(" -> ")
+                )));
+            }
+            if !seen.insert(current.clone()) {
+                continue;
+            }
+            let Some(stored) = tx.get(kind, &current).await? else {
+                continue;
+            };
+            let doc = parse_stored(&stored.json)?;
+            for next in reference.ids(&doc) {
+                let mut longer = path.clone();
+                longer.push(current.clone());
+                queue.push((next.to_string(), longer));
+            }
+        }
+        Ok(())
+    }
+
+    /// The store kind a reference points into.
+    fn referred_kind(&self, reference: &Reference) -> Result<String> {
+        let Some(target) = self.resource_ref(reference.api, reference.collection) else {
+            return Err(Error::internal(format!(
+                "reference to {} {} which is not served",
+                reference.api, reference.collection
+            )));
+        };
+        Ok(self.runtime(target)?.1.kind.clone())
+    }
+
+    /// Documents that refer to `target` through a declared reference, at most `limit`,
+    /// with the API code and collection of each (found through the store's link index).
+    pub async fn referrers(
+        &self,
+        target: (&str, &str, &str),
+        from: &[(&str, &str)],
+        limit: i64,
+    ) -> Result<Vec<(ResourceRef, Value)>> {
+        let (api, collection, id) = target;
+        let target_kind = self.runtime(self.served(api, collection)?)?.1.kind.clone();
+        let mut kinds = Vec::new();
+        let mut refs = Vec::new();
+        for (api, collection) in from {
+            let at = self.served(api, collection)?;
+            kinds.push(self.runtime(at)?.1.kind.clone());
+            refs.push(at);
+        }
+        let found = self
+            .inner
+            .store
+            .referrers(&switchboard_store::link(&target_kind, id), &kinds, limit)
+            .await?;
+        let mut out = Vec::with_capacity(found.len());
+        for referrer in found {
+            let Some(position) = kinds.iter().position(|kind| *kind == referrer.kind) else {
+                continue;
+            };
+            out.push((refs[position], parse_stored(&referrer.document.json)?));
+        }
+        Ok(out)
     }
 
     /// Refuses to take a resource out of service (`what`: "deleted", "retired") while a
@@ -533,53 +636,46 @@ impl Engine {
                 let (Some(state), false) = (&decl.state, decl.in_service.is_empty()) else {
                     continue;
                 };
-                for reference in decl.references {
-                    if reference.api != target_api.decl.code
-                        || reference.collection != target.decl.collection
+                let through: Vec<&Reference> = decl
+                    .references
+                    .iter()
+                    .filter(|reference| {
+                        reference.api == target_api.decl.code
+                            && reference.collection == target.decl.collection
+                    })
+                    .collect();
+                if through.is_empty() {
+                    continue;
+                }
+                let found = self
+                    .inner
+                    .store
+                    .referrers(
+                        &switchboard_store::link(&target.kind, id),
+                        std::slice::from_ref(&referrer.kind),
+                        i64::MAX,
+                    )
+                    .await?;
+                for found in found {
+                    let doc = parse_stored(&found.document.json)?;
+                    let current = string_at(&doc, state.attribute).unwrap_or_default();
+                    if !decl
+                        .in_service
+                        .iter()
+                        .any(|in_service| in_service.eq_ignore_ascii_case(&current))
                     {
                         continue;
                     }
-                    let query = ListQuery {
-                        kind: referrer.kind.clone(),
-                        conditions: vec![
-                            Condition {
-                                target: Target::Json(vec![
-                                    reference.attribute.to_string(),
-                                    "id".to_string(),
-                                ]),
-                                op: Op::Eq,
-                                values: vec![crate::query::operand(id)],
-                            },
-                            Condition {
-                                target: Target::Column(Column::State),
-                                op: Op::Eq,
-                                values: decl
-                                    .in_service
-                                    .iter()
-                                    .map(|state| crate::query::operand(state))
-                                    .collect(),
-                            },
-                        ],
-                        sort: Vec::new(),
-                        offset: 0,
-                        limit: 1,
-                    };
-                    let page = self.inner.store.list(&query).await?;
-                    if page.total == 0 {
-                        continue;
-                    }
-                    let first: Value = serde_json::from_str(&page.items).unwrap_or(Value::Null);
+                    let attribute = through
+                        .iter()
+                        .find(|reference| reference.ids(&doc).contains(&id))
+                        .map_or("?", |reference| reference.attribute);
                     return Err(Error::conflict(format!(
-                        "{} '{id}' cannot be {what}: {} '{}' ({} {}) refers to it through '{}'",
+                        "{} '{id}' cannot be {what}: {} '{}' ({} {current}) refers to it through '{attribute}'",
                         target.decl.collection,
                         decl.collection,
-                        first.get("id").and_then(Value::as_str).unwrap_or("?"),
+                        found.document.id,
                         state.attribute,
-                        first
-                            .get(state.attribute)
-                            .and_then(Value::as_str)
-                            .unwrap_or("?"),
-                        reference.attribute,
                     )));
                 }
             }
@@ -634,6 +730,41 @@ impl Engine {
             version: document.version,
             json,
         })
+    }
+
+    /// GET on a declared view of a resource (`{collection}/{id}/{name}`).
+    pub async fn view(&self, at: ResourceRef, id: &str, name: &str, query: &str) -> Result<Value> {
+        let (_, resource) = self.runtime(at)?;
+        let Some((_, view)) = resource.decl.views.iter().find(|(known, _)| *known == name) else {
+            return Err(Error::not_found(format!(
+                "{} has no view '{name}'",
+                resource.decl.collection
+            )));
+        };
+        view.get(self, id, query).await
+    }
+
+    /// The stored document of `api`'s `collection` with this id, parsed (views and
+    /// domain logic read through this).
+    pub async fn document(&self, api: &str, collection: &str, id: &str) -> Result<Option<Value>> {
+        let at = self.served(api, collection)?;
+        let (_, resource) = self.runtime(at)?;
+        match self.inner.store.get(&resource.kind, id).await? {
+            Some(document) => Ok(Some(parse_stored(&document.json)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Like `document`, but a missing document is a 404 naming it.
+    pub async fn require(&self, api: &str, collection: &str, id: &str) -> Result<Value> {
+        self.document(api, collection, id)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("no {collection} with id '{id}'")))
+    }
+
+    fn served(&self, api: &str, collection: &str) -> Result<ResourceRef> {
+        self.resource_ref(api, collection)
+            .ok_or_else(|| Error::internal(format!("{api} {collection} is not served")))
     }
 
     fn not_found(&self, resource: &ResourceRuntime, id: &str) -> Error {
@@ -829,7 +960,7 @@ impl Engine {
         if let Some(hooks) = &resource.decl.hooks {
             hooks.check(WriteKind::Update, &mut doc, Some(&previous))?;
         }
-        self.check_references(&mut tx, &resource.decl, &doc).await?;
+        self.check_references(&mut tx, resource, id, &doc).await?;
         let json = storable_json(&doc)?;
         let version = tx
             .update(

@@ -22,7 +22,8 @@ pub mod schema;
 pub mod worker;
 
 pub use decl::{
-    ApiDecl, Hooks, NewJob, Operations, Reference, ResourceDecl, StateMachine, WriteKind,
+    ApiDecl, Hooks, NewJob, Operations, Reference, ResourceDecl, StateMachine, View, ViewFuture,
+    WriteKind,
 };
 pub use engine::{Engine, EngineConfig, ListResult, PatchKind, ResourceRef, Stored};
 pub use error::{Error, ErrorKind, Result};

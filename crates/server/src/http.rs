@@ -238,6 +238,21 @@ pub async fn retrieve(
     Ok(resource_response(StatusCode::OK, stored))
 }
 
+/// A declared read-only view of one resource (decomposition tree, impact walk).
+pub async fn view(
+    State(state): State<AppState>,
+    at: ResourceRef,
+    ItemId(id): ItemId,
+    name: &'static str,
+    request: Request,
+) -> Handled {
+    let value = state
+        .engine
+        .view(at, &id, name, &raw_query(&request))
+        .await?;
+    Ok(json_response(StatusCode::OK, value.to_string()))
+}
+
 pub async fn patch(
     State(state): State<AppState>,
     at: ResourceRef,

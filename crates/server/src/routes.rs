@@ -1,5 +1,6 @@
 //! Every endpoint, mounted in one place. Per API: `{base}/{collection}` (GET list, POST),
 //! `{base}/{collection}/{id}` (GET, PATCH, DELETE) for each declared resource, and
+//! `{base}/{collection}/{id}/{view}` (GET) for each view a resource declares,
 //! `{base}/hub`, `{base}/hub/{id}`. Plus `/health`, `/ready`, `/metrics`, which are all
 //! a worker-only process (`--role worker`) serves.
 
@@ -33,6 +34,18 @@ pub fn router(engine: Engine, max_body_bytes: usize) -> Router {
             router = router
                 .route(&collection, collection_routes(at))
                 .route(&format!("{collection}/{{id}}"), item_routes(at));
+            for (name, _) in &resource.views {
+                let name: &'static str = name;
+                router = router.route(
+                    &format!("{collection}/{{id}}/{name}"),
+                    get(
+                        move |state: State<AppState>, id: ItemId, request: Request| {
+                            http::view(state, at, id, name, request)
+                        },
+                    )
+                    .fallback(http::method_not_allowed),
+                );
+            }
         }
         router = router
             .route(

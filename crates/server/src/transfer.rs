@@ -4,7 +4,7 @@
 //! One JSON object a line, told apart by `record`:
 //! - first the header: `{"record":"header","format":1,"source":"SQLite","documents":N,"jobs":M}`;
 //! - then every document in creation order: `{"record":"document","kind":…,"id":…,
-//!   "version":n,"promoted":{"name":…,"state":…,"type":…,"updated":…},"doc":{…}}`;
+//!   "version":n,"promoted":{"name":…,"state":…,"type":…,"updated":…,"links":[…]},"doc":{…}}`;
 //! - then every job not done, in queue order: `{"record":"job","queue":…,"dedup_key":…,
 //!   "payload":"…","status":"ready"|"dead","attempts":n,"run_at":ms,"last_error":…,
 //!   "created_at":ms}`. Pending event deliveries are jobs: undelivered events move too.
@@ -103,6 +103,9 @@ struct PromotedRecord {
     type_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     updated: Option<String>,
+    /// Link-index keys: what the document refers to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    links: Vec<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -214,6 +217,7 @@ fn document_record(document: RawDocument) -> Result<Record> {
             state: document.promoted.state,
             type_name: document.promoted.type_name,
             updated: document.promoted.updated,
+            links: document.promoted.links,
         },
         doc,
     }))
@@ -362,6 +366,7 @@ fn raw_document(
             state: record.promoted.state,
             type_name: record.promoted.type_name,
             updated: record.promoted.updated,
+            links: record.promoted.links,
         },
         json: doc.to_string(),
     })

@@ -110,6 +110,17 @@ impl Store {
         dispatch!(self, store => store.list(query).await)
     }
 
+    /// Documents of `kinds` whose links hold `link(kind, id)` of the target, in creation
+    /// order, at most `limit`: who refers to a document, through the link index.
+    pub async fn referrers(
+        &self,
+        target: &str,
+        kinds: &[String],
+        limit: i64,
+    ) -> StoreResult<Vec<Referrer>> {
+        dispatch!(self, store => store.referrers(target, kinds, limit).await)
+    }
+
     /// Every document of a kind in creation order (exports).
     pub async fn all(&self, kind: &str) -> StoreResult<Vec<Document>> {
         dispatch!(self, store => store.all(kind).await)
@@ -225,6 +236,13 @@ pub struct Document {
     pub json: String,
 }
 
+/// A document found through the link index, with its kind.
+#[derive(Debug, Clone)]
+pub struct Referrer {
+    pub kind: String,
+    pub document: Document,
+}
+
 /// The values the store keeps beside the JSON so that lists can filter, sort and page
 /// on them through an index.
 #[derive(Debug, Clone, Default)]
@@ -233,6 +251,31 @@ pub struct Promoted {
     pub state: Option<String>,
     pub type_name: Option<String>,
     pub updated: Option<String>,
+    /// What this document refers to, as `link(kind, id)` keys: the store indexes them so
+    /// that the documents referring to one document are found without a scan.
+    pub links: Vec<String>,
+}
+
+impl Promoted {
+    /// The links as the store keeps them: a JSON array of keys, or none.
+    pub(crate) fn links_json(&self) -> Option<String> {
+        if self.links.is_empty() {
+            None
+        } else {
+            serde_json::to_string(&self.links).ok()
+        }
+    }
+
+    /// Reads back what `links_json` wrote.
+    pub(crate) fn links_from(text: Option<&str>) -> Vec<String> {
+        text.and_then(|text| serde_json::from_str(text).ok())
+            .unwrap_or_default()
+    }
+}
+
+/// The index key of a reference to document `id` of `kind` (kinds hold no space).
+pub fn link(kind: &str, id: &str) -> String {
+    format!("{kind} {id}")
 }
 
 /// One page of a list plus the number of all matches. The page comes back as the

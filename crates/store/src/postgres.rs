@@ -37,6 +37,9 @@ const MIGRATIONS: &[&str] = &[
     "CREATE INDEX IF NOT EXISTS documents_kind_name ON documents (kind, p_name)",
     "CREATE INDEX IF NOT EXISTS documents_kind_type ON documents (kind, p_type)",
     "CREATE INDEX IF NOT EXISTS documents_kind_updated ON documents (kind, p_updated)",
+    // The link index: who refers to a document (impact walks, reference checks).
+    "ALTER TABLE documents ADD COLUMN IF NOT EXISTS p_links JSONB",
+    "CREATE INDEX IF NOT EXISTS documents_links ON documents USING GIN (p_links jsonb_path_ops)",
     "CREATE TABLE IF NOT EXISTS jobs (
         id BIGSERIAL PRIMARY KEY,
         queue TEXT NOT NULL,
@@ -234,6 +237,26 @@ impl PgStore {
         })
     }
 
+    pub(crate) async fn referrers(
+        &self,
+        target: &str,
+        kinds: &[String],
+        limit: i64,
+    ) -> StoreResult<Vec<crate::Referrer>> {
+        let rows = map(sqlx::query(
+            "SELECT kind, id, version, doc::text AS doc FROM documents
+             WHERE p_links @> jsonb_build_array($1::text)
+               AND kind IN (SELECT jsonb_array_elements_text($2::jsonb))
+             ORDER BY seq LIMIT $3",
+        )
+        .bind(target)
+        .bind(shared::kinds_json(kinds))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await)?;
+        rows.iter().map(shared::referrer).collect()
+    }
+
     pub(crate) async fn all(&self, kind: &str) -> StoreResult<Vec<Document>> {
         let rows = map(sqlx::query(DOCUMENTS_OF_KIND)
             .bind(kind)
@@ -292,8 +315,8 @@ impl PgStore {
                     json,
                     promoted,
                 } => sqlx::query(
-                    "INSERT INTO documents (kind, id, version, p_name, p_state, p_type, p_updated, doc)
-                     VALUES ($1, $2, 1, $3, $4, $5, $6, $7::jsonb)",
+                    "INSERT INTO documents (kind, id, version, p_name, p_state, p_type, p_updated, doc, p_links)
+                     VALUES ($1, $2, 1, $3, $4, $5, $6, $7::jsonb, $8::jsonb)",
                 )
                 .bind(kind)
                 .bind(id)
@@ -302,6 +325,7 @@ impl PgStore {
                 .bind(promoted.type_name.as_deref())
                 .bind(promoted.updated.as_deref())
                 .bind(json)
+                .bind(promoted.links_json())
                 .execute(&mut *tx)
                 .await
                 .map(|done| done.rows_affected() == 1),
@@ -313,7 +337,7 @@ impl PgStore {
                     promoted,
                 } => sqlx::query(
                     "UPDATE documents SET version = version + 1, p_name = $1, p_state = $2,
-                        p_type = $3, p_updated = $4, doc = $5::jsonb
+                        p_type = $3, p_updated = $4, doc = $5::jsonb, p_links = $9::jsonb
                      WHERE kind = $6 AND id = $7 AND version = $8",
                 )
                 .bind(promoted.name.as_deref())
@@ -324,6 +348,7 @@ impl PgStore {
                 .bind(kind)
                 .bind(id)
                 .bind(expected_version)
+                .bind(promoted.links_json())
                 .execute(&mut *tx)
                 .await
                 .map(|done| done.rows_affected() == 1),

@@ -31,7 +31,8 @@ const MIGRATIONS: &[&str] = &[
         p_state TEXT,
         p_type TEXT,
         p_updated TEXT,
-        doc TEXT NOT NULL
+        doc TEXT NOT NULL,
+        p_links TEXT
     )",
     "CREATE UNIQUE INDEX IF NOT EXISTS documents_kind_id ON documents (kind, id)",
     // (kind, seq): lists in creation order page through an index, with no sort.
@@ -55,6 +56,29 @@ const MIGRATIONS: &[&str] = &[
     "CREATE INDEX IF NOT EXISTS jobs_due ON jobs (status, run_at)",
     // Stays empty: a batch inserts NULL here to abort when a versioned write missed.
     "CREATE TABLE IF NOT EXISTS write_guard (conflict INTEGER NOT NULL)",
+];
+
+/// The link index: one row per key in a document's `p_links`, kept by triggers so that
+/// every path that writes documents (commits, imports) keeps it true.
+const LINK_MIGRATIONS: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS links (target TEXT NOT NULL, seq INTEGER NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS links_target ON links (target, seq)",
+    "CREATE INDEX IF NOT EXISTS links_seq ON links (seq)",
+    "CREATE TRIGGER IF NOT EXISTS documents_links_insert AFTER INSERT ON documents
+        WHEN new.p_links IS NOT NULL
+     BEGIN
+        INSERT INTO links (target, seq) SELECT value, new.seq FROM json_each(new.p_links);
+     END",
+    "CREATE TRIGGER IF NOT EXISTS documents_links_update AFTER UPDATE OF p_links ON documents
+     BEGIN
+        DELETE FROM links WHERE seq = old.seq;
+        INSERT INTO links (target, seq)
+            SELECT value, new.seq FROM json_each(coalesce(new.p_links, '[]'));
+     END",
+    "CREATE TRIGGER IF NOT EXISTS documents_links_delete AFTER DELETE ON documents
+     BEGIN
+        DELETE FROM links WHERE seq = old.seq;
+     END",
 ];
 
 // SQLite keeps the document as JSON text, read as it is (PostgreSQL's JSONB is read
@@ -106,6 +130,20 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await)?;
         for statement in MIGRATIONS {
+            map(sqlx::query(*statement).execute(&writer).await)?;
+        }
+        // Databases made before the link index lack its column.
+        let has_links: i64 = map(sqlx::query_scalar(
+            "SELECT count(*) FROM pragma_table_info('documents') WHERE name = 'p_links'",
+        )
+        .fetch_one(&writer)
+        .await)?;
+        if has_links == 0 {
+            map(sqlx::query("ALTER TABLE documents ADD COLUMN p_links TEXT")
+                .execute(&writer)
+                .await)?;
+        }
+        for statement in LINK_MIGRATIONS {
             map(sqlx::query(*statement).execute(&writer).await)?;
         }
         let reader = map(SqlitePoolOptions::new()
@@ -224,6 +262,25 @@ impl SqliteStore {
             .fetch_all(&self.reader)
             .await)?;
         rows.iter().map(shared::document).collect()
+    }
+
+    pub(crate) async fn referrers(
+        &self,
+        target: &str,
+        kinds: &[String],
+        limit: i64,
+    ) -> StoreResult<Vec<crate::Referrer>> {
+        let rows = map(sqlx::query(
+            "SELECT d.kind, d.id, d.version, d.doc FROM links l JOIN documents d ON d.seq = l.seq
+             WHERE l.target = $1 AND d.kind IN (SELECT value FROM json_each($2))
+             ORDER BY l.seq LIMIT $3",
+        )
+        .bind(target)
+        .bind(shared::kinds_json(kinds))
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await)?;
+        rows.iter().map(shared::referrer).collect()
     }
 
     /// Claims up to `limit` due jobs under a lease of `lease_ms`; a job whose lease ran
@@ -448,7 +505,7 @@ impl Op {
                 promoted,
             } => {
                 batch.push(
-                    "INSERT INTO documents (kind, id, version, p_name, p_state, p_type, p_updated, doc) VALUES (",
+                    "INSERT INTO documents (kind, id, version, p_name, p_state, p_type, p_updated, p_links, doc) VALUES (",
                 );
                 batch.bind(Bind::Text(kind.clone()));
                 batch.push(", ");
@@ -466,7 +523,7 @@ impl Op {
                 json,
                 promoted,
             } => {
-                batch.push("UPDATE documents SET version = version + 1, (p_name, p_state, p_type, p_updated) = (");
+                batch.push("UPDATE documents SET version = version + 1, (p_name, p_state, p_type, p_updated, p_links) = (");
                 promoted_values(batch, promoted);
                 batch.push("), doc = ");
                 batch.bind(Bind::Text(json.clone()));
@@ -530,11 +587,13 @@ fn at_version(batch: &mut Builder, kind: &str, id: &str, version: i64) {
 }
 
 fn promoted_values(batch: &mut Builder, promoted: &Promoted) {
+    let links = promoted.links_json();
     let values = [
         &promoted.name,
         &promoted.state,
         &promoted.type_name,
         &promoted.updated,
+        &links,
     ];
     for (index, value) in values.into_iter().enumerate() {
         if index > 0 {

@@ -239,6 +239,7 @@ fn raw_document(row: &impl StoreRow) -> StoreResult<RawDocument> {
             state: row.optional_text("p_state")?,
             type_name: row.optional_text("p_type")?,
             updated: row.optional_text("p_updated")?,
+            links: Promoted::links_from(row.optional_text("p_links")?.as_deref()),
         },
         json: row.text("doc")?,
     })
@@ -281,7 +282,7 @@ fn optional(builder: &mut Builder, value: &Option<String>) {
 fn documents_insert(documents: &[RawDocument], doc_cast: &str) -> Builder {
     let mut insert = Builder::default();
     insert.push(
-        "INSERT INTO documents (kind, id, version, p_name, p_state, p_type, p_updated, doc) VALUES ",
+        "INSERT INTO documents (kind, id, version, p_name, p_state, p_type, p_updated, p_links, doc) VALUES ",
     );
     for (index, document) in documents.iter().enumerate() {
         insert.push(if index == 0 { "(" } else { ", (" });
@@ -299,6 +300,11 @@ fn documents_insert(documents: &[RawDocument], doc_cast: &str) -> Builder {
         ] {
             insert.push(", ");
             optional(&mut insert, value);
+        }
+        insert.push(", ");
+        optional(&mut insert, &promoted.links_json());
+        if promoted.links_json().is_some() {
+            insert.push(doc_cast);
         }
         insert.push(", ");
         insert.bind(Bind::Text(document.json.clone()));

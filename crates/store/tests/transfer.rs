@@ -37,6 +37,10 @@ fn promoted(name: &str, state: &str) -> Promoted {
         state: Some(state.to_string()),
         type_name: Some("ProductOffering".to_string()),
         updated: Some("2024-05-01T10:00:00.000Z".to_string()),
+        links: vec![switchboard_store::link(
+            "spec",
+            &format!("spec-{}", name.len() % 3),
+        )],
     }
 }
 
@@ -204,6 +208,22 @@ async fn check_round_trip(source_pg: bool, target_pg: bool) {
         statuses,
         [JobStatus::Ready, JobStatus::Ready, JobStatus::Dead]
     );
+
+    // The link index is rebuilt from the imported rows: who refers to a spec is found
+    // the same before and after the move.
+    for spec in ["spec-0", "spec-1", "spec-2"] {
+        let key = switchboard_store::link("spec", spec);
+        let kinds = ["offer".to_string(), "other".to_string()];
+        let ids = |found: Vec<switchboard_store::Referrer>| {
+            let mut ids: Vec<String> = found.into_iter().map(|r| r.document.id).collect();
+            ids.sort();
+            ids
+        };
+        let before = ids(source.referrers(&key, &kinds, 10_000).await.unwrap());
+        let after = ids(target.referrers(&key, &kinds, 10_000).await.unwrap());
+        assert!(!before.is_empty(), "{spec} has referrers");
+        assert_eq!(before, after, "{spec}");
+    }
 
     // Reads and lists run on the imported rows: by id, by promoted column, by JSON path.
     let read = target.get("offer", "po-7").await.unwrap().unwrap();

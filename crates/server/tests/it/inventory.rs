@@ -69,10 +69,24 @@ async fn inventories_validate_and_move_through_their_states() {
         .post(services, &json!({"name": "cfs", "state": "designed"}))
         .await
         .assert_error(400);
+    // The specification a service realises must exist.
+    server
+        .post(
+            services,
+            &json!({"name": "cfs", "state": "designed", "serviceSpecification": {"id": "ss-1"}}),
+        )
+        .await
+        .assert_error(400);
+    let spec = server
+        .create(
+            "/tmf-api/serviceCatalogManagement/v4/serviceSpecification",
+            &json!({"name": "Access CFS"}),
+        )
+        .await;
     let service = server
         .create(
             services,
-            &json!({"name": "cfs", "state": "designed", "serviceSpecification": {"id": "ss-1"}}),
+            &json!({"name": "cfs", "state": "designed", "serviceSpecification": {"id": spec["id"]}}),
         )
         .await;
     assert_eq!(service["@type"], "Service");

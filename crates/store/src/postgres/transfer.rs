@@ -9,7 +9,7 @@ use crate::StoreResult;
 /// A page of documents for `Snapshot`: `doc::text`, as JSONB does not decode as text
 /// (SQLite's document is text already).
 const DOCUMENTS_PAGE: &str =
-    "SELECT seq, kind, id, version, p_name, p_state, p_type, p_updated, doc::text AS doc
+    "SELECT seq, kind, id, version, p_name, p_state, p_type, p_updated, p_links::text AS p_links, doc::text AS doc
      FROM documents WHERE seq > $1 ORDER BY seq LIMIT $2";
 
 impl PgStore {

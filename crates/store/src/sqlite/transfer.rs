@@ -8,7 +8,7 @@ use crate::StoreResult;
 
 /// A page of documents for `Snapshot`; the document is JSON text already.
 const DOCUMENTS_PAGE: &str =
-    "SELECT seq, kind, id, version, p_name, p_state, p_type, p_updated, doc
+    "SELECT seq, kind, id, version, p_name, p_state, p_type, p_updated, p_links, doc
      FROM documents WHERE seq > $1 ORDER BY seq LIMIT $2";
 
 impl SqliteStore {
