@@ -176,7 +176,11 @@ impl Filter<'_> {
                 }
                 "additionalProperties" => self.schema(value, &here)?,
                 "$ref" => {
-                    self.check_ref(value, &here);
+                    if !self.check_ref(value, &here) {
+                        // A reference to nothing constrains nothing: the schema stays
+                        // compilable and accepts whatever the source could not describe.
+                        continue;
+                    }
                     value.clone()
                 }
                 k if KEPT_KEYWORDS.contains(&k) => value.clone(),
@@ -195,15 +199,19 @@ impl Filter<'_> {
             .collect()
     }
 
-    fn check_ref(&mut self, value: &Value, location: &str) {
+    /// True when the reference resolves; a broken one is warned about and dropped.
+    fn check_ref(&mut self, value: &Value, location: &str) -> bool {
         let target = value
             .as_str()
             .and_then(|r| r.strip_prefix(DEFINITIONS_PREFIX));
         match target {
-            Some(name) if self.definitions.contains_key(name) => {}
-            _ => self
-                .warnings
-                .push(format!("{location}: broken $ref {value} (kept as is)")),
+            Some(name) if self.definitions.contains_key(name) => true,
+            _ => {
+                self.warnings.push(format!(
+                    "{location}: broken $ref {value} (dropped: any value is accepted there)"
+                ));
+                false
+            }
         }
     }
 
@@ -383,6 +391,10 @@ mod tests {
         let a = render(&first.output).unwrap();
         let b = render(&convert("TMF999", &doc).unwrap().output).unwrap();
         assert_eq!(a, b);
+        assert!(
+            !a.contains("#/definitions/int"),
+            "the broken $ref is dropped"
+        );
         assert!(a.ends_with("}\n"));
     }
 

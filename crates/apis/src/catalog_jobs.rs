@@ -105,6 +105,7 @@ impl Hooks for JobHooks {
             queue: self.queue.to_string(),
             payload: json!({"id": id}),
             dedup_key: Some(format!("{}:{id}", self.queue)),
+            run_at: None,
         }]
     }
 }
@@ -165,12 +166,12 @@ async fn finish(
     let now = switchboard_engine::now_rfc3339();
     let result = engine
         .update_internal(at, id, |doc| {
-            doc["completionDate"] = Value::String(now);
-            match outcome {
+            doc["completionDate"] = Value::String(now.clone());
+            match &outcome {
                 Ok(()) => doc["status"] = json!("Succeeded"),
                 Err(error) => {
                     doc["status"] = json!("Failed");
-                    doc["errorLog"] = Value::String(error);
+                    doc["errorLog"] = Value::String(error.clone());
                 }
             }
             Ok(())

@@ -17,6 +17,7 @@ pub mod tmf637;
 pub mod tmf638;
 pub mod tmf639;
 pub mod tmf669;
+pub mod tmf685;
 
 /// Every API this build serves, in the order they are mounted.
 pub fn all() -> Vec<ApiDecl> {
@@ -29,6 +30,7 @@ pub fn all() -> Vec<ApiDecl> {
         tmf637::api(),
         tmf638::api(),
         tmf639::api(),
+        tmf685::api(),
     ]
 }
 
@@ -37,5 +39,6 @@ pub fn job_handlers() -> Vec<(String, Arc<dyn JobHandler>)> {
     let mut handlers = tmf620::job_handlers();
     handlers.extend(tmf633::job_handlers());
     handlers.extend(tmf634::job_handlers());
+    handlers.extend(tmf685::job_handlers());
     handlers
 }

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::engine::Engine;
 use crate::error::Result;
+use crate::scope::Scope;
 
 /// One TMF Open API.
 pub struct ApiDecl {
@@ -116,6 +117,8 @@ pub struct NewJob {
     pub payload: Value,
     /// Jobs with the same key are queued once (idempotent steps).
     pub dedup_key: Option<String>,
+    /// When the job falls due (ms since the epoch); `None`: at once.
+    pub run_at: Option<i64>,
 }
 
 /// What a write is doing, as hooks see it.
@@ -138,7 +141,28 @@ pub trait Hooks: Send + Sync {
     fn jobs(&self, _kind: WriteKind, _doc: &Value, _previous: Option<&Value>) -> Vec<NewJob> {
         Vec::new()
     }
+
+    /// True when `within` has work to do: the engine then runs it inside the write's
+    /// transaction and retries the whole write when a concurrent one moved what it read.
+    fn transactional(&self) -> bool {
+        false
+    }
+
+    /// Work inside the write's transaction, after `check`: read other resources, keep
+    /// internal state, complete the document from it (a reservation's allocated units).
+    /// An error refuses the write and nothing of it is stored.
+    fn within<'a>(
+        &'a self,
+        _scope: &'a mut Scope,
+        _kind: WriteKind,
+        _doc: &'a mut Value,
+        _previous: Option<&'a Value>,
+    ) -> HookFuture<'a> {
+        Box::pin(async { Ok(()) })
+    }
 }
+
+pub type HookFuture<'a> = Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>;
 
 /// One collection of an API.
 pub struct ResourceDecl {

@@ -13,6 +13,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::events::{self, Change};
 use crate::query::{project, ColumnMap, ParsedQuery};
 use crate::schema::BodyValidator;
+use crate::scope::Scope;
 use crate::worker::JobHandler;
 
 /// Settings the engine needs from the operator.
@@ -121,6 +122,7 @@ pub(crate) struct Inner {
     pub wake: Arc<Notify>,
     pub handlers: std::collections::HashMap<String, Arc<dyn JobHandler>>,
     pub http: reqwest::Client,
+    pub locks: crate::scope::KeyLocks,
 }
 
 /// The engine; cheap to clone.
@@ -142,7 +144,7 @@ const INDEXED_MAX_CHARS: usize = 512;
 
 /// The document as stored. Text holding NUL is refused: PostgreSQL cannot store it, and
 /// both backends must accept the same documents.
-fn storable_json(doc: &Value) -> Result<String> {
+pub(crate) fn storable_json(doc: &Value) -> Result<String> {
     fn has_nul(value: &Value) -> bool {
         match value {
             Value::String(text) => text.contains('\0'),
@@ -196,7 +198,7 @@ fn scalar_attributes(
 }
 
 /// A stored document as JSON; stored text that does not parse is a fault of ours.
-fn parse_stored(json: &str) -> Result<Value> {
+pub(crate) fn parse_stored(json: &str) -> Result<Value> {
     serde_json::from_str(json)
         .map_err(|error| Error::internal(format!("stored JSON unreadable: {error}")))
 }
@@ -268,6 +270,7 @@ impl Engine {
                 wake,
                 handlers: handlers.into_iter().collect(),
                 http,
+                locks: Default::default(),
             }),
         })
     }
@@ -432,12 +435,50 @@ impl Engine {
         if let Some(hooks) = &resource.decl.hooks {
             hooks.check(WriteKind::Create, &mut doc, None)?;
         }
+        let Some(hooks) = transactional(&resource.decl) else {
+            return self.create_once(api, resource, &id, doc).await;
+        };
+        let mut attempt = 0;
+        loop {
+            let mut attempt_doc = doc.clone();
+            let mut scope =
+                Scope::new(self.clone(), api.decl.code, self.inner.store.begin().await?);
+            hooks
+                .within(&mut scope, WriteKind::Create, &mut attempt_doc, None)
+                .await?;
+            match self.create_in(api, resource, &id, attempt_doc, scope).await {
+                Err(error) if error.concurrent && attempt < CONCURRENT_RETRIES => attempt += 1,
+                outcome => return outcome,
+            }
+        }
+    }
+
+    async fn create_once(
+        &self,
+        api: &ApiRuntime,
+        resource: &ResourceRuntime,
+        id: &str,
+        doc: Value,
+    ) -> Result<Stored> {
+        let scope = Scope::new(self.clone(), api.decl.code, self.inner.store.begin().await?);
+        self.create_in(api, resource, id, doc, scope).await
+    }
+
+    /// Stores a prepared new document in the scope's transaction and commits.
+    async fn create_in(
+        &self,
+        api: &ApiRuntime,
+        resource: &ResourceRuntime,
+        id: &str,
+        doc: Value,
+        scope: Scope,
+    ) -> Result<Stored> {
+        let (mut tx, mut jobs, guards) = scope.finish();
         let json = storable_json(&doc)?;
-        let mut tx = self.inner.store.begin().await?;
-        self.check_references(&mut tx, resource, &id, &doc).await?;
-        tx.insert(&resource.kind, &id, &json, &Self::promoted(resource, &doc)?)
+        self.check_references(&mut tx, resource, id, &doc).await?;
+        tx.insert(&resource.kind, id, &json, &Self::promoted(resource, &doc)?)
             .await?;
-        let jobs = hook_jobs(&resource.decl, WriteKind::Create, &doc, None);
+        jobs.extend(hook_jobs(&resource.decl, WriteKind::Create, &doc, None));
         self.finish(
             tx,
             api,
@@ -445,8 +486,9 @@ impl Engine {
             jobs,
         )
         .await?;
+        drop(guards);
         Ok(Stored {
-            id,
+            id: id.to_string(),
             version: 1,
             json,
         })
@@ -698,7 +740,7 @@ impl Engine {
                 &job.queue,
                 &job.payload.to_string(),
                 job.dedup_key.as_deref(),
-                switchboard_store::now_millis(),
+                job.run_at.unwrap_or_else(switchboard_store::now_millis),
             )
             .await?;
             queued += 1;
@@ -751,6 +793,23 @@ impl Engine {
         let (_, resource) = self.runtime(at)?;
         match self.inner.store.get(&resource.kind, id).await? {
             Some(document) => Ok(Some(parse_stored(&document.json)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Internal state `name`/`id` an API keeps through `Scope::put_internal`, as last
+    /// committed (views read it; writes go through a scope).
+    pub async fn internal(
+        &self,
+        api: &str,
+        name: &str,
+        id: &str,
+    ) -> Result<Option<crate::scope::Internal>> {
+        match self.inner.store.get(&format!("{api}:{name}"), id).await? {
+            Some(document) => Ok(Some(crate::scope::Internal {
+                version: document.version,
+                value: parse_stored(&document.json)?,
+            })),
             None => Ok(None),
         }
     }
@@ -847,21 +906,45 @@ impl Engine {
         &self,
         at: ResourceRef,
         id: &str,
-        change: impl FnOnce(&mut Value) -> Result<()>,
+        change: impl Fn(&mut Value) -> Result<()>,
     ) -> Result<Stored> {
         self.update(at, id, None, |doc, _| change(doc)).await
     }
 
+    /// A change, run again when its transactional hook met a concurrent write.
     async fn update(
         &self,
         at: ResourceRef,
         id: &str,
         if_match: Option<&str>,
-        change: impl FnOnce(&mut Value, &ResourceDecl) -> Result<()>,
+        change: impl Fn(&mut Value, &ResourceDecl) -> Result<()>,
+    ) -> Result<Stored> {
+        let mut attempt = 0;
+        loop {
+            match self.update_once(at, id, if_match, &change).await {
+                Err(error)
+                    if error.concurrent
+                        && attempt < CONCURRENT_RETRIES
+                        && transactional(self.decl(at)?).is_some() =>
+                {
+                    attempt += 1
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
+    async fn update_once(
+        &self,
+        at: ResourceRef,
+        id: &str,
+        if_match: Option<&str>,
+        change: &impl Fn(&mut Value, &ResourceDecl) -> Result<()>,
     ) -> Result<Stored> {
         let (api, resource) = self.runtime(at)?;
-        let mut tx = self.inner.store.begin().await?;
-        let Some(current) = tx.get(&resource.kind, id).await? else {
+        let tx = self.inner.store.begin().await?;
+        let mut scope = Scope::new(self.clone(), api.decl.code, tx);
+        let Some(current) = scope.tx.get(&resource.kind, id).await? else {
             return Err(self.not_found(resource, id));
         };
         check_if_match(if_match, current.version)?;
@@ -960,6 +1043,12 @@ impl Engine {
         if let Some(hooks) = &resource.decl.hooks {
             hooks.check(WriteKind::Update, &mut doc, Some(&previous))?;
         }
+        if let Some(hooks) = transactional(&resource.decl) {
+            hooks
+                .within(&mut scope, WriteKind::Update, &mut doc, Some(&previous))
+                .await?;
+        }
+        let (mut tx, mut jobs, guards) = scope.finish();
         self.check_references(&mut tx, resource, id, &doc).await?;
         let json = storable_json(&doc)?;
         let version = tx
@@ -971,7 +1060,12 @@ impl Engine {
                 &Self::promoted(resource, &doc)?,
             )
             .await?;
-        let jobs = hook_jobs(&resource.decl, WriteKind::Update, &doc, Some(&previous));
+        jobs.extend(hook_jobs(
+            &resource.decl,
+            WriteKind::Update,
+            &doc,
+            Some(&previous),
+        ));
         let events = || {
             changes
                 .iter()
@@ -979,6 +1073,7 @@ impl Engine {
                 .collect()
         };
         self.finish(tx, api, events, jobs).await?;
+        drop(guards);
         Ok(Stored {
             id: id.to_string(),
             version,
@@ -988,10 +1083,27 @@ impl Engine {
 
     /// DELETE (TMF630 "Delete resource"): removes it and emits the delete event.
     pub async fn delete(&self, at: ResourceRef, id: &str, if_match: Option<&str>) -> Result<()> {
+        let mut attempt = 0;
+        loop {
+            match self.delete_once(at, id, if_match).await {
+                Err(error)
+                    if error.concurrent
+                        && attempt < CONCURRENT_RETRIES
+                        && transactional(self.decl(at)?).is_some() =>
+                {
+                    attempt += 1
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
+    async fn delete_once(&self, at: ResourceRef, id: &str, if_match: Option<&str>) -> Result<()> {
         let (api, resource) = self.runtime(at)?;
         self.allowed(resource, resource.decl.operations.delete, "DELETE")?;
-        let mut tx = self.inner.store.begin().await?;
-        let Some(current) = tx.get(&resource.kind, id).await? else {
+        let tx = self.inner.store.begin().await?;
+        let mut scope = Scope::new(self.clone(), api.decl.code, tx);
+        let Some(current) = scope.tx.get(&resource.kind, id).await? else {
             return Err(self.not_found(resource, id));
         };
         check_if_match(if_match, current.version)?;
@@ -999,16 +1111,24 @@ impl Engine {
         if let Some(hooks) = &resource.decl.hooks {
             hooks.check(WriteKind::Delete, &mut doc, None)?;
         }
+        if let Some(hooks) = transactional(&resource.decl) {
+            hooks
+                .within(&mut scope, WriteKind::Delete, &mut doc, None)
+                .await?;
+        }
+        let (mut tx, mut jobs, guards) = scope.finish();
         self.check_unreferenced(at, id, "deleted").await?;
         tx.delete(&resource.kind, id).await?;
-        let jobs = hook_jobs(&resource.decl, WriteKind::Delete, &doc, None);
+        jobs.extend(hook_jobs(&resource.decl, WriteKind::Delete, &doc, None));
         self.finish(
             tx,
             api,
             || vec![announce(resource, Change::Delete, &doc)],
             jobs,
         )
-        .await
+        .await?;
+        drop(guards);
+        Ok(())
     }
 
     /// Every document of the given collections of an API, keyed by collection
@@ -1149,6 +1269,15 @@ impl Engine {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Times a write whose hook works in its transaction is run again after a concurrent
+/// write moved what the hook read.
+const CONCURRENT_RETRIES: u32 = 64;
+
+/// The hooks of a resource when they work inside the write's transaction.
+fn transactional(decl: &ResourceDecl) -> Option<&Arc<dyn crate::decl::Hooks>> {
+    decl.hooks.as_ref().filter(|hooks| hooks.transactional())
 }
 
 fn check_if_match(if_match: Option<&str>, version: i64) -> Result<()> {

@@ -34,6 +34,8 @@ pub struct Error {
     pub kind: ErrorKind,
     pub reason: String,
     pub message: String,
+    /// A concurrent write moved what this one read: the write may be run again.
+    pub concurrent: bool,
 }
 
 impl Error {
@@ -42,6 +44,7 @@ impl Error {
             kind,
             reason: reason.into(),
             message: message.into(),
+            concurrent: false,
         }
     }
 
@@ -81,9 +84,10 @@ impl Error {
 impl From<StoreError> for Error {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::VersionConflict => {
-                Error::conflict("the resource was changed concurrently; read it again and retry")
-            }
+            StoreError::VersionConflict => Error {
+                concurrent: true,
+                ..Error::conflict("the resource was changed concurrently; read it again and retry")
+            },
             StoreError::Duplicate => Error::conflict("a resource with this id already exists"),
             StoreError::InvalidQuery(detail) => {
                 Error::invalid_query(format!("the database cannot run this filter: {detail}"))

@@ -7,6 +7,7 @@
 //! - `engine`: the operations over declared resources;
 //! - `query`: TMF630 query strings, projection and in-memory matching;
 //! - `schema`: body validation against the compact schemas;
+//! - `scope`: the transaction a domain hook works in (internal state, locks, jobs);
 //! - `events`: event construction, hub subscriptions and the fan-out to the outbox;
 //! - `worker`: the background job runner (event delivery, registered job handlers);
 //! - `error`: the error kinds the HTTP layer turns into TMF error bodies.
@@ -19,15 +20,17 @@ pub mod error;
 pub mod events;
 pub mod query;
 pub mod schema;
+pub mod scope;
 pub mod worker;
 
 pub use decl::{
-    ApiDecl, Hooks, NewJob, Operations, Reference, ResourceDecl, StateMachine, View, ViewFuture,
-    WriteKind,
+    ApiDecl, HookFuture, Hooks, NewJob, Operations, Reference, ResourceDecl, StateMachine, View,
+    ViewFuture, WriteKind,
 };
 pub use engine::{Engine, EngineConfig, ListResult, PatchKind, ResourceRef, Stored};
 pub use error::{Error, ErrorKind, Result};
-pub use worker::JobHandler;
+pub use scope::{Internal, Scope};
+pub use worker::{JobFuture, JobHandler};
 
 /// The current time as TMF dates are written here: UTC, millisecond precision, `Z`.
 pub fn now_rfc3339() -> String {

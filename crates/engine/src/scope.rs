@@ -1,0 +1,157 @@
+//! The transaction a domain hook works in (`Hooks::within`): it reads other resources
+//! as the write sees them, keeps state of its own that clients never see (a pool's
+//! allocation ledger), queues jobs, and serialises on a key. Everything it writes
+//! commits with the document, or nothing does.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use switchboard_store::{Promoted, Tx};
+use tokio::sync::OwnedMutexGuard;
+
+use crate::decl::NewJob;
+use crate::engine::{parse_stored, storable_json, Engine};
+use crate::error::{Error, Result};
+
+/// In-process locks by key: writers of one key queue here instead of colliding at
+/// commit. Correctness never rests on them (versions do that, across processes too);
+/// they only spare a hot key the retries.
+#[derive(Default)]
+pub(crate) struct KeyLocks {
+    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl KeyLocks {
+    async fn lock(&self, key: &str) -> OwnedMutexGuard<()> {
+        let lock = {
+            let mut locks = match self.locks.lock() {
+                Ok(locks) => locks,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            locks.entry(key.to_string()).or_default().clone()
+        };
+        lock.lock_owned().await
+    }
+}
+
+/// A hook's view of the write transaction.
+pub struct Scope {
+    engine: Engine,
+    api: &'static str,
+    pub(crate) tx: Tx,
+    pub(crate) jobs: Vec<NewJob>,
+    guards: Vec<OwnedMutexGuard<()>>,
+}
+
+/// A piece of internal state as read: its version and value.
+#[derive(Debug, Clone)]
+pub struct Internal {
+    pub version: i64,
+    pub value: Value,
+}
+
+impl Scope {
+    pub(crate) fn new(engine: Engine, api: &'static str, tx: Tx) -> Scope {
+        Scope {
+            engine,
+            api,
+            tx,
+            jobs: Vec::new(),
+            guards: Vec::new(),
+        }
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Waits for, then holds until the write commits or fails, this process's lock on
+    /// `key` (e.g. a pool id).
+    pub async fn serialize_on(&mut self, key: &str) {
+        let guard = self.engine.inner.locks.lock(key).await;
+        self.guards.push(guard);
+    }
+
+    /// A declared resource as this transaction sees it.
+    pub async fn document(
+        &mut self,
+        api: &str,
+        collection: &str,
+        id: &str,
+    ) -> Result<Option<Value>> {
+        let at = self
+            .engine
+            .resource_ref(api, collection)
+            .ok_or_else(|| Error::internal(format!("{api} {collection} is not served")))?;
+        let kind = self.engine.runtime(at)?.1.kind.clone();
+        match self.tx.get(&kind, id).await? {
+            Some(document) => Ok(Some(parse_stored(&document.json)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn internal_kind(&self, name: &str) -> String {
+        format!("{}:{name}", self.api)
+    }
+
+    /// Internal state `name`/`id` of this API, if any.
+    pub async fn internal(&mut self, name: &str, id: &str) -> Result<Option<Internal>> {
+        let kind = self.internal_kind(name);
+        match self.tx.get(&kind, id).await? {
+            Some(document) => Ok(Some(Internal {
+                version: document.version,
+                value: parse_stored(&document.json)?,
+            })),
+            None => Ok(None),
+        }
+    }
+
+    /// Writes internal state: a new entry when `read` is `None`, else a replacement of
+    /// the version read (the commit fails, and the write is retried, if it moved).
+    pub async fn put_internal(
+        &mut self,
+        name: &str,
+        id: &str,
+        read: Option<&Internal>,
+        value: &Value,
+    ) -> Result<()> {
+        let kind = self.internal_kind(name);
+        let json = storable_json(value)?;
+        match read {
+            None => {
+                self.tx
+                    .insert(&kind, id, &json, &Promoted::default())
+                    .await?;
+            }
+            Some(read) => {
+                self.tx
+                    .update(&kind, id, read.version, &json, &Promoted::default())
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes internal state as it was read.
+    pub async fn delete_internal(&mut self, name: &str, id: &str, read: &Internal) -> Result<()> {
+        let kind = self.internal_kind(name);
+        match self.tx.get(&kind, id).await? {
+            Some(current) if current.version == read.version => {
+                self.tx.delete(&kind, id).await?;
+                Ok(())
+            }
+            _ => Err(Error::from(switchboard_store::StoreError::VersionConflict)),
+        }
+    }
+
+    /// Queues a job with the write.
+    pub fn enqueue(&mut self, job: NewJob) {
+        self.jobs.push(job);
+    }
+
+    /// The transaction back, with the jobs queued and the locks to release after commit.
+    pub(crate) fn finish(self) -> (Tx, Vec<NewJob>, Vec<OwnedMutexGuard<()>>) {
+        (self.tx, self.jobs, self.guards)
+    }
+}
