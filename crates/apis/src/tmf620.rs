@@ -6,6 +6,7 @@ use std::sync::Arc;
 use switchboard_engine::{ApiDecl, JobHandler, Reference, ResourceDecl};
 
 use crate::catalog_jobs::{catalog_entity, catalog_job, catalog_job_handlers};
+use crate::decomposition::Decomposition;
 
 pub const CODE: &str = "TMF620";
 const EXPORT_QUEUE: &str = "tmf620.exportJob";
@@ -27,15 +28,34 @@ pub fn api() -> ApiDecl {
         resources: vec![
             catalog_entity("catalog", "Catalog"),
             catalog_entity("category", "Category"),
-            catalog_entity("productOffering", "ProductOffering"),
+            ResourceDecl {
+                // A bundle's parts are offerings; an offering cannot contain itself.
+                references: const {
+                    &[Reference::to("bundledProductOffering", CODE, "productOffering").acyclic()]
+                },
+                views: vec![("decomposition", Arc::new(Decomposition::OfOffering))],
+                ..catalog_entity("productOffering", "ProductOffering")
+            },
             catalog_entity("productOfferingPrice", "ProductOfferingPrice"),
             ResourceDecl {
                 references: const {
                     &[
                         Reference::to("serviceSpecification", "TMF633", "serviceSpecification"),
                         Reference::to("resourceSpecification", "TMF634", "resourceSpecification"),
+                        Reference::to("bundledProductSpecification", CODE, "productSpecification")
+                            .acyclic(),
+                        Reference::to(
+                            "productSpecificationRelationship",
+                            CODE,
+                            "productSpecification",
+                        )
+                        .acyclic(),
                     ]
                 },
+                views: vec![(
+                    "decomposition",
+                    Arc::new(Decomposition::OfProductSpecification),
+                )],
                 ..catalog_entity("productSpecification", "ProductSpecification")
             },
             catalog_job("importJob", "ImportJob", IMPORT_QUEUE),

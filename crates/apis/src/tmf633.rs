@@ -6,6 +6,7 @@ use std::sync::Arc;
 use switchboard_engine::{ApiDecl, JobHandler, Reference, ResourceDecl};
 
 use crate::catalog_jobs::{catalog_entity, catalog_job, catalog_job_handlers};
+use crate::catalog_rules::{with_hooks, SpecificationRules};
 
 pub const CODE: &str = "TMF633";
 const EXPORT_QUEUE: &str = "tmf633.exportJob";
@@ -35,15 +36,26 @@ pub fn api() -> ApiDecl {
                 },
                 ..catalog_entity("serviceCandidate", "ServiceCandidate")
             },
-            ResourceDecl {
-                references: const {
-                    &[
-                        Reference::to("serviceSpecRelationship", CODE, "serviceSpecification"),
-                        Reference::to("resourceSpecification", "TMF634", "resourceSpecification"),
-                    ]
+            // serviceSpecRelationship is how a CFS names its RFSs (a decomposition, so
+            // cycles are refused); the rules check `@type`, which gives the role, and the
+            // `valueFrom` mappings of characteristics.
+            with_hooks(
+                ResourceDecl {
+                    references: const {
+                        &[
+                            Reference::to("serviceSpecRelationship", CODE, "serviceSpecification")
+                                .acyclic(),
+                            Reference::to(
+                                "resourceSpecification",
+                                "TMF634",
+                                "resourceSpecification",
+                            ),
+                        ]
+                    },
+                    ..catalog_entity("serviceSpecification", "ServiceSpecification")
                 },
-                ..catalog_entity("serviceSpecification", "ServiceSpecification")
-            },
+                SpecificationRules::service(),
+            ),
             catalog_job("importJob", "ImportJob", IMPORT_QUEUE),
             catalog_job("exportJob", "ExportJob", EXPORT_QUEUE),
         ],

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use switchboard_engine::{ApiDecl, JobHandler, Reference, ResourceDecl};
 
 use crate::catalog_jobs::{catalog_entity, catalog_job, catalog_job_handlers};
+use crate::catalog_rules::{with_hooks, SpecificationRules};
 
 pub const CODE: &str = "TMF634";
 const EXPORT_QUEUE: &str = "tmf634.exportJob";
@@ -35,7 +36,22 @@ pub fn api() -> ApiDecl {
                 },
                 ..catalog_entity("resourceCandidate", "ResourceCandidate")
             },
-            catalog_entity("resourceSpecification", "ResourceSpecification"),
+            with_hooks(
+                ResourceDecl {
+                    references: const {
+                        &[
+                            Reference::to(
+                                "resourceSpecRelationship",
+                                CODE,
+                                "resourceSpecification",
+                            )
+                            .acyclic(),
+                        ]
+                    },
+                    ..catalog_entity("resourceSpecification", "ResourceSpecification")
+                },
+                SpecificationRules::resource(),
+            ),
             catalog_job("importJob", "ImportJob", IMPORT_QUEUE),
             catalog_job("exportJob", "ExportJob", EXPORT_QUEUE),
         ],
