@@ -12,7 +12,17 @@ use std::time::{Duration, Instant};
 use crate::Result;
 
 const OFFERINGS: &str = "/tmf-api/productCatalogManagement/v4/productOffering";
+const POOLS: &str = "/tmf-api/resourcePoolManagement/v1/resourcePool";
+const RESERVATIONS: &str = "/tmf-api/resourcePoolManagement/v1/reservation";
+const RESOURCES: &str = "/tmf-api/resourceInventoryManagement/v4/resource";
+const SERVICES: &str = "/tmf-api/serviceInventory/v4/service";
+const PRODUCTS: &str = "/tmf-api/productInventory/v4/product";
+const SERVICE_SPECS: &str = "/tmf-api/serviceCatalogManagement/v4/serviceSpecification";
 const CONNECTIONS: u32 = 64;
+/// Clients of the allocation case (the issue's figure).
+const ALLOCATION_CLIENTS: u32 = 32;
+/// Resources the impact inventory's services run on: each carries services/1000.
+const IMPACT_RESOURCES: usize = 1000;
 
 /// A static document the size of a typical offering (the baseline's answer).
 const BARE_BODY: &str = r#"{"id":"7d3c5a4e-1f2b-4c8d-9e0a-b1c2d3e4f5a6","href":"http://127.0.0.1:8080/tmf-api/productCatalogManagement/v4/productOffering/7d3c5a4e-1f2b-4c8d-9e0a-b1c2d3e4f5a6","name":"Fiber 1G residential","description":"benchmark offering","lifecycleStatus":"Launched","lastUpdate":"2026-11-27T08:00:00.000Z","productSpecification":{"id":"ps-1","name":"Fiber access"},"@type":"ProductOffering","isBundle":false}"#;
@@ -26,6 +36,8 @@ struct Options {
     database_url: Option<String>,
     /// Server processes sharing the database (PostgreSQL only), all on core 0.
     processes: usize,
+    /// Services in the inventory the impact walk runs over.
+    services: u64,
 }
 
 fn options(args: &[String]) -> Result<Options> {
@@ -35,6 +47,7 @@ fn options(args: &[String]) -> Result<Options> {
         items: 100_000,
         database_url: None,
         processes: 1,
+        services: 100_000,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -45,6 +58,7 @@ fn options(args: &[String]) -> Result<Options> {
             "--items" => options.items = value.parse()?,
             "--database-url" => options.database_url = Some(value.clone()),
             "--processes" => options.processes = value.parse::<usize>()?.max(1),
+            "--services" => options.services = value.parse()?,
             other => return Err(format!("unknown bench option {other}").into()),
         }
     }
@@ -100,6 +114,69 @@ fn require(tool: &str) -> Result<()> {
     Err(format!("{tool} is not installed (apt-get install {tool})").into())
 }
 
+/// POSTs a JSON body and returns the created resource's id.
+fn post_id(url: &str, body: &str) -> Result<String> {
+    let output = Command::new("curl")
+        .args([
+            "-s",
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            body,
+            url,
+        ])
+        .output()?;
+    let created: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    created
+        .get("id")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| format!("POST {url} created nothing: {created}").into())
+}
+
+/// Ids of the first `count` documents of a collection, a thousand per page.
+fn ids_of(base: &str, collection: &str, count: usize) -> Result<Vec<String>> {
+    let mut ids = Vec::new();
+    while ids.len() < count {
+        let (_, body) = curl(&format!(
+            "{base}{collection}?fields=id&limit=1000&offset={}",
+            ids.len()
+        ))?;
+        let page: serde_json::Value = serde_json::from_str(&body)?;
+        let page = page.as_array().ok_or("no id list")?;
+        if page.is_empty() {
+            break;
+        }
+        ids.extend(
+            page.iter()
+                .filter_map(|item| item.get("id")?.as_str().map(str::to_string)),
+        );
+    }
+    ids.truncate(count);
+    Ok(ids)
+}
+
+fn lua_list(ids: &[String]) -> String {
+    ids.iter()
+        .map(|id| format!("\"{id}\""))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn count_of(url: &str) -> Result<u64> {
+    let (headers, _) = curl(url)?;
+    headers
+        .lines()
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("x-total-count")
+                .then(|| value.trim().parse().ok())?
+        })
+        .ok_or_else(|| "no X-Total-Count header".into())
+}
+
 /// `curl` a URL; returns (headers, body).
 fn curl(url: &str) -> Result<(String, String)> {
     let output = Command::new("curl").args(["-s", "-D", "-", url]).output()?;
@@ -125,15 +202,7 @@ fn wait_up(url: &str) -> Result<()> {
 }
 
 fn total_count(base: &str, query: &str) -> Result<u64> {
-    let (headers, _) = curl(&format!("{base}{OFFERINGS}?{query}"))?;
-    headers
-        .lines()
-        .find_map(|line| {
-            let (name, value) = line.split_once(':')?;
-            name.eq_ignore_ascii_case("x-total-count")
-                .then(|| value.trim().parse().ok())?
-        })
-        .ok_or_else(|| "no X-Total-Count header".into())
+    count_of(&format!("{base}{OFFERINGS}?{query}"))
 }
 
 /// One wrk run's figures.
@@ -156,7 +225,11 @@ end
 /// One wrk per server URL at once (the connections split between them), all on core
 /// 1; rates add up, latencies are the worst of the runs.
 fn wrk(urls: &[String], script: &Path, seconds: u32) -> Result<Figures> {
-    let connections = (CONNECTIONS as usize / urls.len()).max(1) as u32;
+    wrk_with(urls, script, seconds, CONNECTIONS)
+}
+
+fn wrk_with(urls: &[String], script: &Path, seconds: u32, clients: u32) -> Result<Figures> {
+    let connections = (clients as usize / urls.len()).max(1) as u32;
     let runs: Vec<std::result::Result<Figures, String>> = std::thread::scope(|scope| {
         let handles: Vec<_> = urls
             .iter()
@@ -389,6 +462,121 @@ end
         )?);
         spread_runs.push(wrk(&at(""), &list_spread, options.seconds)?);
     }
+    // Allocation: one pool, 32 clients reserving one unit each request.
+    let pool = post_id(
+        &format!("{base}{POOLS}"),
+        r#"{"name":"bench pool","capacity":{"type":"count","amount":100000000}}"#,
+    )?;
+    let reserve = write_script(
+        &work,
+        "reserve.lua",
+        &format!(
+            r#"
+local body = '{{"relatedParty":{{"id":"bench"}},"reservationItem":[{{"quantity":1,"resourceCapacity":{{"resourcePool":{{"id":"{pool}"}}}}}}]}}'
+request = function()
+  return wrk.format("POST", "{RESERVATIONS}", {{["Content-Type"] = "application/json"}}, body)
+end
+"#
+        ),
+    )?;
+    let mut reserve_runs = Vec::new();
+    for _ in 0..options.runs {
+        reserve_runs.push(wrk_with(
+            &at(""),
+            &reserve,
+            options.seconds,
+            ALLOCATION_CLIENTS,
+        )?);
+    }
+    let (_, availability) = curl(&format!("{base}{POOLS}/{pool}/availability"))?;
+    let allocated = serde_json::from_str::<serde_json::Value>(&availability)?
+        .get("allocatedAmount")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0);
+    let reserved = count_of(&format!("{base}{RESERVATIONS}?limit=1"))?;
+
+    // Impact: services on 1000 resources, a product on every tenth service, walked from
+    // random resources (each carries services/1000 services and their products).
+    println!("seeding {} services for the impact walk…", options.services);
+    let spec = post_id(
+        &format!("{base}{SERVICE_SPECS}"),
+        r#"{"name":"bench RFS","@type":"ResourceFacingServiceSpecification"}"#,
+    )?;
+    let mut resources = Vec::new();
+    for index in 0..IMPACT_RESOURCES {
+        resources.push(post_id(
+            &format!("{base}{RESOURCES}"),
+            &format!(r#"{{"name":"port {index}","resourceStatus":"available"}}"#),
+        )?);
+    }
+    let seed_services = write_script(
+        &work,
+        "services.lua",
+        &format!(
+            r#"
+local resources = {{{}}}
+local n = 0
+request = function()
+  n = n + 1
+  local body = string.format('{{"name":"service %d","state":"active","serviceSpecification":{{"id":"{spec}"}},"supportingResource":[{{"id":"%s"}}]}}', n, resources[(n % #resources) + 1])
+  return wrk.format("POST", "{SERVICES}", {{["Content-Type"] = "application/json"}}, body)
+end
+"#,
+            lua_list(&resources)
+        ),
+    )?;
+    while count_of(&format!("{base}{SERVICES}?limit=1"))? < options.services {
+        wrk(&at(""), &seed_services, 5)?;
+    }
+    let products_wanted = options.services / 10;
+    let service_ids = ids_of(&base, SERVICES, products_wanted as usize)?;
+    let seed_products = write_script(
+        &work,
+        "products.lua",
+        &format!(
+            r#"
+local services = {{{}}}
+local n = 0
+request = function()
+  n = n + 1
+  local body = string.format('{{"name":"product %d","status":"active","realizingService":[{{"id":"%s"}}],"relatedParty":[{{"id":"customer-%d","role":"customer","@referredType":"Individual"}}]}}', n, services[(n % #services) + 1], n % 5000)
+  return wrk.format("POST", "{PRODUCTS}", {{["Content-Type"] = "application/json"}}, body)
+end
+"#,
+            lua_list(&service_ids)
+        ),
+    )?;
+    while count_of(&format!("{base}{PRODUCTS}?limit=1"))? < products_wanted {
+        wrk(&at(""), &seed_products, 3)?;
+    }
+    let services_stored = count_of(&format!("{base}{SERVICES}?limit=1"))?;
+    let products_stored = count_of(&format!("{base}{PRODUCTS}?limit=1"))?;
+    let (_, sample) = curl(&format!("{base}{RESOURCES}/{}/impact", resources[0]))?;
+    let sample: serde_json::Value = serde_json::from_str(&sample)?;
+    let walked = |key: &str| {
+        sample
+            .get(key)
+            .and_then(serde_json::Value::as_array)
+            .map_or(0, Vec::len)
+    };
+    let (walked_services, walked_products, walked_parties) = (
+        walked("services"),
+        walked("products"),
+        walked("relatedParties"),
+    );
+    let impact = write_script(
+        &work,
+        "impact.lua",
+        &format!(
+            "local ids = {{{}}}\nrequest = function()\n  return wrk.format(\"GET\", \"{RESOURCES}/\" .. ids[math.random(#ids)] .. \"/impact\")\nend\n",
+            lua_list(&resources)
+        ),
+    )?;
+    let mut impact_runs = Vec::new();
+    for _ in 0..options.runs {
+        impact_runs.push(wrk(&at(""), &impact, options.seconds)?);
+    }
+
     let baseline = summarize(&bare_runs);
     println!();
     println!(
@@ -412,6 +600,11 @@ end
             "  same, offset random in 0..999 (cache misses)",
             summarize(&spread_runs),
         ),
+        (
+            "POST reservation, one pool, 32 clients",
+            summarize(&reserve_runs),
+        ),
+        ("GET resource/{id}/impact", summarize(&impact_runs)),
     ];
     for (name, figures) in cases {
         println!(
@@ -424,6 +617,15 @@ end
             figures.errors
         );
     }
+    println!(
+        "allocation: {allocated} units allocated, {reserved} reservations stored (equal: no unit \
+         handed out twice or lost)"
+    );
+    println!(
+        "impact: {services_stored} services on {IMPACT_RESOURCES} resources, {products_stored} \
+         products; one walk visits {walked_services} services, {walked_products} products, \
+         {walked_parties} parties"
+    );
     drop(servers);
     if let (Some(url), Some(schema)) = (&options.database_url, database.split("schema=").nth(1)) {
         // The bench's schema is dropped again (psql, where installed).

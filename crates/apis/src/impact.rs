@@ -7,10 +7,10 @@
 //! (`supportingResource`, `supportingService`, `serviceRelationship[].service`,
 //! `resourceRelationship[].resource`, `realizingService`, `realizingResource`, a bundle's
 //! `product`, `productRelationship[].product`), whatever the relationship type says: for
-//! assurance, a related element is a suspect. Each step is one lookup in the store's link
-//! index, so the walk costs what it finds, not the size of the inventory.
+//! assurance, a related element is a suspect. Each level of the walk is one lookup in the store's link
+//! index per kind of node, so it costs what it finds, not the size of the inventory.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Map, Value};
 use switchboard_engine::{Engine, ResourceRef, Result, View, ViewFuture};
@@ -78,35 +78,49 @@ async fn walk(engine: &Engine, start: Impact, id: &str) -> Result<Value> {
 
     let mut seen: HashSet<(Node, String)> = HashSet::new();
     seen.insert((start_node, id.to_string()));
-    let mut queue: VecDeque<(Node, String)> = VecDeque::from([(start_node, id.to_string())]);
+    // Level by level: one lookup per kind of node in the frontier, however wide it is.
+    let mut frontier: Vec<(Node, String)> = vec![(start_node, id.to_string())];
     let mut found: Vec<(Node, Value, String)> = Vec::new();
     let mut truncated = false;
-    'walk: while let Some((node, current)) = queue.pop_front() {
-        let (api, collection) = node.collection();
-        let referrers = engine
-            .referrers(
-                (api, collection, &current),
-                node.dependants(),
-                MAX_NODES as i64 + 1,
-            )
-            .await?;
-        for (at, doc) in referrers {
-            let Some(kind) = kinds.get(&at).copied() else {
-                continue;
-            };
-            let Some(referrer_id) = doc.get("id").and_then(Value::as_str) else {
-                continue;
-            };
-            if !seen.insert((kind, referrer_id.to_string())) {
+    'walk: while !frontier.is_empty() {
+        let mut next: Vec<(Node, String)> = Vec::new();
+        for node in [Node::Resource, Node::Service, Node::Product] {
+            let ids: Vec<String> = frontier
+                .iter()
+                .filter(|(kind, _)| *kind == node)
+                .map(|(_, id)| id.clone())
+                .collect();
+            if ids.is_empty() {
                 continue;
             }
-            if found.len() >= MAX_NODES {
+            let limit = (MAX_NODES - found.len()) as i64 + 1;
+            let referrers = engine
+                .referrers(node.collection(), &ids, node.dependants(), limit)
+                .await?;
+            // Rows may repeat a document (seen, or linked to several ids): a full answer
+            // may have left some out, so the walk says it is incomplete.
+            if referrers.len() as i64 >= limit {
                 truncated = true;
-                break 'walk;
             }
-            queue.push_back((kind, referrer_id.to_string()));
-            found.push((kind, doc, current.clone()));
+            for (at, relies_on, doc) in referrers {
+                let Some(kind) = kinds.get(&at).copied() else {
+                    continue;
+                };
+                let Some(referrer_id) = doc.get("id").and_then(Value::as_str) else {
+                    continue;
+                };
+                if !seen.insert((kind, referrer_id.to_string())) {
+                    continue;
+                }
+                if found.len() >= MAX_NODES {
+                    truncated = true;
+                    break 'walk;
+                }
+                next.push((kind, referrer_id.to_string()));
+                found.push((kind, doc, relies_on));
+            }
         }
+        frontier = next;
     }
 
     let mut resources = Vec::new();

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use switchboard_engine::{ApiDecl, JobHandler};
 
 mod catalog_jobs;
+pub mod catalog_rules;
+pub mod decomposition;
 pub mod impact;
 pub mod lifecycle;
 pub mod tmf620;

@@ -46,6 +46,14 @@ pub fn api() -> ApiDecl {
                 transitions: PRODUCT_TRANSITIONS,
             }),
             references: PRODUCT_REFERENCES,
+            // Until it ends, a product holds what realises it in place.
+            in_service: &[
+                "created",
+                "pendingActive",
+                "active",
+                "suspended",
+                "pendingTerminate",
+            ],
             ..ResourceDecl::new("product", "Product")
         }],
     }

@@ -43,6 +43,14 @@ pub fn api() -> ApiDecl {
                 transitions: SERVICE_TRANSITIONS,
             }),
             references: SERVICE_REFERENCES,
+            // Until terminated, a service holds what it relies on in place.
+            in_service: &[
+                "feasibilityChecked",
+                "designed",
+                "reserved",
+                "inactive",
+                "active",
+            ],
             views: vec![("impact", Arc::new(crate::impact::Impact::OfService))],
             ..ResourceDecl::new("service", "Service")
         }],

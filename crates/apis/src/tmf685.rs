@@ -108,12 +108,20 @@ enum Units {
 impl Units {
     fn of(pool: &Value) -> Result<Units> {
         let Some(capacity) = pool.get("capacity") else {
-            let entries = pool
+            let entries: Vec<String> = pool
                 .get("resourceCollection")
                 .and_then(Value::as_array)
                 .map(|entries| entries.iter().map(collection_entry).collect())
                 .transpose()?
                 .unwrap_or_default();
+            let mut names: Vec<&String> = entries.iter().collect();
+            names.sort();
+            if let Some(twice) = names.windows(2).find(|pair| pair[0] == pair[1]) {
+                return Err(Error::invalid_body(format!(
+                    "'resourceCollection' names '{}' twice; each unit of a pool is one resource",
+                    twice[0]
+                )));
+            }
             return Ok(Units::Set(entries));
         };
         let kind = capacity.get("type").and_then(Value::as_str).unwrap_or("");
@@ -794,7 +802,11 @@ impl Hooks for TaskHooks {
                 }
                 Task::Extract => {
                     let mut state = PoolState::load(scope, &pool).await?;
-                    let count = doc.get("quantity").and_then(Value::as_u64).unwrap_or(1);
+                    // Absent: one unit; anything but a whole number is refused.
+                    let count = doc
+                        .get("quantity")
+                        .map_or(Some(1), Value::as_u64)
+                        .unwrap_or(0);
                     if count == 0 || count > MAX_UNITS_PER_REQUEST {
                         return Err(Error::invalid_body(format!(
                             "'quantity' must be 1 to {MAX_UNITS_PER_REQUEST}"

@@ -475,7 +475,8 @@ impl Engine {
     ) -> Result<Stored> {
         let (mut tx, mut jobs, guards) = scope.finish();
         let json = storable_json(&doc)?;
-        self.check_references(&mut tx, resource, id, &doc).await?;
+        self.check_references(&mut tx, resource, id, &doc, None)
+            .await?;
         tx.insert(&resource.kind, id, &json, &Self::promoted(resource, &doc)?)
             .await?;
         jobs.extend(hook_jobs(&resource.decl, WriteKind::Create, &doc, None));
@@ -556,16 +557,26 @@ impl Engine {
     }
 
     /// Refuses a document whose declared references name resources that do not exist,
-    /// or that would close a cycle through an acyclic reference.
+    /// or that would close a cycle through an acyclic reference. On an update only the
+    /// references it adds are checked: one whose target was deleted since (as an
+    /// inventory allows) does not block unrelated changes.
     async fn check_references(
         &self,
         tx: &mut Tx,
         resource: &ResourceRuntime,
         id: &str,
         doc: &Value,
+        previous: Option<&Value>,
     ) -> Result<()> {
         for reference in resource.decl.references {
-            let ids = reference.ids(doc);
+            let before = previous
+                .map(|previous| reference.ids(previous))
+                .unwrap_or_default();
+            let ids: Vec<&str> = reference
+                .ids(doc)
+                .into_iter()
+                .filter(|id| !before.contains(id))
+                .collect();
             if ids.is_empty() {
                 continue;
             }
@@ -636,15 +647,17 @@ impl Engine {
         Ok(self.runtime(target)?.1.kind.clone())
     }
 
-    /// Documents that refer to `target` through a declared reference, at most `limit`,
-    /// with the API code and collection of each (found through the store's link index).
+    /// Documents of the `from` collections that refer, through a declared reference, to
+    /// any of `ids` of `api`'s `collection`: (where the referrer is, the id it refers
+    /// to, the referrer), at most `limit`, in one lookup of the store's link index.
     pub async fn referrers(
         &self,
-        target: (&str, &str, &str),
+        target: (&str, &str),
+        ids: &[String],
         from: &[(&str, &str)],
         limit: i64,
-    ) -> Result<Vec<(ResourceRef, Value)>> {
-        let (api, collection, id) = target;
+    ) -> Result<Vec<(ResourceRef, String, Value)>> {
+        let (api, collection) = target;
         let target_kind = self.runtime(self.served(api, collection)?)?.1.kind.clone();
         let mut kinds = Vec::new();
         let mut refs = Vec::new();
@@ -653,17 +666,27 @@ impl Engine {
             kinds.push(self.runtime(at)?.1.kind.clone());
             refs.push(at);
         }
-        let found = self
-            .inner
-            .store
-            .referrers(&switchboard_store::link(&target_kind, id), &kinds, limit)
-            .await?;
+        let keys: Vec<String> = ids
+            .iter()
+            .map(|id| switchboard_store::link(&target_kind, id))
+            .collect();
+        let prefix = format!("{target_kind} ");
+        let found = self.inner.store.referrers(&keys, &kinds, limit).await?;
         let mut out = Vec::with_capacity(found.len());
         for referrer in found {
             let Some(position) = kinds.iter().position(|kind| *kind == referrer.kind) else {
                 continue;
             };
-            out.push((refs[position], parse_stored(&referrer.document.json)?));
+            let target_id = referrer
+                .target
+                .strip_prefix(&prefix)
+                .unwrap_or_default()
+                .to_string();
+            out.push((
+                refs[position],
+                target_id,
+                parse_stored(&referrer.document.json)?,
+            ));
         }
         Ok(out)
     }
@@ -693,7 +716,7 @@ impl Engine {
                     .inner
                     .store
                     .referrers(
-                        &switchboard_store::link(&target.kind, id),
+                        &[switchboard_store::link(&target.kind, id)],
                         std::slice::from_ref(&referrer.kind),
                         i64::MAX,
                     )
@@ -1049,7 +1072,8 @@ impl Engine {
                 .await?;
         }
         let (mut tx, mut jobs, guards) = scope.finish();
-        self.check_references(&mut tx, resource, id, &doc).await?;
+        self.check_references(&mut tx, resource, id, &doc, Some(&previous))
+            .await?;
         let json = storable_json(&doc)?;
         let version = tx
             .update(

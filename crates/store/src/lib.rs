@@ -110,15 +110,20 @@ impl Store {
         dispatch!(self, store => store.list(query).await)
     }
 
-    /// Documents of `kinds` whose links hold `link(kind, id)` of the target, in creation
-    /// order, at most `limit`: who refers to a document, through the link index.
+    /// Documents of `kinds` whose links hold any of the `targets` (`link(kind, id)`
+    /// keys), in creation order, at most `limit`: who refers to these documents, through
+    /// the link index, in one query. A document referring to two targets comes once
+    /// per target.
     pub async fn referrers(
         &self,
-        target: &str,
+        targets: &[String],
         kinds: &[String],
         limit: i64,
     ) -> StoreResult<Vec<Referrer>> {
-        dispatch!(self, store => store.referrers(target, kinds, limit).await)
+        if targets.is_empty() || kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        dispatch!(self, store => store.referrers(targets, kinds, limit).await)
     }
 
     /// Every document of a kind in creation order (exports).
@@ -239,6 +244,8 @@ pub struct Document {
 /// A document found through the link index, with its kind.
 #[derive(Debug, Clone)]
 pub struct Referrer {
+    /// The link key it was found through.
+    pub target: String,
     pub kind: String,
     pub document: Document,
 }

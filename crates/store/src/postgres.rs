@@ -239,18 +239,19 @@ impl PgStore {
 
     pub(crate) async fn referrers(
         &self,
-        target: &str,
+        targets: &[String],
         kinds: &[String],
         limit: i64,
     ) -> StoreResult<Vec<crate::Referrer>> {
         let rows = map(sqlx::query(
-            "SELECT kind, id, version, doc::text AS doc FROM documents
-             WHERE p_links @> jsonb_build_array($1::text)
-               AND kind IN (SELECT jsonb_array_elements_text($2::jsonb))
-             ORDER BY seq LIMIT $3",
+            "SELECT t.target, d.kind, d.id, d.version, d.doc::text AS doc
+             FROM jsonb_array_elements_text($1::jsonb) AS t(target)
+             JOIN documents d ON d.p_links @> jsonb_build_array(t.target)
+             WHERE d.kind IN (SELECT jsonb_array_elements_text($2::jsonb))
+             ORDER BY d.seq LIMIT $3",
         )
-        .bind(target)
-        .bind(shared::kinds_json(kinds))
+        .bind(shared::list_json(targets))
+        .bind(shared::list_json(kinds))
         .bind(limit)
         .fetch_all(&self.pool)
         .await)?;

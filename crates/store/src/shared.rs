@@ -167,17 +167,18 @@ pub(crate) fn document(row: &impl StoreRow) -> StoreResult<Document> {
     })
 }
 
-/// A row with `kind`, `id`, `version` and `doc` (text).
+/// A row with `target`, `kind`, `id`, `version` and `doc` (text).
 pub(crate) fn referrer(row: &impl StoreRow) -> StoreResult<crate::Referrer> {
     Ok(crate::Referrer {
+        target: row.text("target")?,
         kind: row.text("kind")?,
         document: document(row)?,
     })
 }
 
-/// The kinds a referrer query accepts, as the JSON array both backends read a list from.
-pub(crate) fn kinds_json(kinds: &[String]) -> String {
-    serde_json::to_string(kinds).unwrap_or_else(|_| "[]".to_string())
+/// A list of strings as the JSON array both backends read a list parameter from.
+pub(crate) fn list_json(items: &[String]) -> String {
+    serde_json::to_string(items).unwrap_or_else(|_| "[]".to_string())
 }
 
 /// A row with `id`, `queue`, `payload` and `attempts`, as a claim returns them.

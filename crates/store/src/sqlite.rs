@@ -266,17 +266,19 @@ impl SqliteStore {
 
     pub(crate) async fn referrers(
         &self,
-        target: &str,
+        targets: &[String],
         kinds: &[String],
         limit: i64,
     ) -> StoreResult<Vec<crate::Referrer>> {
         let rows = map(sqlx::query(
-            "SELECT d.kind, d.id, d.version, d.doc FROM links l JOIN documents d ON d.seq = l.seq
-             WHERE l.target = $1 AND d.kind IN (SELECT value FROM json_each($2))
+            "SELECT l.target, d.kind, d.id, d.version, d.doc
+             FROM links l JOIN documents d ON d.seq = l.seq
+             WHERE l.target IN (SELECT value FROM json_each($1))
+               AND d.kind IN (SELECT value FROM json_each($2))
              ORDER BY l.seq LIMIT $3",
         )
-        .bind(target)
-        .bind(shared::kinds_json(kinds))
+        .bind(shared::list_json(targets))
+        .bind(shared::list_json(kinds))
         .bind(limit)
         .fetch_all(&self.reader)
         .await)?;

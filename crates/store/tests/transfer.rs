@@ -219,8 +219,14 @@ async fn check_round_trip(source_pg: bool, target_pg: bool) {
             ids.sort();
             ids
         };
-        let before = ids(source.referrers(&key, &kinds, 10_000).await.unwrap());
-        let after = ids(target.referrers(&key, &kinds, 10_000).await.unwrap());
+        let before = ids(source
+            .referrers(std::slice::from_ref(&key), &kinds, 10_000)
+            .await
+            .unwrap());
+        let after = ids(target
+            .referrers(std::slice::from_ref(&key), &kinds, 10_000)
+            .await
+            .unwrap());
         assert!(!before.is_empty(), "{spec} has referrers");
         assert_eq!(before, after, "{spec}");
     }

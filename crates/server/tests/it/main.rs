@@ -6,6 +6,7 @@
 mod process;
 mod support;
 
+mod catalog;
 mod cli;
 mod cluster;
 mod crash;
@@ -13,9 +14,11 @@ mod crud;
 mod errors;
 mod events;
 mod hostile;
+mod impact;
 mod inventory;
 mod jobs;
 mod ops;
 mod outage;
 mod patch;
+mod pools;
 mod query;
