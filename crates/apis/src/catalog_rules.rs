@@ -3,14 +3,17 @@
 //! (CFS, RFS), and our `valueFrom` extension, which declares which characteristic feeds
 //! which further down the chain. The decomposition view (`decomposition.rs`) reads both.
 //!
-//! These checks run in `Hooks::check`, which sees only the document being written, so
-//! they cover shape; whether a `valueFrom` names a stored specification and one of its
-//! characteristics is answered by the decomposition view.
+//! Shape is checked in `Hooks::check`; what needs the store (a `valueFrom` names a stored
+//! specification that has that characteristic; a product specification names no RFS; an
+//! RFS names no CFS below it) in `Hooks::within`, on what a write adds. What changes
+//! later (a source renamed or deleted) is reported by the decomposition view.
 
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
-use switchboard_engine::{Error, Hooks, NewJob, ResourceDecl, Result, WriteKind};
+use switchboard_engine::{
+    Error, HookFuture, Hooks, NewJob, ResourceDecl, Result, Scope, WriteKind,
+};
 
 /// The entities of the decomposition chain, top to bottom.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -241,6 +244,176 @@ impl Hooks for SpecificationRules {
         }
         check_value_from(self.entity, doc)
     }
+
+    fn transactional(&self) -> bool {
+        true
+    }
+
+    fn within<'a>(
+        &'a self,
+        scope: &'a mut Scope,
+        kind: WriteKind,
+        doc: &'a mut Value,
+        previous: Option<&'a Value>,
+    ) -> HookFuture<'a> {
+        Box::pin(async move {
+            if kind == WriteKind::Delete {
+                return Ok(());
+            }
+            check_sources_resolve(scope, self.entity, doc, previous).await?;
+            if self.entity == Entity::ServiceSpecification && Role::of(doc) == Some(Role::Rfs) {
+                check_no_role_below(
+                    scope,
+                    doc,
+                    previous,
+                    "serviceSpecRelationship",
+                    Role::Cfs,
+                    "an RFS is decomposed into resources, not into a CFS",
+                )
+                .await?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// The write rules of a product specification: it decomposes into customer-facing (or
+/// base-type) services, never straight into an RFS.
+pub struct ProductSpecificationRules;
+
+impl Hooks for ProductSpecificationRules {
+    fn transactional(&self) -> bool {
+        true
+    }
+
+    fn within<'a>(
+        &'a self,
+        scope: &'a mut Scope,
+        kind: WriteKind,
+        doc: &'a mut Value,
+        previous: Option<&'a Value>,
+    ) -> HookFuture<'a> {
+        Box::pin(async move {
+            if kind == WriteKind::Delete {
+                return Ok(());
+            }
+            check_no_role_below(
+                scope,
+                doc,
+                previous,
+                "serviceSpecification",
+                Role::Rfs,
+                "a product specification decomposes into CFSs, which name their RFSs",
+            )
+            .await
+        })
+    }
+}
+
+/// Ids `attribute` (a list of `{id}`) names in `doc` and did not in `previous`.
+fn added_ids<'a>(doc: &'a Value, previous: Option<&Value>, attribute: &str) -> Vec<&'a str> {
+    let ids = |doc: &'a Value| -> Vec<&'a str> {
+        doc.get(attribute)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|entry| entry.get("id").and_then(Value::as_str))
+            .collect()
+    };
+    let before: Vec<String> = previous
+        .map(|previous| {
+            previous
+                .get(attribute)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|entry| entry.get("id").and_then(Value::as_str))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    ids(doc)
+        .into_iter()
+        .filter(|id| !before.iter().any(|known| known == id))
+        .collect()
+}
+
+/// Refuses a service specification named (newly) in `attribute` whose role is `refused`.
+async fn check_no_role_below(
+    scope: &mut Scope,
+    doc: &Value,
+    previous: Option<&Value>,
+    attribute: &str,
+    refused: Role,
+    why: &str,
+) -> Result<()> {
+    for id in added_ids(doc, previous, attribute) {
+        let Some(target) = scope
+            .document(crate::tmf633::CODE, "serviceSpecification", id)
+            .await?
+        else {
+            continue; // a dangling id is refused by the declared reference, naming it
+        };
+        if Role::of(&target) == Some(refused) {
+            return Err(Error::invalid_body(format!(
+                "'{attribute}' names serviceSpecification '{id}', whose role is {}: {why}",
+                refused.as_str()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Every `valueFrom` source the write adds names a stored specification that has a
+/// characteristic of that name.
+async fn check_sources_resolve(
+    scope: &mut Scope,
+    entity: Entity,
+    doc: &Value,
+    previous: Option<&Value>,
+) -> Result<()> {
+    let Some(attribute) = entity.characteristics() else {
+        return Ok(());
+    };
+    let sources_of = |doc: &Value| -> Vec<(Entity, String, String)> {
+        doc.get(attribute)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|characteristic| characteristic.get("valueFrom"))
+            .filter_map(|value_from| value_sources(value_from, entity).ok())
+            .flatten()
+            .map(|source| {
+                (
+                    source.entity,
+                    source.id.to_string(),
+                    source.characteristic.to_string(),
+                )
+            })
+            .collect()
+    };
+    let before = previous.map(sources_of).unwrap_or_default();
+    for (source, id, characteristic) in sources_of(doc) {
+        if before.contains(&(source, id.clone(), characteristic.clone())) {
+            continue;
+        }
+        let found = scope
+            .document(source.api(), source.collection(), &id)
+            .await?;
+        let Some(found) = found else {
+            return Err(Error::invalid_body(format!(
+                "{attribute}: a valueFrom names {} '{id}', which does not exist",
+                source.collection()
+            )));
+        };
+        if !has_characteristic(source, &found, &characteristic) {
+            return Err(Error::invalid_body(format!(
+                "{attribute}: a valueFrom names characteristic '{characteristic}' of {} '{id}', which has no characteristic of that name",
+                source.collection()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// A service specification is the base type, a CFS or an RFS (or a subtype of one,
@@ -320,6 +493,28 @@ impl Hooks for BothHooks {
         let mut jobs = self.0.jobs(kind, doc, previous);
         jobs.extend(self.1.jobs(kind, doc, previous));
         jobs
+    }
+
+    fn transactional(&self) -> bool {
+        self.0.transactional() || self.1.transactional()
+    }
+
+    fn within<'a>(
+        &'a self,
+        scope: &'a mut Scope,
+        kind: WriteKind,
+        doc: &'a mut Value,
+        previous: Option<&'a Value>,
+    ) -> HookFuture<'a> {
+        Box::pin(async move {
+            if self.0.transactional() {
+                self.0.within(scope, kind, doc, previous).await?;
+            }
+            if self.1.transactional() {
+                self.1.within(scope, kind, doc, previous).await?;
+            }
+            Ok(())
+        })
     }
 }
 

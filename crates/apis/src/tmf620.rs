@@ -6,6 +6,7 @@ use std::sync::Arc;
 use switchboard_engine::{ApiDecl, JobHandler, Reference, ResourceDecl};
 
 use crate::catalog_jobs::{catalog_entity, catalog_job, catalog_job_handlers};
+use crate::catalog_rules::{with_hooks, ProductSpecificationRules};
 use crate::decomposition::Decomposition;
 
 pub const CODE: &str = "TMF620";
@@ -37,27 +38,38 @@ pub fn api() -> ApiDecl {
                 ..catalog_entity("productOffering", "ProductOffering")
             },
             catalog_entity("productOfferingPrice", "ProductOfferingPrice"),
-            ResourceDecl {
-                references: const {
-                    &[
-                        Reference::to("serviceSpecification", "TMF633", "serviceSpecification"),
-                        Reference::to("resourceSpecification", "TMF634", "resourceSpecification"),
-                        Reference::to("bundledProductSpecification", CODE, "productSpecification")
+            with_hooks(
+                ResourceDecl {
+                    references: const {
+                        &[
+                            Reference::to("serviceSpecification", "TMF633", "serviceSpecification"),
+                            Reference::to(
+                                "resourceSpecification",
+                                "TMF634",
+                                "resourceSpecification",
+                            ),
+                            Reference::to(
+                                "bundledProductSpecification",
+                                CODE,
+                                "productSpecification",
+                            )
                             .acyclic(),
-                        Reference::to(
-                            "productSpecificationRelationship",
-                            CODE,
-                            "productSpecification",
-                        )
-                        .acyclic(),
-                    ]
+                            Reference::to(
+                                "productSpecificationRelationship",
+                                CODE,
+                                "productSpecification",
+                            )
+                            .acyclic(),
+                        ]
+                    },
+                    views: vec![(
+                        "decomposition",
+                        Arc::new(Decomposition::OfProductSpecification),
+                    )],
+                    ..catalog_entity("productSpecification", "ProductSpecification")
                 },
-                views: vec![(
-                    "decomposition",
-                    Arc::new(Decomposition::OfProductSpecification),
-                )],
-                ..catalog_entity("productSpecification", "ProductSpecification")
-            },
+                Arc::new(ProductSpecificationRules),
+            ),
             catalog_job("importJob", "ImportJob", IMPORT_QUEUE),
             catalog_job("exportJob", "ExportJob", EXPORT_QUEUE),
         ],

@@ -557,16 +557,79 @@ async fn an_unknown_root_is_not_found() {
     }
 }
 
-/// What the tree finds wrong is listed, and the rest is still answered: a mapping to a
-/// characteristic that does not exist, a specification deleted since it was named, an
-/// RFS named directly by a product, an offering's missing specification.
+/// What a write would get wrong is refused: a mapping to a specification or
+/// characteristic that does not exist, a product naming an RFS directly, an RFS naming a
+/// CFS. What goes wrong later is listed by the tree, and the rest still answered: a
+/// source characteristic renamed since, a specification deleted since it was named, an
+/// offering's missing specification.
 #[tokio::test]
 async fn the_tree_reports_what_does_not_resolve() {
     let server = TestServer::start().await;
     let chain = chain(&server).await;
 
-    // The CFS's speed now comes from a product characteristic that does not exist, or
-    // from one of a product that is not in this tree (it resolves, but does not apply).
+    let to = |id: &Value, characteristic: &str| {
+        json!([{"name": "speed", "valueFrom":
+            {"productSpecification": {"id": id}, "characteristic": characteristic}}])
+    };
+    let reply = set(
+        &server,
+        SERVICE_SPECS,
+        &chain.cfs,
+        "specCharacteristic",
+        to(&chain.product["id"], "throughput"),
+    )
+    .await;
+    reply.assert_error(400);
+    assert!(reply.text.contains("'throughput'"), "{}", reply.text);
+    let reply = set(
+        &server,
+        SERVICE_SPECS,
+        &chain.cfs,
+        "specCharacteristic",
+        to(&json!("nope"), "bandwidth"),
+    )
+    .await;
+    reply.assert_error(400);
+    assert!(
+        reply.text.contains("'nope', which does not exist"),
+        "{}",
+        reply.text
+    );
+    let services = json!([{"id": chain.cfs["id"]}, {"id": chain.rfs_port["id"]}]);
+    let reply = set(
+        &server,
+        &product_specs(),
+        &chain.product,
+        "serviceSpecification",
+        services,
+    )
+    .await;
+    reply.assert_error(400);
+    assert!(
+        reply.text.contains("RFS") && reply.text.contains(id(&chain.rfs_port)),
+        "{}",
+        reply.text
+    );
+    let other_cfs = server
+        .create(
+            SERVICE_SPECS,
+            &json!({"name": "Voice", "@type": "CustomerFacingServiceSpecification"}),
+        )
+        .await;
+    let reply = set(
+        &server,
+        SERVICE_SPECS,
+        &chain.rfs_vlan,
+        "serviceSpecRelationship",
+        json!([{"id": other_cfs["id"], "relationshipType": "dependency"}]),
+    )
+    .await;
+    reply.assert_error(400);
+    assert!(reply.text.contains("whose role is CFS"), "{}", reply.text);
+
+    // The CFS's speed comes from the product's bandwidth, and from one of a product that
+    // is not in this tree (it resolves, but does not apply); then the product renames
+    // its characteristic, so the first source no longer resolves.
     let other = server
         .create(
             &product_specs(),
@@ -574,7 +637,7 @@ async fn the_tree_reports_what_does_not_resolve() {
         )
         .await;
     let speed = json!([{"name": "speed", "valueFrom": [
-        {"productSpecification": {"id": chain.product["id"]}, "characteristic": "throughput"},
+        {"productSpecification": {"id": chain.product["id"]}, "characteristic": "bandwidth"},
         {"productSpecification": {"id": other["id"]}, "characteristic": "bandwidth"}]}]);
     let reply = set(
         &server,
@@ -585,20 +648,18 @@ async fn the_tree_reports_what_does_not_resolve() {
     )
     .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
-    // The VLAN RFS is deleted (nothing in service holds it), and the product also names
-    // the port RFS directly.
-    let vlan = format!("{SERVICE_SPECS}/{}", id(&chain.rfs_vlan));
-    assert_eq!(server.delete(&vlan).await.status, 204);
-    let services = json!([{"id": chain.cfs["id"]}, {"id": chain.rfs_port["id"]}]);
     let reply = set(
         &server,
         &product_specs(),
         &chain.product,
-        "serviceSpecification",
-        services,
+        "productSpecCharacteristic",
+        json!([{"name": "throughput", "valueType": "number"}]),
     )
     .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
+    // The VLAN RFS is deleted (nothing in service holds it).
+    let vlan = format!("{SERVICE_SPECS}/{}", id(&chain.rfs_vlan));
+    assert_eq!(server.delete(&vlan).await.status, 204);
 
     let tree = server
         .get(&format!(
@@ -612,7 +673,7 @@ async fn the_tree_reports_what_does_not_resolve() {
     assert_eq!(
         cfs["characteristic"][0]["valueFrom"],
         json!([
-            {"productSpecification": {"id": chain.product["id"]}, "characteristic": "throughput",
+            {"productSpecification": {"id": chain.product["id"]}, "characteristic": "bandwidth",
              "resolved": false, "applies": false},
             {"productSpecification": {"id": other["id"]}, "characteristic": "bandwidth",
              "resolved": true, "applies": false}
@@ -622,18 +683,14 @@ async fn the_tree_reports_what_does_not_resolve() {
         cfs["services"][1],
         json!({"id": chain.rfs_vlan["id"], "missing": true})
     );
-    assert_eq!(
-        tree.body["productSpecification"]["services"][1]["role"],
-        "RFS"
-    );
 
     let problems = tree.body["problems"].as_array().unwrap();
-    assert_eq!(problems.len(), 3, "{}", tree.text);
+    assert_eq!(problems.len(), 2, "{}", tree.text);
     assert_eq!(problems[0]["serviceSpecification"]["id"], chain.cfs["id"]);
     assert_eq!(problems[0]["characteristic"], "speed");
     let message = problems[0]["message"].as_str().unwrap();
     assert!(
-        message.contains("'throughput'") && message.contains(id(&chain.product)),
+        message.contains("'bandwidth'") && message.contains(id(&chain.product)),
         "{message}"
     );
     assert_eq!(problems[1]["serviceSpecification"]["id"], chain.cfs["id"]);
@@ -641,15 +698,6 @@ async fn the_tree_reports_what_does_not_resolve() {
         .as_str()
         .unwrap()
         .contains(id(&chain.rfs_vlan)));
-    assert_eq!(
-        problems[2]["productSpecification"]["id"],
-        chain.product["id"]
-    );
-    let message = problems[2]["message"].as_str().unwrap();
-    assert!(
-        message.contains("RFS") && message.contains(id(&chain.rfs_port)),
-        "{message}"
-    );
 
     // An offering may name a specification that does not exist (TMF620 CTK): shown as missing.
     let offering = server
