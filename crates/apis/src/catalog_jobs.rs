@@ -97,16 +97,10 @@ impl Hooks for JobHooks {
     }
 
     fn jobs(&self, kind: WriteKind, doc: &Value, _previous: Option<&Value>) -> Vec<NewJob> {
-        if kind != WriteKind::Create {
-            return Vec::new();
+        match kind {
+            WriteKind::Create => vec![crate::steps::job_for(self.queue, doc)],
+            _ => Vec::new(),
         }
-        let id = doc.get("id").and_then(Value::as_str).unwrap_or_default();
-        vec![NewJob {
-            queue: self.queue.to_string(),
-            payload: json!({"id": id}),
-            dedup_key: Some(format!("{}:{id}", self.queue)),
-            run_at: None,
-        }]
     }
 }
 

@@ -11,13 +11,20 @@ pub mod catalog_rules;
 pub mod decomposition;
 pub mod impact;
 pub mod lifecycle;
+pub mod order_validation;
+pub mod ordering;
+mod steps;
 pub mod tmf620;
+pub mod tmf622;
 pub mod tmf632;
 pub mod tmf633;
 pub mod tmf634;
 pub mod tmf637;
 pub mod tmf638;
 pub mod tmf639;
+pub mod tmf640;
+pub mod tmf641;
+pub mod tmf652;
 pub mod tmf669;
 pub mod tmf685;
 
@@ -33,6 +40,10 @@ pub fn all() -> Vec<ApiDecl> {
         tmf638::api(),
         tmf639::api(),
         tmf685::api(),
+        tmf622::api(),
+        tmf641::api(),
+        tmf652::api(),
+        tmf640::api(),
     ]
 }
 
@@ -42,5 +53,8 @@ pub fn job_handlers() -> Vec<(String, Arc<dyn JobHandler>)> {
     handlers.extend(tmf633::job_handlers());
     handlers.extend(tmf634::job_handlers());
     handlers.extend(tmf685::job_handlers());
+    handlers.extend(tmf622::job_handlers());
+    handlers.extend(tmf641::job_handlers());
+    handlers.extend(tmf652::job_handlers());
     handlers
 }

@@ -7,7 +7,7 @@ use switchboard_engine::{ApiDecl, Reference, ResourceDecl, StateMachine};
 pub const CODE: &str = "TMF638";
 
 /// The service state cycle (v4 `ServiceStateType`).
-const SERVICE_TRANSITIONS: &[(&str, &[&str])] = &[
+pub const SERVICE_TRANSITIONS: &[(&str, &[&str])] = &[
     ("feasibilityChecked", &["designed", "terminated"]),
     (
         "designed",

@@ -24,6 +24,8 @@ use switchboard_engine::{
     ResourceDecl, Result, Scope, StateMachine, View, ViewFuture, WriteKind,
 };
 
+use crate::steps::{payload_id, settle};
+
 pub const CODE: &str = "TMF685";
 const EXPIRY_QUEUE: &str = "tmf685.expireReservation";
 const LEDGER: &str = "ledger";
@@ -714,10 +716,7 @@ struct Expiry;
 impl JobHandler for Expiry {
     fn run<'a>(&'a self, engine: &'a Engine, payload: &'a Value) -> JobFuture<'a> {
         Box::pin(async move {
-            let id = payload
-                .get("id")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
+            let id = payload_id(payload);
             let at = engine
                 .resource_ref(CODE, "reservation")
                 .ok_or("TMF685 reservation is not served")?;
@@ -731,11 +730,7 @@ impl JobHandler for Expiry {
                     Ok(())
                 })
                 .await;
-            match outcome {
-                Ok(_) => Ok(()),
-                Err(error) if error.kind == switchboard_engine::ErrorKind::NotFound => Ok(()),
-                Err(error) => Err(error.to_string()),
-            }
+            settle(outcome)
         })
     }
 }

@@ -181,7 +181,8 @@ pub struct ResourceDecl {
     pub last_update: Option<&'static str>,
     /// Set once, at creation, by the server ("creationDate", "orderDate").
     pub created_at: Option<&'static str>,
-    /// Further attributes only the server writes; id and href always are.
+    /// Further attributes only the server writes; id and href always are. `list[].attr`
+    /// names an attribute of every entry of a list (entries matched by `id`).
     pub server_owned: &'static [&'static str],
     pub hooks: Option<Arc<dyn Hooks>>,
     /// References that must resolve to stored resources when a document is written.

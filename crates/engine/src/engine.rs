@@ -225,7 +225,10 @@ impl Engine {
             for decl in std::mem::take(&mut api.resources) {
                 let create_validator = compile(&schema, decl.create_schema)
                     .map_err(|error| format!("{}: {error}", api.code))?;
-                let update_validator = compile(&schema, decl.update_schema)
+                let update_validator = decl
+                    .update_schema
+                    .map(|name| BodyValidator::compile_partial(&schema, name))
+                    .transpose()
                     .map_err(|error| format!("{}: {error}", api.code))?;
                 let scalars = scalar_attributes(&schema, decl.create_schema);
                 let references = decl
@@ -1386,11 +1389,68 @@ fn server_owned(decl: &ResourceDecl) -> Vec<&'static str> {
 
 fn apply_patch(doc: &mut Value, kind: PatchKind, body: &Value, decl: &ResourceDecl) -> Result<()> {
     let owned = server_owned(decl);
+    // `list[].attr`: an attribute of each entry of a list (an order item's state).
+    let nested: Vec<(&str, &str)> = owned
+        .iter()
+        .filter_map(|key| key.split_once("[]."))
+        .collect();
+    let before: Vec<(&str, &str, Option<Value>)> = nested
+        .iter()
+        .map(|(list, attribute)| (*list, *attribute, doc.get(*list).cloned()))
+        .collect();
+    apply_top_level_patch(doc, kind, body, &owned)?;
+    for (list, attribute, previous) in before {
+        check_entries_kept(list, attribute, previous.as_ref(), doc.get(list))?;
+    }
+    Ok(())
+}
+
+/// Refuses a change of `attribute` in any entry of `list` (entries matched by `id`); a
+/// new entry may not set it either.
+fn check_entries_kept(
+    list: &str,
+    attribute: &str,
+    before: Option<&Value>,
+    after: Option<&Value>,
+) -> Result<()> {
+    let Some(Value::Array(after)) = after else {
+        return Ok(());
+    };
+    let before: Vec<&Value> = match before {
+        Some(Value::Array(entries)) => entries.iter().collect(),
+        _ => Vec::new(),
+    };
+    for entry in after {
+        let id = entry.get("id");
+        let previous = before
+            .iter()
+            .find(|old| id.is_some() && old.get("id") == id)
+            .and_then(|old| old.get(attribute));
+        if entry.get(attribute).is_some() && entry.get(attribute) != previous {
+            return Err(Error::bad_request(format!(
+                "'{list}[].{attribute}' is set by the server and cannot be changed"
+            )));
+        }
+        if entry.get(attribute).is_none() && previous.is_some() {
+            return Err(Error::bad_request(format!(
+                "'{list}[].{attribute}' is set by the server and cannot be removed"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn apply_top_level_patch(
+    doc: &mut Value,
+    kind: PatchKind,
+    body: &Value,
+    owned: &[&str],
+) -> Result<()> {
     match kind {
         PatchKind::Merge => {
             // Echoing a server-owned value unchanged is harmless (a client patching
             // back what it read); changing or removing one is refused.
-            for key in &owned {
+            for key in owned {
                 if let Some(value) = body.get(*key) {
                     if doc.get(*key) != Some(value) {
                         return Err(Error::bad_request(format!(

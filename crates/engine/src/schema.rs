@@ -16,6 +16,25 @@ pub struct BodyValidator {
 impl BodyValidator {
     /// Compiles the validator for one definition of a compact schema file.
     pub fn compile(schema_file: &Value, definition: &str) -> std::result::Result<Self, String> {
+        Self::compile_with(schema_file, definition, false)
+    }
+
+    /// The validator of a merge-patch body: it names only what changes, so the
+    /// definition's top-level `required` is dropped (TMF622 v4's `ProductOrder_Update`
+    /// requires `productOrderItem`); the patched result is still checked whole against
+    /// the create definition.
+    pub fn compile_partial(
+        schema_file: &Value,
+        definition: &str,
+    ) -> std::result::Result<Self, String> {
+        Self::compile_with(schema_file, definition, true)
+    }
+
+    fn compile_with(
+        schema_file: &Value,
+        definition: &str,
+        partial: bool,
+    ) -> std::result::Result<Self, String> {
         let definitions = schema_file
             .get("definitions")
             .ok_or_else(|| "schema file has no definitions".to_string())?;
@@ -27,7 +46,7 @@ impl BodyValidator {
         let mut definitions = definitions.clone();
         if let Some(Value::Object(target)) = definitions.get_mut(definition) {
             if let Some(Value::Array(required)) = target.get_mut("required") {
-                required.retain(|name| !matches!(name.as_str(), Some("id" | "href")));
+                required.retain(|name| !partial && !matches!(name.as_str(), Some("id" | "href")));
                 // Draft 4 wants a non-empty `required`: drop it when nothing is left.
                 if required.is_empty() {
                     target.remove("required");

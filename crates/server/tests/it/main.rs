@@ -18,6 +18,8 @@ mod impact;
 mod inventory;
 mod jobs;
 mod ops;
+mod order_validation;
+mod ordering;
 mod outage;
 mod patch;
 mod pools;

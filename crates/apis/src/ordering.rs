@@ -1,0 +1,328 @@
+//! What the three ordering APIs share (TMF622 product, TMF641 service, TMF652 resource
+//! orders): the order and item state machines, the server-owned parts of an order, and
+//! the cancel task (`cancel…Order`), whose job takes a not yet finished order through
+//! assessingCancellation and pendingCancellation to cancelled.
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use switchboard_engine::{
+    Engine, Error, Hooks, JobFuture, JobHandler, NewJob, Operations, Reference, ResourceDecl,
+    Result, StateMachine, WriteKind,
+};
+
+use crate::catalog_jobs::schema_name;
+use crate::steps::{job_for, payload_id, settle};
+
+/// The order cycle (v4 `…OrderStateType`): acknowledged on receipt, then rejected, or
+/// worked (pending/held/inProgress) to completed, failed or partial; a cancellation goes
+/// through assessingCancellation and pendingCancellation.
+pub const ORDER_TRANSITIONS: &[(&str, &[&str])] = &[
+    (
+        "acknowledged",
+        &[
+            "rejected",
+            "pending",
+            "held",
+            "inProgress",
+            "assessingCancellation",
+        ],
+    ),
+    (
+        "pending",
+        &["inProgress", "held", "rejected", "assessingCancellation"],
+    ),
+    ("held", &["inProgress", "pending", "assessingCancellation"]),
+    (
+        "inProgress",
+        &[
+            "completed",
+            "failed",
+            "partial",
+            "held",
+            "pending",
+            "assessingCancellation",
+        ],
+    ),
+    (
+        "assessingCancellation",
+        &["pendingCancellation", "inProgress", "held", "pending"],
+    ),
+    ("pendingCancellation", &["cancelled"]),
+    ("completed", &[]),
+    ("failed", &[]),
+    ("partial", &[]),
+    ("rejected", &[]),
+    ("cancelled", &[]),
+];
+
+/// Orders in these states can still be cancelled.
+pub const CANCELLABLE: &[&str] = &["acknowledged", "pending", "held", "inProgress"];
+
+/// The cancel task cycle (v4 `TaskStateType`).
+const TASK_TRANSITIONS: &[(&str, &[&str])] = &[
+    (
+        "acknowledged",
+        &["inProgress", "done", "terminatedWithError"],
+    ),
+    ("inProgress", &["done", "terminatedWithError"]),
+    ("done", &[]),
+    ("terminatedWithError", &[]),
+];
+
+/// One ordering API's order resource.
+#[derive(Debug, Clone, Copy)]
+pub struct Order {
+    pub api: &'static str,
+    /// "productOrder".
+    pub collection: &'static str,
+    /// "ProductOrder".
+    pub resource_type: &'static str,
+    /// The attribute listing the items: "productOrderItem".
+    pub items: &'static str,
+    /// The queue of the first fulfilment step, started by every new order.
+    pub start: Option<&'static str>,
+}
+
+impl Order {
+    /// The order resource: server-owned id, href, `orderDate`, `state` (acknowledged on
+    /// create; then moved only by the server) and item states.
+    pub fn decl(self) -> ResourceDecl {
+        ResourceDecl {
+            create_schema: Some(schema_name(self.resource_type, "_Create")),
+            update_schema: Some(schema_name(self.resource_type, "_Update")),
+            state: Some(StateMachine {
+                attribute: "state",
+                initial: Some("acknowledged"),
+                transitions: ORDER_TRANSITIONS,
+            }),
+            created_at: Some("orderDate"),
+            server_owned: Box::leak(
+                vec![
+                    "state",
+                    "completionDate",
+                    "cancellationDate",
+                    "startDate",
+                    "expectedCompletionDate",
+                    // Declarations are built once at start-up: leaking the name is harmless.
+                    Box::leak(format!("{}[].state", self.items).into_boxed_str()),
+                ]
+                .into_boxed_slice(),
+            ),
+            hooks: Some(Arc::new(OrderHooks(self))),
+            ..ResourceDecl::new(self.collection, self.resource_type)
+        }
+    }
+
+    /// The cancel task resource (`cancelProductOrder`, …) naming an existing order.
+    pub fn cancel_decl(
+        self,
+        collection: &'static str,
+        resource_type: &'static str,
+        references: &'static [Reference],
+    ) -> ResourceDecl {
+        ResourceDecl {
+            create_schema: Some(schema_name(resource_type, "_Create")),
+            operations: Operations {
+                delete: false,
+                patch: false,
+                ..Operations::TASK
+            },
+            state: Some(StateMachine {
+                attribute: "state",
+                initial: Some("acknowledged"),
+                transitions: TASK_TRANSITIONS,
+            }),
+            server_owned: &["state", "effectiveCancellationDate", "errorMessage"],
+            references,
+            hooks: Some(Arc::new(CancelHooks {
+                queue: self.cancel_queue(),
+            })),
+            ..ResourceDecl::new(collection, resource_type)
+        }
+    }
+
+    fn cancel_queue(self) -> &'static str {
+        match self.api {
+            "TMF622" => "tmf622.cancelProductOrder",
+            "TMF641" => "tmf641.cancelServiceOrder",
+            _ => "tmf652.cancelResourceOrder",
+        }
+    }
+
+    /// The job that carries out cancel tasks of this API (`cancel`: its collection).
+    pub fn cancel_handler(self, cancel: &'static str) -> (String, Arc<dyn JobHandler>) {
+        (
+            self.cancel_queue().to_string(),
+            Arc::new(Cancel {
+                order: self,
+                cancel,
+            }),
+        )
+    }
+}
+
+/// Item states start as the order's: acknowledged.
+struct OrderHooks(Order);
+
+impl Hooks for OrderHooks {
+    fn check(&self, kind: WriteKind, doc: &mut Value, _previous: Option<&Value>) -> Result<()> {
+        if kind != WriteKind::Create {
+            return Ok(());
+        }
+        set_item_states(doc, self.0.items, "acknowledged", &[]);
+        Ok(())
+    }
+
+    fn jobs(&self, kind: WriteKind, doc: &Value, _previous: Option<&Value>) -> Vec<NewJob> {
+        match (kind, self.0.start) {
+            (WriteKind::Create, Some(queue)) => vec![job_for(queue, doc)],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Sets the state of every item (nested items too) not in one of `keep`.
+fn set_item_states(doc: &mut Value, items: &str, state: &str, keep: &[&str]) {
+    let Some(Value::Array(list)) = doc.get_mut(items) else {
+        return;
+    };
+    for item in list {
+        let current = item
+            .get("state")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if !keep.contains(&current) {
+            item["state"] = json!(state);
+        }
+        set_item_states(item, items, state, keep);
+    }
+}
+
+struct CancelHooks {
+    queue: &'static str,
+}
+
+impl Hooks for CancelHooks {
+    fn jobs(&self, kind: WriteKind, doc: &Value, _previous: Option<&Value>) -> Vec<NewJob> {
+        match kind {
+            WriteKind::Create => vec![job_for(self.queue, doc)],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Carries out one cancel task. Each step is a state change of its own (with its
+/// event), and a step already taken is skipped, so the job may run again after a crash.
+struct Cancel {
+    order: Order,
+    cancel: &'static str,
+}
+
+impl Cancel {
+    async fn run(&self, engine: &Engine, id: &str) -> Result<()> {
+        let api = self.order.api;
+        let task_at = engine
+            .resource_ref(api, self.cancel)
+            .ok_or_else(|| Error::internal(format!("{api} {} is not served", self.cancel)))?;
+        let order_at = engine
+            .resource_ref(api, self.order.collection)
+            .ok_or_else(|| {
+                Error::internal(format!("{api} {} is not served", self.order.collection))
+            })?;
+        let Some(task) = engine.document(api, self.cancel, id).await? else {
+            return Ok(());
+        };
+        if text(&task, "state") != "acknowledged" && text(&task, "state") != "inProgress" {
+            return Ok(());
+        }
+        let order_id = task
+            .get(self.order.collection)
+            .and_then(|order| order.get("id"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let reason = task.get("cancellationReason").cloned();
+        let order = engine
+            .document(api, self.order.collection, &order_id)
+            .await?;
+        let state = order.as_ref().map(|order| text(order, "state"));
+        let refusal = match state.as_deref() {
+            None => Some(format!(
+                "{} '{order_id}' no longer exists",
+                self.order.collection
+            )),
+            Some(state)
+                if CANCELLABLE.contains(&state)
+                    || state == "assessingCancellation"
+                    || state == "pendingCancellation"
+                    || state == "cancelled" =>
+            {
+                None
+            }
+            Some(state) => Some(format!(
+                "{} '{order_id}' is {state}: past the point where it can be cancelled",
+                self.order.collection
+            )),
+        };
+        if let Some(message) = refusal {
+            engine
+                .update_internal(task_at, id, |task| {
+                    task["state"] = json!("terminatedWithError");
+                    task["errorMessage"] = json!(message);
+                    Ok(())
+                })
+                .await?;
+            return Ok(());
+        }
+        let items = self.order.items;
+        for (from, to) in [
+            (CANCELLABLE, "assessingCancellation"),
+            (&["assessingCancellation"][..], "pendingCancellation"),
+            (&["pendingCancellation"][..], "cancelled"),
+        ] {
+            engine
+                .update_internal(order_at, &order_id, |order| {
+                    if from.contains(&text(order, "state").as_str()) {
+                        order["state"] = json!(to);
+                        if to == "cancelled" {
+                            let now = switchboard_engine::now_rfc3339();
+                            order["cancellationDate"] = json!(now);
+                            if let Some(reason) = &reason {
+                                order["cancellationReason"] = reason.clone();
+                            }
+                            set_item_states(
+                                order,
+                                items,
+                                "cancelled",
+                                &["completed", "failed", "rejected"],
+                            );
+                        }
+                    }
+                    Ok(())
+                })
+                .await?;
+        }
+        engine
+            .update_internal(task_at, id, |task| {
+                task["state"] = json!("done");
+                task["effectiveCancellationDate"] = json!(switchboard_engine::now_rfc3339());
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+impl JobHandler for Cancel {
+    fn run<'a>(&'a self, engine: &'a Engine, payload: &'a Value) -> JobFuture<'a> {
+        Box::pin(async move { settle(Cancel::run(self, engine, payload_id(payload)).await) })
+    }
+}
+
+fn text(doc: &Value, key: &str) -> String {
+    doc.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}

@@ -1,0 +1,41 @@
+//! TMF622 Product Ordering v4: product orders and their cancellation. A new order is
+//! validated first (`order_validation`).
+
+use std::sync::Arc;
+
+use switchboard_engine::{ApiDecl, JobHandler, Reference};
+
+use crate::ordering::Order;
+
+pub const CODE: &str = "TMF622";
+
+pub const ORDER: Order = Order {
+    api: CODE,
+    collection: "productOrder",
+    resource_type: "ProductOrder",
+    items: "productOrderItem",
+    start: Some(crate::order_validation::QUEUE),
+};
+
+pub fn api() -> ApiDecl {
+    ApiDecl {
+        code: CODE,
+        base_path: "/tmf-api/productOrderingManagement/v4",
+        schema: include_str!("../../../schemas/TMF622.json"),
+        resources: vec![
+            ORDER.decl(),
+            ORDER.cancel_decl(
+                "cancelProductOrder",
+                "CancelProductOrder",
+                const { &[Reference::to("productOrder", CODE, "productOrder")] },
+            ),
+        ],
+    }
+}
+
+pub fn job_handlers() -> Vec<(String, Arc<dyn JobHandler>)> {
+    vec![
+        ORDER.cancel_handler("cancelProductOrder"),
+        crate::order_validation::handler(),
+    ]
+}

@@ -1,0 +1,37 @@
+//! TMF641 Service Ordering v4: service orders and their cancellation.
+
+use std::sync::Arc;
+
+use switchboard_engine::{ApiDecl, JobHandler, Reference};
+
+use crate::ordering::Order;
+
+pub const CODE: &str = "TMF641";
+
+pub const ORDER: Order = Order {
+    api: CODE,
+    collection: "serviceOrder",
+    resource_type: "ServiceOrder",
+    items: "serviceOrderItem",
+    start: None,
+};
+
+pub fn api() -> ApiDecl {
+    ApiDecl {
+        code: CODE,
+        base_path: "/tmf-api/serviceOrdering/v4",
+        schema: include_str!("../../../schemas/TMF641.json"),
+        resources: vec![
+            ORDER.decl(),
+            ORDER.cancel_decl(
+                "cancelServiceOrder",
+                "CancelServiceOrder",
+                const { &[Reference::to("serviceOrder", CODE, "serviceOrder")] },
+            ),
+        ],
+    }
+}
+
+pub fn job_handlers() -> Vec<(String, Arc<dyn JobHandler>)> {
+    vec![ORDER.cancel_handler("cancelServiceOrder")]
+}

@@ -1,0 +1,37 @@
+//! TMF652 Resource Ordering v4: resource orders and their cancellation.
+
+use std::sync::Arc;
+
+use switchboard_engine::{ApiDecl, JobHandler, Reference};
+
+use crate::ordering::Order;
+
+pub const CODE: &str = "TMF652";
+
+pub const ORDER: Order = Order {
+    api: CODE,
+    collection: "resourceOrder",
+    resource_type: "ResourceOrder",
+    items: "orderItem",
+    start: None,
+};
+
+pub fn api() -> ApiDecl {
+    ApiDecl {
+        code: CODE,
+        base_path: "/tmf-api/resourceOrderingManagement/v4",
+        schema: include_str!("../../../schemas/TMF652.json"),
+        resources: vec![
+            ORDER.decl(),
+            ORDER.cancel_decl(
+                "cancelResourceOrder",
+                "CancelResourceOrder",
+                const { &[Reference::to("resourceOrder", CODE, "resourceOrder")] },
+            ),
+        ],
+    }
+}
+
+pub fn job_handlers() -> Vec<(String, Arc<dyn JobHandler>)> {
+    vec![ORDER.cancel_handler("cancelResourceOrder")]
+}
