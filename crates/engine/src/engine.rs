@@ -36,6 +36,8 @@ pub struct EngineConfig {
     pub lease_ms: i64,
     /// Longest sleep of an idle worker; polling is the guarantee, wake-ups the speed.
     pub poll_interval_ms: u64,
+    /// Where event callbacks may go.
+    pub callbacks: crate::callbacks::CallbackPolicy,
 }
 
 impl Default for EngineConfig {
@@ -50,6 +52,7 @@ impl Default for EngineConfig {
             delivery_timeout_ms: 5000,
             lease_ms: 30_000,
             poll_interval_ms: 1000,
+            callbacks: crate::callbacks::CallbackPolicy::Anywhere,
         }
     }
 }
@@ -260,6 +263,7 @@ impl Engine {
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_millis(config.delivery_timeout_ms))
             .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(crate::callbacks::resolver(config.callbacks))
             .build()
             .map_err(|error| format!("http client: {error}"))?;
         // Commits of other processes wake this worker too, where the store can tell.
@@ -1246,6 +1250,13 @@ impl Engine {
             self.inner.config.public_url, api.decl.base_path
         );
         let doc = events::subscription(&body, &id, &href)?;
+        if let Some(callback) = doc
+            .get("callback")
+            .and_then(Value::as_str)
+            .and_then(|callback| reqwest::Url::parse(callback).ok())
+        {
+            self.inner.config.callbacks.check(&callback).await?;
+        }
         let json = storable_json(&doc)?;
         let mut tx = self.inner.store.begin().await?;
         tx.insert(

@@ -8,12 +8,14 @@
 //! - `query`: TMF630 query strings, projection and in-memory matching;
 //! - `schema`: body validation against the compact schemas;
 //! - `scope`: the transaction a domain hook works in (internal state, locks, jobs);
+//! - `callbacks`: where event callbacks may go (the SSRF guard);
 //! - `events`: event construction, hub subscriptions and the fan-out to the outbox;
 //! - `worker`: the background job runner (event delivery, registered job handlers);
 //! - `error`: the error kinds the HTTP layer turns into TMF error bodies.
 //!
 //! The engine knows no HTTP framework and no SQL.
 
+pub mod callbacks;
 pub mod decl;
 mod engine;
 pub mod error;

@@ -184,6 +184,12 @@ impl Engine {
             .and_then(Value::as_str)
             .ok_or("delivery without callback")?;
         let event = payload.get("event").ok_or("delivery without event")?;
+        let url = reqwest::Url::parse(callback).map_err(|error| format!("{callback}: {error}"))?;
+        if !crate::callbacks::literal_allowed(self.inner.config.callbacks, &url) {
+            return Err(format!(
+                "POST {callback}: refused, the address is in a private, loopback or reserved network"
+            ));
+        }
         let response = self
             .inner
             .http

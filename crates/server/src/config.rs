@@ -2,6 +2,7 @@
 //! twin.
 
 use clap::{Args, ValueEnum};
+use switchboard_engine::callbacks::CallbackPolicy;
 
 /// What a `serve` process does; API nodes and workers scale separately on PostgreSQL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -78,6 +79,18 @@ pub struct ServeConfig {
         default_value_t = false
     )]
     pub sqlite_synchronous_full: bool,
+    /// Event callbacks to private, loopback and reserved addresses: `allow` or `deny`.
+    /// Default: allowed when this server listens on loopback (development and tests),
+    /// denied when it listens on any other address.
+    #[arg(long, env = "SWITCHBOARD_PRIVATE_CALLBACKS", value_enum)]
+    pub private_callbacks: Option<PrivateCallbacks>,
+}
+
+/// Whether event callbacks may reach private networks (the SSRF guard).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PrivateCallbacks {
+    Allow,
+    Deny,
 }
 
 impl ServeConfig {
@@ -97,6 +110,21 @@ impl ServeConfig {
             cache_entries: 20_000,
             pg_connections: 16,
             sqlite_synchronous_full: false,
+            private_callbacks: None,
+        }
+    }
+
+    /// Where event callbacks may go: as configured, else anywhere for a server on
+    /// loopback and public addresses only otherwise.
+    pub fn callback_policy(&self) -> CallbackPolicy {
+        let allow = match self.private_callbacks {
+            Some(choice) => choice == PrivateCallbacks::Allow,
+            None => listens_on_loopback(&self.listen),
+        };
+        if allow {
+            CallbackPolicy::Anywhere
+        } else {
+            CallbackPolicy::PublicOnly
         }
     }
 
@@ -105,6 +133,15 @@ impl ServeConfig {
             Some(url) => url.trim_end_matches('/').to_string(),
             None => format!("http://{}", self.listen),
         }
+    }
+}
+
+fn listens_on_loopback(listen: &str) -> bool {
+    match listen.parse::<std::net::SocketAddr>() {
+        Ok(address) => address.ip().is_loopback(),
+        Err(_) => listen
+            .rsplit_once(':')
+            .is_some_and(|(host, _)| host.eq_ignore_ascii_case("localhost")),
     }
 }
 

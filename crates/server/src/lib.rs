@@ -54,6 +54,7 @@ pub async fn build(config: &ServeConfig) -> anyhow_free::Result<(Engine, axum::R
         delivery_timeout_ms: config.delivery_timeout_ms,
         poll_interval_ms: config.poll_interval_ms,
         lease_ms: config.job_lease_ms,
+        callbacks: config.callback_policy(),
         ..EngineConfig::default()
     };
     let engine = Engine::new(

@@ -617,3 +617,51 @@ async fn a_subscription_sees_only_the_events_of_its_own_api() {
     assert_eq!(events.len(), 1, "{events:?}");
     assert_event(&events[0], "CatalogCreateEvent", "catalog", &catalog);
 }
+
+/// A server that does not listen on loopback calls back only to public addresses: a
+/// subscription to a loopback, private or link-local address, written or resolved, is
+/// refused with 400 (DESIGN.md, security). The same server on loopback (every other test
+/// here) calls back anywhere.
+#[tokio::test]
+async fn a_server_guarded_against_ssrf_refuses_private_callbacks() {
+    let server = TestServer::start_with(|config| {
+        config.private_callbacks = Some(switchboard::config::PrivateCallbacks::Deny)
+    })
+    .await;
+    for callback in [
+        "http://127.0.0.1:9/listener",
+        "http://localhost:9/listener",
+        "http://[::1]:9/listener",
+        "http://10.1.2.3/listener",
+        "http://169.254.169.254/latest/meta-data",
+    ] {
+        let reply = server
+            .post(
+                &format!("{PARTY}/hub"),
+                &json!({"callback": callback, "query": ""}),
+            )
+            .await;
+        reply.assert_error(400);
+        assert!(
+            reply.text.contains("private, loopback or reserved"),
+            "{callback}: {}",
+            reply.text
+        );
+    }
+    // A name that does not resolve is refused; a public address is accepted (nothing is
+    // sent until an event happens).
+    let reply = server
+        .post(
+            &format!("{PARTY}/hub"),
+            &json!({"callback": "http://192.0.2.1.nip.invalid/listener"}),
+        )
+        .await;
+    reply.assert_error(400);
+    let reply = server
+        .post(
+            &format!("{PARTY}/hub"),
+            &json!({"callback": "http://8.8.8.8/listener"}),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+}
