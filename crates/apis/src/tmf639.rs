@@ -1,6 +1,6 @@
-//! TMF639 Resource Inventory v4: the resources services run on. Their administrative,
-//! operational and usage states are stored as sent (validated against the spec's enums);
-//! `resourceStatus` is the state the engine announces changes of.
+//! TMF639 Resource Inventory v4: the resources services run on. `resourceStatus` is the
+//! state the engine announces changes of (free: any value of the v4 enum, any move); the
+//! administrative, operational and usage states move as their machines allow.
 
 use std::sync::Arc;
 
@@ -13,6 +13,35 @@ pub const CODE: &str = "TMF639";
 const RESOURCE_REFERENCES: &[Reference] = &[
     Reference::to("resourceSpecification", "TMF634", "resourceSpecification"),
     Reference::to("resourceRelationship", CODE, "resource").within("resource"),
+];
+
+/// The X.731-style states of a resource (v4 enums), each with its moves: shutting down
+/// ends in locked; operational state flips; usage goes through active between idle and
+/// busy.
+const RESOURCE_STATES: &[StateMachine] = &[
+    StateMachine {
+        attribute: "administrativeState",
+        initial: None,
+        transitions: &[
+            ("locked", &["unlocked"]),
+            ("unlocked", &["locked", "shutdown"]),
+            ("shutdown", &["locked", "unlocked"]),
+        ],
+    },
+    StateMachine {
+        attribute: "operationalState",
+        initial: None,
+        transitions: &[("enable", &["disable"]), ("disable", &["enable"])],
+    },
+    StateMachine {
+        attribute: "usageState",
+        initial: None,
+        transitions: &[
+            ("idle", &["active"]),
+            ("active", &["idle", "busy"]),
+            ("busy", &["active"]),
+        ],
+    },
 ];
 
 pub fn api() -> ApiDecl {
@@ -31,6 +60,7 @@ pub fn api() -> ApiDecl {
                 transitions: &[],
             }),
             references: RESOURCE_REFERENCES,
+            other_states: RESOURCE_STATES,
             views: vec![("impact", Arc::new(crate::impact::Impact::OfResource))],
             ..ResourceDecl::new("resource", "Resource")
         }],

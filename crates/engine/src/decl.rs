@@ -177,6 +177,10 @@ pub struct ResourceDecl {
     pub update_schema: Option<&'static str>,
     pub operations: Operations,
     pub state: Option<StateMachine>,
+    /// Further state attributes with their own transitions (checked on every change,
+    /// announced as attribute changes): a resource's administrative, operational and
+    /// usage states.
+    pub other_states: &'static [StateMachine],
     /// Set to the time of every write by the server ("lastUpdate").
     pub last_update: Option<&'static str>,
     /// Set once, at creation, by the server ("creationDate", "orderDate").
@@ -282,6 +286,7 @@ impl ResourceDecl {
             update_schema: None,
             operations: Operations::ALL,
             state: None,
+            other_states: &[],
             last_update: None,
             created_at: None,
             server_owned: &[],

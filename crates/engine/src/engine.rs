@@ -1064,6 +1064,7 @@ impl Engine {
                 }
             }
         }
+        check_other_states(&resource.decl, &previous, &doc)?;
         if attributes_changed(&previous, &doc, &resource.decl) {
             changes.push(Change::AttributeValueChange);
         }
@@ -1307,6 +1308,32 @@ impl Engine {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Further state attributes (a resource's administrative, operational and usage states)
+/// move only as their machines allow: 409 naming the allowed next states otherwise.
+/// Their changes are announced as attribute changes.
+fn check_other_states(decl: &ResourceDecl, previous: &Value, doc: &Value) -> Result<()> {
+    for machine in decl.other_states {
+        let before = previous.get(machine.attribute).and_then(Value::as_str);
+        let after = doc.get(machine.attribute).and_then(Value::as_str);
+        let (Some(from), Some(to)) = (before, after) else {
+            continue;
+        };
+        if machine.knows(from) && machine.knows(to) && !machine.allows(from, to) {
+            let next = machine.next_states(from);
+            return Err(Error::invalid_transition(format!(
+                "'{}' cannot go from '{from}' to '{to}'; allowed next: {}",
+                machine.attribute,
+                if next.is_empty() {
+                    "none (final state)".to_string()
+                } else {
+                    next.join(", ")
+                }
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Times a write whose hook works in its transaction is run again after a concurrent

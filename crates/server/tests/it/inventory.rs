@@ -1,7 +1,7 @@
 //! The catalog and inventory APIs declared after the first three (TMF633, TMF634,
 //! TMF637, TMF638, TMF639): served by the same engine with their schemas and states.
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::support::*;
 
@@ -241,4 +241,51 @@ async fn referenced_specifications_stay_while_their_referrers_are_in_service() {
     walk(rfs_path, &["Retired"]).await;
     walk(port_path.clone(), &["Retired"]).await;
     assert_eq!(server.delete(&port_path).await.status, 204);
+}
+
+/// A resource's administrative, operational and usage states move as X.731 has them:
+/// a locked resource is unlocked before it can be shut down, usage passes through
+/// `active` between `idle` and `busy`; a jump answers 409 naming the allowed moves.
+#[tokio::test]
+async fn resource_states_move_as_their_machines_allow() {
+    let server = TestServer::start().await;
+    let resources = "/tmf-api/resourceInventoryManagement/v4/resource";
+    let resource = server
+        .create(
+            resources,
+            &json!({"name": "olt-1", "administrativeState": "locked",
+                    "operationalState": "disable", "usageState": "idle"}),
+        )
+        .await;
+    let path = format!("{resources}/{}", resource["id"].as_str().unwrap());
+    let patch = |body: Value| {
+        let server = &server;
+        let path = path.clone();
+        async move {
+            server
+                .patch(&path, "application/merge-patch+json", &body)
+                .await
+        }
+    };
+    let refused = patch(json!({"administrativeState": "shutdown"})).await;
+    refused.assert_error(409);
+    assert!(
+        refused.text.contains("allowed next: unlocked"),
+        "{}",
+        refused.text
+    );
+    patch(json!({"usageState": "busy"})).await.assert_error(409);
+    for step in [
+        json!({"administrativeState": "unlocked"}),
+        json!({"administrativeState": "shutdown"}),
+        json!({"administrativeState": "locked"}),
+        json!({"operationalState": "enable", "usageState": "active"}),
+        json!({"usageState": "busy"}),
+    ] {
+        let reply = patch(step.clone()).await;
+        assert_eq!(reply.status, 200, "{step}: {}", reply.text);
+    }
+    let stored = server.get(&path).await.body;
+    assert_eq!(stored["administrativeState"], "locked");
+    assert_eq!(stored["usageState"], "busy");
 }
