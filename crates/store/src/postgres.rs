@@ -19,6 +19,13 @@ use crate::sql::{Bind, Builder};
 use crate::tx::Op;
 use crate::{DeadJob, Document, Job, Page, StoreConfig, StoreError, StoreResult};
 
+/// Fills `links` from the documents' `p_links` when it is empty (an older database, or
+/// an import, which writes documents only).
+pub(crate) const LINKS_FROM_DOCUMENTS: &str = "INSERT INTO links (target, kind, id)
+     SELECT jsonb_array_elements_text(p_links), kind, id FROM documents
+     WHERE p_links IS NOT NULL AND NOT EXISTS (SELECT 1 FROM links)
+     ON CONFLICT DO NOTHING";
+
 const MIGRATIONS: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS documents (
         seq BIGSERIAL PRIMARY KEY,
@@ -39,7 +46,21 @@ const MIGRATIONS: &[&str] = &[
     "CREATE INDEX IF NOT EXISTS documents_kind_updated ON documents (kind, p_updated)",
     // The link index: who refers to a document (impact walks, reference checks).
     "ALTER TABLE documents ADD COLUMN IF NOT EXISTS p_links JSONB",
-    "CREATE INDEX IF NOT EXISTS documents_links ON documents USING GIN (p_links jsonb_path_ops)",
+    // The link index proper: one row per key, written with the document in the same
+    // transaction (no triggers: no PL/pgSQL here). A B-tree on the key has estimates a
+    // planner trusts; a GIN index on `p_links` was passed over for scans (26-45 ms per
+    // lookup on 13 k documents instead of under 1 ms).
+    "DROP INDEX IF EXISTS documents_links",
+    "DROP INDEX IF EXISTS documents_link_keys",
+    "CREATE TABLE IF NOT EXISTS links (
+        target TEXT COLLATE \"C\" NOT NULL,
+        kind TEXT COLLATE \"C\" NOT NULL,
+        id TEXT COLLATE \"C\" NOT NULL
+    )",
+    "CREATE UNIQUE INDEX IF NOT EXISTS links_key ON links (target, kind, id)",
+    "CREATE INDEX IF NOT EXISTS links_document ON links (kind, id)",
+    // Databases written before the table existed: filled once from `p_links`.
+    LINKS_FROM_DOCUMENTS,
     "CREATE TABLE IF NOT EXISTS jobs (
         id BIGSERIAL PRIMARY KEY,
         queue TEXT NOT NULL,
@@ -243,19 +264,25 @@ impl PgStore {
         kinds: &[String],
         limit: i64,
     ) -> StoreResult<Vec<crate::Referrer>> {
+        // No ORDER BY: it tempts the planner to walk documents in `seq` order and filter;
+        // the few rows are put in creation order here.
         let rows = map(sqlx::query(
-            "SELECT t.target, d.kind, d.id, d.version, d.doc::text AS doc
-             FROM jsonb_array_elements_text($1::jsonb) AS t(target)
-             JOIN documents d ON d.p_links @> jsonb_build_array(t.target)
-             WHERE d.kind IN (SELECT jsonb_array_elements_text($2::jsonb))
-             ORDER BY d.seq LIMIT $3",
+            "SELECT l.target, d.seq, d.kind, d.id, d.version, d.doc::text AS doc
+             FROM links l JOIN documents d ON d.kind = l.kind AND d.id = l.id
+             WHERE l.target = ANY($1) AND l.kind = ANY($2)
+             LIMIT $3",
         )
-        .bind(shared::list_json(targets))
-        .bind(shared::list_json(kinds))
+        .bind(targets)
+        .bind(kinds)
         .bind(limit)
         .fetch_all(&self.pool)
         .await)?;
-        rows.iter().map(shared::referrer).collect()
+        let mut found: Vec<(i64, crate::Referrer)> = Vec::with_capacity(rows.len());
+        for row in &rows {
+            found.push((map(row.try_get("seq"))?, shared::referrer(row)?));
+        }
+        found.sort_by_key(|(seq, _)| *seq);
+        Ok(found.into_iter().map(|(_, referrer)| referrer).collect())
     }
 
     pub(crate) async fn all(&self, kind: &str) -> StoreResult<Vec<Document>> {
@@ -401,6 +428,7 @@ impl PgStore {
                 Ok(false) => return Err(Retry::Final(StoreError::VersionConflict)),
                 Err(error) => return Err(Retry::from(error)),
             }
+            write_links(&mut tx, op).await.map_err(Retry::from)?;
         }
         if queued && self.notify_due() {
             // A hint for the workers of other processes; polling remains the guarantee.
@@ -540,4 +568,37 @@ impl From<sqlx::Error> for Retry {
             Retry::Final(StoreError::classify(error))
         }
     }
+}
+
+/// Keeps `links` in step with a document write, in its transaction.
+async fn write_links(tx: &mut Transaction<'static, Postgres>, op: &Op) -> Result<(), sqlx::Error> {
+    let (kind, id, links, replace) = match op {
+        Op::Insert {
+            kind, id, promoted, ..
+        } => (kind, id, Some(&promoted.links), false),
+        Op::Update {
+            kind, id, promoted, ..
+        } => (kind, id, Some(&promoted.links), true),
+        Op::Delete { kind, id, .. } => (kind, id, None, true),
+        Op::Enqueue { .. } | Op::CancelJobs { .. } => return Ok(()),
+    };
+    if replace {
+        sqlx::query("DELETE FROM links WHERE kind = $1 AND id = $2")
+            .bind(kind)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    if let Some(links) = links.filter(|links| !links.is_empty()) {
+        sqlx::query(
+            "INSERT INTO links (target, kind, id) SELECT unnest($1::text[]), $2, $3
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(links)
+        .bind(kind)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }

@@ -181,7 +181,14 @@ impl Loader {
     }
 
     /// Makes every row loaded visible at once.
-    pub async fn commit(self) -> StoreResult<()> {
+    pub async fn commit(mut self) -> StoreResult<()> {
+        // SQLite keeps its link index by triggers; PostgreSQL's is written here, from the
+        // documents just loaded (the target was empty, so `links` is too).
+        if let TransferTx::Postgres(tx) = &mut self.tx {
+            map(sqlx::query(crate::postgres::LINKS_FROM_DOCUMENTS)
+                .execute(&mut **tx)
+                .await)?;
+        }
         on_tx!(self.tx, tx => map(tx.commit().await))
     }
 
