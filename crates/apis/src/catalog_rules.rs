@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 use switchboard_engine::{
-    Error, HookFuture, Hooks, NewJob, ResourceDecl, Result, Scope, WriteKind,
+    Error, HookFuture, Hooks, NewJob, Reference, ResourceDecl, Result, Scope, WriteKind,
 };
 
 /// The entities of the decomposition chain, top to bottom.
@@ -310,44 +310,17 @@ impl Hooks for ProductSpecificationRules {
     }
 }
 
-/// Ids `attribute` (a list of `{id}`) names in `doc` and did not in `previous`.
-fn added_ids<'a>(doc: &'a Value, previous: Option<&Value>, attribute: &str) -> Vec<&'a str> {
-    let ids = |doc: &'a Value| -> Vec<&'a str> {
-        doc.get(attribute)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|entry| entry.get("id").and_then(Value::as_str))
-            .collect()
-    };
-    let before: Vec<String> = previous
-        .map(|previous| {
-            previous
-                .get(attribute)
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|entry| entry.get("id").and_then(Value::as_str))
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
-    ids(doc)
-        .into_iter()
-        .filter(|id| !before.iter().any(|known| known == id))
-        .collect()
-}
-
 /// Refuses a service specification named (newly) in `attribute` whose role is `refused`.
 async fn check_no_role_below(
     scope: &mut Scope,
     doc: &Value,
     previous: Option<&Value>,
-    attribute: &str,
+    attribute: &'static str,
     refused: Role,
     why: &str,
 ) -> Result<()> {
-    for id in added_ids(doc, previous, attribute) {
+    let reference = Reference::to(attribute, crate::tmf633::CODE, "serviceSpecification");
+    for id in reference.added_ids(doc, previous) {
         let Some(target) = scope
             .document(crate::tmf633::CODE, "serviceSpecification", id)
             .await?

@@ -28,6 +28,14 @@ pub mod tmf652;
 pub mod tmf669;
 pub mod tmf685;
 
+/// A string attribute of a document, or "" when it is absent or not a string.
+pub(crate) fn text(doc: &serde_json::Value, key: &str) -> String {
+    doc.get(key)
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// Every API this build serves, in the order they are mounted.
 pub fn all() -> Vec<ApiDecl> {
     vec![

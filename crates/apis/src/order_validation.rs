@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use switchboard_engine::{Engine, JobFuture, JobHandler, Result};
 
 use crate::steps::{payload_id, settle};
+use crate::text;
 
 pub const QUEUE: &str = "tmf622.validateProductOrder";
 const ORDER_API: &str = crate::tmf622::CODE;
@@ -56,9 +57,7 @@ async fn validate(engine: &Engine, id: &str) -> Result<()> {
             problems.push((None, problem));
         }
     }
-    let at = engine
-        .resource_ref(ORDER_API, "productOrder")
-        .ok_or_else(|| switchboard_engine::Error::internal("TMF622 productOrder is not served"))?;
+    let at = engine.served(ORDER_API, "productOrder")?;
     let now = switchboard_engine::now_rfc3339();
     engine
         .update_internal(at, id, |order| {
@@ -299,11 +298,4 @@ async fn check_party(engine: &Engine, party: &Value) -> Result<Option<String>> {
             format!(" ({referred})")
         }
     )))
-}
-
-fn text(doc: &Value, key: &str) -> String {
-    doc.get(key)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
 }

@@ -7,12 +7,13 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 use switchboard_engine::{
-    Engine, Error, Hooks, JobFuture, JobHandler, NewJob, Operations, Reference, ResourceDecl,
-    Result, StateMachine, WriteKind,
+    Engine, Hooks, JobFuture, JobHandler, NewJob, Operations, Reference, ResourceDecl, Result,
+    StateMachine, WriteKind,
 };
 
 use crate::catalog_jobs::schema_name;
 use crate::steps::{job_for, payload_id, settle};
+use crate::text;
 
 /// The order cycle (v4 `…OrderStateType`): acknowledged on receipt, then rejected, or
 /// worked (pending/held/inProgress) to completed, failed or partial; a cancellation goes
@@ -222,14 +223,8 @@ struct Cancel {
 impl Cancel {
     async fn run(&self, engine: &Engine, id: &str) -> Result<()> {
         let api = self.order.api;
-        let task_at = engine
-            .resource_ref(api, self.cancel)
-            .ok_or_else(|| Error::internal(format!("{api} {} is not served", self.cancel)))?;
-        let order_at = engine
-            .resource_ref(api, self.order.collection)
-            .ok_or_else(|| {
-                Error::internal(format!("{api} {} is not served", self.order.collection))
-            })?;
+        let task_at = engine.served(api, self.cancel)?;
+        let order_at = engine.served(api, self.order.collection)?;
         let Some(task) = engine.document(api, self.cancel, id).await? else {
             return Ok(());
         };
@@ -318,11 +313,4 @@ impl JobHandler for Cancel {
     fn run<'a>(&'a self, engine: &'a Engine, payload: &'a Value) -> JobFuture<'a> {
         Box::pin(async move { settle(Cancel::run(self, engine, payload_id(payload)).await) })
     }
-}
-
-fn text(doc: &Value, key: &str) -> String {
-    doc.get(key)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
 }

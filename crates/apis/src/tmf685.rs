@@ -25,6 +25,7 @@ use switchboard_engine::{
 };
 
 use crate::steps::{payload_id, settle};
+use crate::text;
 
 pub const CODE: &str = "TMF685";
 const EXPIRY_QUEUE: &str = "tmf685.expireReservation";
@@ -445,7 +446,7 @@ impl Hooks for PoolHooks {
         _previous: Option<&'a Value>,
     ) -> HookFuture<'a> {
         Box::pin(async move {
-            let id = string(doc, "id");
+            let id = text(doc, "id");
             match kind {
                 WriteKind::Create => {
                     scope
@@ -547,10 +548,10 @@ impl Hooks for ReservationHooks {
         };
         let unchanged =
             previous.is_some_and(|previous| matches!(expiry(previous), Ok(Some(e)) if e == end));
-        if kind == WriteKind::Delete || unchanged || string(doc, "reservationState") != "reserved" {
+        if kind == WriteKind::Delete || unchanged || text(doc, "reservationState") != "reserved" {
             return Vec::new();
         }
-        let id = string(doc, "id");
+        let id = text(doc, "id");
         vec![NewJob {
             queue: EXPIRY_QUEUE.to_string(),
             payload: json!({"id": id}),
@@ -574,8 +575,8 @@ impl Hooks for ReservationHooks {
             match (kind, previous) {
                 (WriteKind::Create, _) => reserve(scope, doc).await,
                 (WriteKind::Update, Some(previous)) => {
-                    let was = string(previous, "reservationState");
-                    let is = string(doc, "reservationState");
+                    let was = text(previous, "reservationState");
+                    let is = text(doc, "reservationState");
                     if was == "reserved" && is != "reserved" {
                         release(scope, doc, &is).await?;
                     }
@@ -718,13 +719,13 @@ impl JobHandler for Expiry {
         Box::pin(async move {
             let id = payload_id(payload);
             let at = engine
-                .resource_ref(CODE, "reservation")
-                .ok_or("TMF685 reservation is not served")?;
+                .served(CODE, "reservation")
+                .map_err(|error| error.to_string())?;
             let now = switchboard_store::now_millis();
             let outcome = engine
                 .update_internal(at, id, |doc| {
                     let due = matches!(expiry(doc), Ok(Some(end)) if end <= now);
-                    if due && string(doc, "reservationState") == "reserved" {
+                    if due && text(doc, "reservationState") == "reserved" {
                         doc["reservationState"] = json!("expired");
                     }
                     Ok(())
@@ -831,7 +832,7 @@ impl Hooks for TaskHooks {
                         let Ok(position) = state.ledger.extracted.binary_search(index) else {
                             return Err(Error::conflict(format!(
                                 "unit '{}' of resourcePool '{pool}' was not extracted",
-                                string(unit, "name")
+                                text(unit, "name")
                             )));
                         };
                         state.ledger.extracted.remove(position);
@@ -853,13 +854,6 @@ fn set_all(doc: &mut Value, from: &Value) {
             target.insert(key.clone(), value.clone());
         }
     }
-}
-
-fn string(doc: &Value, key: &str) -> String {
-    doc.get(key)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
 }
 
 #[cfg(test)]

@@ -273,6 +273,18 @@ impl Reference {
             .filter_map(|target| target.get("id").and_then(Value::as_str))
             .collect()
     }
+
+    /// The ids this reference names in `doc` and did not in `previous` (all of them on a
+    /// create): what a write adds, and so what it must check.
+    pub fn added_ids<'a>(&self, doc: &'a Value, previous: Option<&Value>) -> Vec<&'a str> {
+        let before = previous
+            .map(|previous| self.ids(previous))
+            .unwrap_or_default();
+        self.ids(doc)
+            .into_iter()
+            .filter(|id| !before.contains(id))
+            .collect()
+    }
 }
 
 impl ResourceDecl {

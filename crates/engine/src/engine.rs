@@ -576,14 +576,7 @@ impl Engine {
         previous: Option<&Value>,
     ) -> Result<()> {
         for reference in resource.decl.references {
-            let before = previous
-                .map(|previous| reference.ids(previous))
-                .unwrap_or_default();
-            let ids: Vec<&str> = reference
-                .ids(doc)
-                .into_iter()
-                .filter(|id| !before.contains(id))
-                .collect();
+            let ids = reference.added_ids(doc, previous);
             if ids.is_empty() {
                 continue;
             }
@@ -851,7 +844,9 @@ impl Engine {
             .ok_or_else(|| Error::not_found(format!("no {collection} with id '{id}'")))
     }
 
-    fn served(&self, api: &str, collection: &str) -> Result<ResourceRef> {
+    /// Where `api`'s `collection` is served; an internal error when it is not (a
+    /// declaration naming an API this build lacks).
+    pub fn served(&self, api: &str, collection: &str) -> Result<ResourceRef> {
         self.resource_ref(api, collection)
             .ok_or_else(|| Error::internal(format!("{api} {collection} is not served")))
     }
@@ -952,13 +947,7 @@ impl Engine {
         let mut attempt = 0;
         loop {
             match self.update_once(at, id, if_match, &change).await {
-                Err(error)
-                    if error.concurrent
-                        && attempt < CONCURRENT_RETRIES
-                        && transactional(self.decl(at)?).is_some() =>
-                {
-                    attempt += 1
-                }
+                Err(error) if self.runs_again(at, &error, attempt) => attempt += 1,
                 outcome => return outcome,
             }
         }
@@ -1118,16 +1107,21 @@ impl Engine {
         let mut attempt = 0;
         loop {
             match self.delete_once(at, id, if_match).await {
-                Err(error)
-                    if error.concurrent
-                        && attempt < CONCURRENT_RETRIES
-                        && transactional(self.decl(at)?).is_some() =>
-                {
-                    attempt += 1
-                }
+                Err(error) if self.runs_again(at, &error, attempt) => attempt += 1,
                 outcome => return outcome,
             }
         }
+    }
+
+    /// Whether a write of `at` that failed with `error` on its `attempt` is run again: it
+    /// met a concurrent change, and its hook works in the transaction (without one, the
+    /// conflict is the client's to resolve: 409).
+    fn runs_again(&self, at: ResourceRef, error: &Error, attempt: u32) -> bool {
+        error.concurrent
+            && attempt < CONCURRENT_RETRIES
+            && self
+                .decl(at)
+                .is_ok_and(|decl| transactional(decl).is_some())
     }
 
     async fn delete_once(&self, at: ResourceRef, id: &str, if_match: Option<&str>) -> Result<()> {

@@ -80,10 +80,7 @@ impl Scope {
         collection: &str,
         id: &str,
     ) -> Result<Option<Value>> {
-        let at = self
-            .engine
-            .resource_ref(api, collection)
-            .ok_or_else(|| Error::internal(format!("{api} {collection} is not served")))?;
+        let at = self.engine.served(api, collection)?;
         let kind = self.engine.runtime(at)?.1.kind.clone();
         match self.tx.get(&kind, id).await? {
             Some(document) => Ok(Some(parse_stored(&document.json)?)),
