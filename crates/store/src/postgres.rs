@@ -570,35 +570,36 @@ impl From<sqlx::Error> for Retry {
     }
 }
 
-/// Keeps `links` in step with a document write, in its transaction.
+/// Keeps `links` in step with a document write, in its transaction: one statement per
+/// write, and an update that keeps its links leaves their rows alone.
 async fn write_links(tx: &mut Transaction<'static, Postgres>, op: &Op) -> Result<(), sqlx::Error> {
-    let (kind, id, links, replace) = match op {
+    let write = match op {
         Op::Insert {
             kind, id, promoted, ..
-        } => (kind, id, Some(&promoted.links), false),
-        Op::Update {
-            kind, id, promoted, ..
-        } => (kind, id, Some(&promoted.links), true),
-        Op::Delete { kind, id, .. } => (kind, id, None, true),
-        Op::Enqueue { .. } | Op::CancelJobs { .. } => return Ok(()),
-    };
-    if replace {
-        sqlx::query("DELETE FROM links WHERE kind = $1 AND id = $2")
-            .bind(kind)
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
-    }
-    if let Some(links) = links.filter(|links| !links.is_empty()) {
-        sqlx::query(
+        } if !promoted.links.is_empty() => sqlx::query(
             "INSERT INTO links (target, kind, id) SELECT unnest($1::text[]), $2, $3
              ON CONFLICT DO NOTHING",
         )
-        .bind(links)
+        .bind(&promoted.links)
         .bind(kind)
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-    }
+        .bind(id),
+        // Rows for links the document no longer has go; new ones come; the rest stay.
+        Op::Update {
+            kind, id, promoted, ..
+        } => sqlx::query(
+            "WITH gone AS (
+                DELETE FROM links WHERE kind = $2 AND id = $3 AND target <> ALL($1::text[]))
+             INSERT INTO links (target, kind, id) SELECT unnest($1::text[]), $2, $3
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(&promoted.links)
+        .bind(kind)
+        .bind(id),
+        Op::Delete { kind, id, .. } => sqlx::query("DELETE FROM links WHERE kind = $1 AND id = $2")
+            .bind(kind)
+            .bind(id),
+        Op::Insert { .. } | Op::Enqueue { .. } | Op::CancelJobs { .. } => return Ok(()),
+    };
+    write.execute(&mut **tx).await?;
     Ok(())
 }
