@@ -158,6 +158,18 @@ fn ids_of(base: &str, collection: &str, count: usize) -> Result<Vec<String>> {
     Ok(ids)
 }
 
+/// Runs `script` against `urls` in 5-second rounds until `collection` holds at least
+/// `wanted` documents; returns how many it holds.
+fn fill(base: &str, collection: &str, urls: &[String], script: &Path, wanted: u64) -> Result<u64> {
+    loop {
+        let stored = count_of(&format!("{base}{collection}?limit=1"))?;
+        if stored >= wanted {
+            return Ok(stored);
+        }
+        wrk(urls, script, 5)?;
+    }
+}
+
 fn lua_list(ids: &[String]) -> String {
     ids.iter()
         .map(|id| format!("\"{id}\""))
@@ -404,9 +416,7 @@ end
     for _ in 0..options.runs {
         post_runs.push(wrk(&at(OFFERINGS), &post, options.seconds)?);
     }
-    while total_count(&base, "limit=1")? < options.items {
-        wrk(&at(OFFERINGS), &post, 5)?;
-    }
+    fill(&base, OFFERINGS, &at(OFFERINGS), &post, options.items)?;
     if let (Some(url), Some(schema)) = (&options.database_url, database.split("schema=").nth(1)) {
         // As a database in service would be after autovacuum: statistics and a visibility
         // map current, so counts can use index-only scans (psql, where installed).
@@ -525,9 +535,7 @@ end
             lua_list(&resources)
         ),
     )?;
-    while count_of(&format!("{base}{SERVICES}?limit=1"))? < options.services {
-        wrk(&at(""), &seed_services, 5)?;
-    }
+    let services_stored = fill(&base, SERVICES, &at(""), &seed_services, options.services)?;
     let products_wanted = options.services / 10;
     let service_ids = ids_of(&base, SERVICES, products_wanted as usize)?;
     let seed_products = write_script(
@@ -546,11 +554,7 @@ end
             lua_list(&service_ids)
         ),
     )?;
-    while count_of(&format!("{base}{PRODUCTS}?limit=1"))? < products_wanted {
-        wrk(&at(""), &seed_products, 3)?;
-    }
-    let services_stored = count_of(&format!("{base}{SERVICES}?limit=1"))?;
-    let products_stored = count_of(&format!("{base}{PRODUCTS}?limit=1"))?;
+    let products_stored = fill(&base, PRODUCTS, &at(""), &seed_products, products_wanted)?;
     let (_, sample) = curl(&format!("{base}{RESOURCES}/{}/impact", resources[0]))?;
     let sample: serde_json::Value = serde_json::from_str(&sample)?;
     let walked = |key: &str| {
