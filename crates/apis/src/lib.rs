@@ -9,6 +9,7 @@ use switchboard_engine::{ApiDecl, JobHandler};
 mod catalog_jobs;
 pub mod catalog_rules;
 pub mod decomposition;
+pub mod fulfilment;
 pub mod impact;
 pub mod lifecycle;
 pub mod order_validation;
@@ -55,8 +56,13 @@ pub fn all() -> Vec<ApiDecl> {
     ]
 }
 
-/// Every job queue handler, keyed by queue name.
+/// Every job queue handler, keyed by queue name, activating through the simulator.
 pub fn job_handlers() -> Vec<(String, Arc<dyn JobHandler>)> {
+    job_handlers_with(fulfilment::Activation::default())
+}
+
+/// Every job queue handler, activating services through `activation`.
+pub fn job_handlers_with(activation: fulfilment::Activation) -> Vec<(String, Arc<dyn JobHandler>)> {
     let mut handlers = tmf620::job_handlers();
     handlers.extend(tmf633::job_handlers());
     handlers.extend(tmf634::job_handlers());
@@ -64,5 +70,6 @@ pub fn job_handlers() -> Vec<(String, Arc<dyn JobHandler>)> {
     handlers.extend(tmf622::job_handlers());
     handlers.extend(tmf641::job_handlers());
     handlers.extend(tmf652::job_handlers());
+    handlers.extend(fulfilment::job_handlers(activation));
     handlers
 }

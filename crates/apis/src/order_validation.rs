@@ -7,41 +7,21 @@
 //! values (`product.productCharacteristic`) are ones the product specification declares,
 //! of its `valueType`, and one of its listed values when it lists any. Checked per order:
 //! each `relatedParty` of type Individual or Organization (or untyped) exists in TMF632.
-//! A POST is always answered 201 first; the verdict follows as a state change.
+//! A POST is always answered 201 first; the verdict follows as a state change
+//! (`fulfilment::product`).
 
-use std::sync::Arc;
+use serde_json::Value;
+use switchboard_engine::{Engine, Result};
 
-use serde_json::{json, Value};
-use switchboard_engine::{Engine, JobFuture, JobHandler, Result};
-
-use crate::steps::{payload_id, settle};
 use crate::text;
 
-pub const QUEUE: &str = "tmf622.validateProductOrder";
-const ORDER_API: &str = crate::tmf622::CODE;
 const CATALOG: &str = crate::tmf620::CODE;
 
-pub fn handler() -> (String, Arc<dyn JobHandler>) {
-    (QUEUE.to_string(), Arc::new(Validate))
-}
-
-struct Validate;
-
-impl JobHandler for Validate {
-    fn run<'a>(&'a self, engine: &'a Engine, payload: &'a Value) -> JobFuture<'a> {
-        Box::pin(async move { settle(validate(engine, payload_id(payload)).await) })
-    }
-}
-
-async fn validate(engine: &Engine, id: &str) -> Result<()> {
-    let Some(order) = engine.document(ORDER_API, "productOrder", id).await? else {
-        return Ok(());
-    };
-    if text(&order, "state") != "acknowledged" {
-        return Ok(()); // decided already (a second run after a crash), or cancelled
-    }
+/// What is wrong with a product order: (the item, when it is about one, the reason).
+/// Empty when the order can go ahead.
+pub async fn problems(engine: &Engine, order: &Value) -> Result<Vec<(Option<String>, String)>> {
     let mut problems: Vec<(Option<String>, String)> = Vec::new();
-    for item in items(&order) {
+    for item in items(order) {
         let item_id = text(item, "id");
         for problem in check_item(engine, item).await? {
             problems.push((Some(item_id.clone()), problem));
@@ -57,46 +37,7 @@ async fn validate(engine: &Engine, id: &str) -> Result<()> {
             problems.push((None, problem));
         }
     }
-    let at = engine.served(ORDER_API, "productOrder")?;
-    let now = switchboard_engine::now_rfc3339();
-    engine
-        .update_internal(at, id, |order| {
-            if text(order, "state") != "acknowledged" {
-                return Ok(());
-            }
-            if problems.is_empty() {
-                order["state"] = json!("inProgress");
-                set_items(order, |_| Some("inProgress"));
-                return Ok(());
-            }
-            order["state"] = json!("rejected");
-            let failing: Vec<&str> = problems
-                .iter()
-                .filter_map(|(item, _)| item.as_deref())
-                .collect();
-            set_items(order, |item| {
-                Some(if failing.contains(&item) {
-                    "rejected"
-                } else {
-                    "cancelled"
-                })
-            });
-            let notes = order
-                .as_object_mut()
-                .map(|order| order.entry("note").or_insert_with(|| json!([])));
-            if let Some(Value::Array(notes)) = notes {
-                for (item, problem) in &problems {
-                    let text = match item {
-                        Some(item) => format!("rejected: item {item}: {problem}"),
-                        None => format!("rejected: {problem}"),
-                    };
-                    notes.push(json!({"author": "Switchboard", "date": now, "text": text}));
-                }
-            }
-            Ok(())
-        })
-        .await?;
-    Ok(())
+    Ok(problems)
 }
 
 fn items(order: &Value) -> impl Iterator<Item = &Value> {
@@ -105,18 +46,6 @@ fn items(order: &Value) -> impl Iterator<Item = &Value> {
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-}
-
-/// Sets each top-level item's state to what `state` says for its id.
-fn set_items<'a>(order: &mut Value, state: impl Fn(&str) -> Option<&'a str>) {
-    if let Some(Value::Array(items)) = order.get_mut("productOrderItem") {
-        for item in items {
-            let id = text(item, "id");
-            if let Some(state) = state(&id) {
-                item["state"] = json!(state);
-            }
-        }
-    }
 }
 
 async fn check_item(engine: &Engine, item: &Value) -> Result<Vec<String>> {

@@ -83,6 +83,16 @@ pub struct Order {
     pub items: &'static str,
     /// The queue of the first fulfilment step, started by every new order.
     pub start: Option<&'static str>,
+    /// The order this one was made for, told when this one ends.
+    pub parent: Option<Parent>,
+}
+
+/// Where an order made by fulfilment reports its end: the step of the parent order to
+/// queue, and how to find the parent's id in this order (`None`: a client's own order).
+#[derive(Debug, Clone, Copy)]
+pub struct Parent {
+    pub queue: &'static str,
+    pub id: fn(&Value) -> Option<String>,
 }
 
 impl Order {
@@ -175,11 +185,31 @@ impl Hooks for OrderHooks {
         Ok(())
     }
 
-    fn jobs(&self, kind: WriteKind, doc: &Value, _previous: Option<&Value>) -> Vec<NewJob> {
+    fn jobs(&self, kind: WriteKind, doc: &Value, previous: Option<&Value>) -> Vec<NewJob> {
         match (kind, self.0.start) {
-            (WriteKind::Create, Some(queue)) => vec![job_for(queue, doc)],
-            _ => Vec::new(),
+            (WriteKind::Create, Some(queue)) => return vec![job_for(queue, doc)],
+            (WriteKind::Create, None) => return Vec::new(),
+            _ => {}
         }
+        let ended = |doc: &Value| crate::fulfilment::FINAL.contains(&text(doc, "state").as_str());
+        let Some(parent) = self.0.parent else {
+            return Vec::new();
+        };
+        if kind != WriteKind::Update || !ended(doc) || previous.is_some_and(ended) {
+            return Vec::new();
+        }
+        let Some(parent_id) = (parent.id)(doc) else {
+            return Vec::new();
+        };
+        // One per child: a parent with several children hears from each, even while an
+        // earlier report is being handled.
+        let child = text(doc, "id");
+        vec![NewJob {
+            queue: parent.queue.to_string(),
+            payload: json!({"id": parent_id}),
+            dedup_key: Some(format!("{}:{parent_id}:{child}", parent.queue)),
+            run_at: None,
+        }]
     }
 }
 

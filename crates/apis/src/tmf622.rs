@@ -14,7 +14,8 @@ pub const ORDER: Order = Order {
     collection: "productOrder",
     resource_type: "ProductOrder",
     items: "productOrderItem",
-    start: Some(crate::order_validation::QUEUE),
+    start: Some(crate::fulfilment::product::FULFIL),
+    parent: None,
 };
 
 pub fn api() -> ApiDecl {
@@ -34,8 +35,5 @@ pub fn api() -> ApiDecl {
 }
 
 pub fn job_handlers() -> Vec<(String, Arc<dyn JobHandler>)> {
-    vec![
-        ORDER.cancel_handler("cancelProductOrder"),
-        crate::order_validation::handler(),
-    ]
+    vec![ORDER.cancel_handler("cancelProductOrder")]
 }

@@ -13,7 +13,11 @@ pub const ORDER: Order = Order {
     collection: "serviceOrder",
     resource_type: "ServiceOrder",
     items: "serviceOrderItem",
-    start: None,
+    start: Some(crate::fulfilment::service::FULFIL),
+    parent: Some(crate::ordering::Parent {
+        queue: crate::fulfilment::product::RESUME,
+        id: crate::fulfilment::product::parent_of,
+    }),
 };
 
 pub fn api() -> ApiDecl {

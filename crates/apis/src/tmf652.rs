@@ -13,7 +13,11 @@ pub const ORDER: Order = Order {
     collection: "resourceOrder",
     resource_type: "ResourceOrder",
     items: "orderItem",
-    start: None,
+    start: Some(crate::fulfilment::resource::FULFIL),
+    parent: Some(crate::ordering::Parent {
+        queue: crate::fulfilment::service::RESUME,
+        id: crate::fulfilment::resource::parent_of,
+    }),
 };
 
 pub fn api() -> ApiDecl {

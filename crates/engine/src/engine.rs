@@ -424,6 +424,32 @@ impl Engine {
     /// POST on a collection (TMF630 "Create resource"): validates, stamps the
     /// server-owned attributes, stores, and emits the create event.
     pub async fn create(&self, at: ResourceRef, body: Value) -> Result<Stored> {
+        self.create_as(at, body, uuid::Uuid::new_v4().to_string())
+            .await
+    }
+
+    /// Creates a document under an id the caller derived (a fulfilment step's
+    /// idempotency key), as a POST would otherwise: a document already stored under that
+    /// id is answered as it is, unchanged, with `false` (the step ran before).
+    pub async fn ensure(&self, at: ResourceRef, id: &str, body: Value) -> Result<(Value, bool)> {
+        let (_, resource) = self.runtime(at)?;
+        if let Some(stored) = self.inner.store.get(&resource.kind, id).await? {
+            return Ok((parse_stored(&stored.json)?, false));
+        }
+        match self.create_as(at, body, id.to_string()).await {
+            Ok(stored) => Ok((parse_stored(&stored.json)?, true)),
+            Err(error) if error.duplicate => {
+                let kind = &self.runtime(at)?.1.kind;
+                match self.inner.store.get(kind, id).await? {
+                    Some(stored) => Ok((parse_stored(&stored.json)?, false)),
+                    None => Err(error),
+                }
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn create_as(&self, at: ResourceRef, body: Value, id: String) -> Result<Stored> {
         let (api, resource) = self.runtime(at)?;
         self.allowed(resource, resource.decl.operations.create, "POST")?;
         let Value::Object(mut object) = body else {
@@ -437,7 +463,6 @@ impl Engine {
         if let Some(validator) = &resource.create_validator {
             validator.check(&doc)?;
         }
-        let id = uuid::Uuid::new_v4().to_string();
         self.stamp_new(api, resource, &mut doc, &id)?;
         if let Some(hooks) = &resource.decl.hooks {
             hooks.check(WriteKind::Create, &mut doc, None)?;

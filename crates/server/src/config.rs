@@ -2,6 +2,7 @@
 //! twin.
 
 use clap::{Args, ValueEnum};
+use switchboard_apis::fulfilment::Activation;
 use switchboard_engine::callbacks::CallbackPolicy;
 
 /// What a `serve` process does; API nodes and workers scale separately on PostgreSQL.
@@ -84,6 +85,26 @@ pub struct ServeConfig {
     /// denied when it listens on any other address.
     #[arg(long, env = "SWITCHBOARD_PRIVATE_CALLBACKS", value_enum)]
     pub private_callbacks: Option<PrivateCallbacks>,
+    /// How services are activated unless routed otherwise: `simulator`,
+    /// `simulator:DELAY_MS`, `simulator:DELAY_MS:FAILURE_RATE` (0 to 1), or the base URL
+    /// of a TMF640 v4 server (`http://…/tmf-api/ServiceActivationAndConfiguration/v4`).
+    #[arg(long, env = "SWITCHBOARD_ACTIVATION", default_value = "simulator")]
+    pub activation: String,
+    /// Routes the services of one specification (by id or name) to another adapter:
+    /// `SPEC=ADAPTER`, repeatable (env: comma-separated).
+    #[arg(
+        long = "activation-route",
+        env = "SWITCHBOARD_ACTIVATION_ROUTES",
+        value_delimiter = ','
+    )]
+    pub activation_routes: Vec<String>,
+    /// How long one southbound activation request (with its monitor) may take, in ms.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_ACTIVATION_TIMEOUT_MS",
+        default_value_t = 30_000
+    )]
+    pub activation_timeout_ms: u64,
 }
 
 /// Whether event callbacks may reach private networks (the SSRF guard).
@@ -111,7 +132,28 @@ impl ServeConfig {
             pg_connections: 16,
             sqlite_synchronous_full: false,
             private_callbacks: None,
+            activation: "simulator".to_string(),
+            activation_routes: Vec::new(),
+            activation_timeout_ms: 30_000,
         }
+    }
+
+    /// The activation adapters as configured; the message says which setting is wrong.
+    pub fn activation(&self) -> Result<Activation, String> {
+        let timeout = std::time::Duration::from_millis(self.activation_timeout_ms);
+        let mut activation = Activation::new(
+            Activation::parse_adapter(&self.activation, timeout)
+                .map_err(|error| format!("--activation {error}"))?,
+        );
+        for route in &self.activation_routes {
+            let Some((spec, adapter)) = route.split_once('=') else {
+                return Err(format!("--activation-route '{route}' is not SPEC=ADAPTER"));
+            };
+            let adapter = Activation::parse_adapter(adapter, timeout)
+                .map_err(|error| format!("--activation-route {spec}: {error}"))?;
+            activation = activation.route(spec, adapter);
+        }
+        Ok(activation)
     }
 
     /// Where event callbacks may go: as configured, else anywhere for a server on

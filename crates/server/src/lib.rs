@@ -61,7 +61,7 @@ pub async fn build(config: &ServeConfig) -> anyhow_free::Result<(Engine, axum::R
         store,
         engine_config,
         switchboard_apis::all(),
-        switchboard_apis::job_handlers(),
+        switchboard_apis::job_handlers_with(config.activation()?),
     )?;
     let router = if config.role.serves_apis() {
         routes::router(engine.clone(), config.max_body_bytes)

@@ -1,0 +1,210 @@
+//! The order-to-activation chain (DESIGN.md "The chain"): product orders decompose into
+//! service orders, service orders into resource orders and activations, and what they
+//! produce is written to the inventories; the outcome rolls back up.
+//!
+//! Every step is a job about one order and is idempotent: what a step creates gets an id
+//! derived from (order, item, what) (`derived_id`), created with `Engine::ensure`, so a
+//! step run twice (after a crash, or by a second process) finds what the first run made
+//! instead of making it again. The next step is queued in the transaction that ends the
+//! previous one: a new order queues its `fulfil` step (`Order::start`), and an order
+//! reaching a final state queues the `resume` step of the order it was made for
+//! (`Order::parent`). No timer polls.
+//!
+//! - `product`: TMF622 — validate (`order_validation`), one service order per item,
+//!   then the product inventory (TMF637) when the service orders end.
+//! - `service`: TMF641 — the RFSs of each CFS, one resource order for the resources they
+//!   need, then activation (`activation`) and the service inventory (TMF638).
+//! - `resource`: TMF652 — pool reservations (TMF685) and the resource inventory (TMF639).
+//! - `plan`: reading the catalog and deriving characteristic values.
+
+pub mod activation;
+pub mod plan;
+pub mod product;
+pub mod resource;
+pub mod service;
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use switchboard_engine::{Engine, JobHandler, Result};
+
+use crate::text;
+pub use activation::Activation;
+
+/// Order states that end an order.
+pub const FINAL: &[&str] = &["completed", "failed", "partial", "rejected", "cancelled"];
+
+/// Order states of a cancellation under way: fulfilment stops and undoes what it did.
+pub const CANCELLING: &[&str] = &["assessingCancellation", "pendingCancellation", "cancelled"];
+
+/// The id of what step `what` of `order`'s `item` creates: the same on every run.
+pub fn derived_id(order: &str, item: &str, what: &str) -> String {
+    const NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x5a1f_c4b0_a7d2_4e11_9c3b_7e8f_2d6a_0b15);
+    uuid::Uuid::new_v5(
+        &NAMESPACE,
+        format!("{order}\u{1f}{item}\u{1f}{what}").as_bytes(),
+    )
+    .to_string()
+}
+
+/// The job handlers of the chain, activating through `activation`.
+pub fn job_handlers(activation: Activation) -> Vec<(String, Arc<dyn JobHandler>)> {
+    let activation = Arc::new(activation);
+    vec![
+        product::fulfil_handler(activation.clone()),
+        product::resume_handler(activation.clone()),
+        service::fulfil_handler(activation.clone()),
+        service::resume_handler(activation),
+        resource::fulfil_handler(),
+    ]
+}
+
+/// The items of an order (`attribute`: "productOrderItem", …).
+pub fn items<'a>(order: &'a Value, attribute: &str) -> &'a [Value] {
+    order
+        .get(attribute)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+}
+
+/// What became of one item: its final state and, when it did not complete, why.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub item: String,
+    pub state: &'static str,
+    pub reason: Option<String>,
+}
+
+impl Outcome {
+    pub fn completed(item: &str) -> Self {
+        Outcome {
+            item: item.to_string(),
+            state: "completed",
+            reason: None,
+        }
+    }
+
+    pub fn failed(item: &str, reason: impl Into<String>) -> Self {
+        Outcome {
+            item: item.to_string(),
+            state: "failed",
+            reason: Some(reason.into()),
+        }
+    }
+}
+
+/// The order state its items' outcomes give: completed when all completed, failed when
+/// none did, partial otherwise.
+pub fn rolled_up(outcomes: &[Outcome]) -> &'static str {
+    let completed = outcomes.iter().filter(|o| o.state == "completed").count();
+    match completed {
+        n if n == outcomes.len() => "completed",
+        0 => "failed",
+        _ => "partial",
+    }
+}
+
+/// Ends an in-progress order: item states, the order state, `completionDate`, and a note
+/// per item that did not complete. A no-op when the order already left `inProgress`.
+pub async fn finish(
+    engine: &Engine,
+    api: &str,
+    collection: &str,
+    items_attribute: &str,
+    id: &str,
+    outcomes: &[Outcome],
+) -> Result<()> {
+    let at = engine.served(api, collection)?;
+    let state = rolled_up(outcomes);
+    let now = switchboard_engine::now_rfc3339();
+    engine
+        .update_internal(at, id, |order| {
+            if text(order, "state") != "inProgress" {
+                return Ok(());
+            }
+            if let Some(Value::Array(list)) = order.get_mut(items_attribute) {
+                for item in list {
+                    let item_id = text(item, "id");
+                    if let Some(outcome) = outcomes.iter().find(|o| o.item == item_id) {
+                        item["state"] = json!(outcome.state);
+                    }
+                }
+            }
+            order["state"] = json!(state);
+            order["completionDate"] = json!(now);
+            for outcome in outcomes {
+                if let Some(reason) = &outcome.reason {
+                    add_note(
+                        order,
+                        &now,
+                        format!("{}: item {}: {reason}", outcome.state, outcome.item),
+                    );
+                }
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(())
+}
+
+/// Appends a note by the server.
+pub fn add_note(order: &mut Value, now: &str, text: String) {
+    let Some(fields) = order.as_object_mut() else {
+        return;
+    };
+    let notes = fields.entry("note").or_insert_with(|| json!([]));
+    if let Value::Array(notes) = notes {
+        // TMF641 v4 requires a note id; the position keeps it stable.
+        let id = (notes.len() + 1).to_string();
+        notes.push(json!({"id": id, "author": "Switchboard", "date": now, "text": text}));
+    }
+}
+
+/// Moves an acknowledged order to `inProgress` (items too), or to `rejected` with a note
+/// per problem. Answers whether the order is now in progress.
+pub async fn accept_or_reject(
+    engine: &Engine,
+    api: &str,
+    collection: &str,
+    items_attribute: &str,
+    id: &str,
+    problems: &[(Option<String>, String)],
+) -> Result<bool> {
+    let at = engine.served(api, collection)?;
+    let now = switchboard_engine::now_rfc3339();
+    let stored = engine
+        .update_internal(at, id, |order| {
+            if text(order, "state") != "acknowledged" {
+                return Ok(());
+            }
+            let failing: Vec<&str> = problems
+                .iter()
+                .filter_map(|(item, _)| item.as_deref())
+                .collect();
+            let accepted = problems.is_empty();
+            order["state"] = json!(if accepted { "inProgress" } else { "rejected" });
+            if let Some(Value::Array(list)) = order.get_mut(items_attribute) {
+                for item in list {
+                    let state = match (accepted, failing.contains(&text(item, "id").as_str())) {
+                        (true, _) => "inProgress",
+                        (false, true) => "rejected",
+                        (false, false) => "cancelled",
+                    };
+                    item["state"] = json!(state);
+                }
+            }
+            for (item, problem) in problems {
+                let text = match item {
+                    Some(item) => format!("rejected: item {item}: {problem}"),
+                    None => format!("rejected: {problem}"),
+                };
+                add_note(order, &now, text);
+            }
+            Ok(())
+        })
+        .await?;
+    let doc: Value = serde_json::from_str(&stored.json)
+        .map_err(|error| switchboard_engine::Error::internal(error.to_string()))?;
+    Ok(text(&doc, "state") == "inProgress")
+}

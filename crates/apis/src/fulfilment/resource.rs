@@ -1,0 +1,349 @@
+//! TMF652 fulfilment, one step (`fulfil`, queued with every new resource order, whether
+//! a client or a service order made it). Validation (an `add` names a resource
+//! specification in TMF634, a `modify`/`delete` a resource in TMF639), then per item:
+//! - `add`: a unit from the specification's pool when it names one (our `resourcePool`
+//!   extension: `{"id": pool, "characteristic": name}`), reserved in TMF685, then the
+//!   resource in TMF639 with the item's characteristics and the unit;
+//! - `modify`: the resource's characteristics (the pool's one keeps its unit);
+//! - `delete`: the resource leaves the inventory and its unit goes back to the pool.
+//!
+//! A pool without a free unit fails the item (the reason is noted). The order ends
+//! completed, failed or partial, which queues the service order that made it, if any.
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use switchboard_engine::{Engine, ErrorKind, JobFuture, JobHandler, Result};
+
+use super::plan::{self, Values};
+use super::{accept_or_reject, derived_id, finish, items, Outcome};
+use crate::catalog_rules::Entity;
+use crate::steps::{payload_id, settle};
+use crate::text;
+
+pub const FULFIL: &str = "tmf652.fulfilResourceOrder";
+const API: &str = crate::tmf652::CODE;
+const ORDERS: &str = "resourceOrder";
+const ITEMS: &str = "orderItem";
+const INVENTORY: &str = crate::tmf639::CODE;
+
+pub fn fulfil_handler() -> (String, Arc<dyn JobHandler>) {
+    (FULFIL.to_string(), Arc::new(Fulfil))
+}
+
+struct Fulfil;
+
+impl JobHandler for Fulfil {
+    fn run<'a>(&'a self, engine: &'a Engine, payload: &'a Value) -> JobFuture<'a> {
+        Box::pin(async move { settle(fulfil(engine, payload_id(payload)).await) })
+    }
+}
+
+/// The resource an `add` item creates.
+pub fn resource_id(order: &str, item: &str) -> String {
+    derived_id(order, item, "resource")
+}
+
+/// The reservation holding a resource's pool unit.
+fn reservation_id(resource: &str) -> String {
+    derived_id(resource, "", "reservation")
+}
+
+/// The service order a resource order was made for (its `externalReference`).
+pub fn parent_of(resource_order: &Value) -> Option<String> {
+    resource_order
+        .get("externalReference")
+        .and_then(Value::as_array)?
+        .iter()
+        .find(|reference| text(reference, "entityType") == "ServiceOrder")
+        .map(|reference| text(reference, "id"))
+}
+
+fn specification_of(item: &Value) -> String {
+    item.get("resourceSpecification")
+        .or_else(|| {
+            item.get("resource")
+                .and_then(|r| r.get("resourceSpecification"))
+        })
+        .map(|spec| text(spec, "id"))
+        .unwrap_or_default()
+}
+
+fn target_of(item: &Value) -> String {
+    item.get("resource")
+        .map(|r| text(r, "id"))
+        .unwrap_or_default()
+}
+
+async fn problems(engine: &Engine, order: &Value) -> Result<Vec<(Option<String>, String)>> {
+    let mut problems = Vec::new();
+    for item in items(order, ITEMS) {
+        let item_id = text(item, "id");
+        let problem = match text(item, "action").as_str() {
+            "add" => {
+                let spec = specification_of(item);
+                if spec.is_empty() {
+                    Some("an 'add' item names no resourceSpecification".to_string())
+                } else if engine
+                    .document(crate::tmf634::CODE, "resourceSpecification", &spec)
+                    .await?
+                    .is_none()
+                {
+                    Some(format!("resourceSpecification '{spec}' does not exist"))
+                } else {
+                    None
+                }
+            }
+            action @ ("modify" | "delete") => {
+                let target = target_of(item);
+                if target.is_empty() {
+                    Some(format!("a '{action}' item names no resource (resource.id)"))
+                } else if engine
+                    .document(INVENTORY, "resource", &target)
+                    .await?
+                    .is_none()
+                {
+                    Some(format!("resource '{target}' is not in the inventory"))
+                } else {
+                    None
+                }
+            }
+            "noChange" => None,
+            other => Some(format!(
+                "action '{other}' is not add, modify, delete or noChange"
+            )),
+        };
+        if let Some(problem) = problem {
+            problems.push((Some(item_id), problem));
+        }
+    }
+    Ok(problems)
+}
+
+async fn fulfil(engine: &Engine, id: &str) -> Result<()> {
+    let Some(mut order) = engine.document(API, ORDERS, id).await? else {
+        return Ok(());
+    };
+    if text(&order, "state") == "acknowledged" {
+        let problems = problems(engine, &order).await?;
+        if !accept_or_reject(engine, API, ORDERS, ITEMS, id, &problems).await? {
+            return Ok(());
+        }
+        order = engine.require(API, ORDERS, id).await?;
+    }
+    if text(&order, "state") != "inProgress" {
+        return Ok(());
+    }
+    let mut outcomes = Vec::new();
+    for item in items(&order, ITEMS) {
+        let item_id = text(item, "id");
+        let done = match text(item, "action").as_str() {
+            "add" => add(engine, &order, item).await?,
+            "modify" => modify(engine, item).await?,
+            "delete" => match undo(engine, &target_of(item)).await {
+                Ok(()) => Ok(()),
+                // Still held by a live service, say (409): the item fails, the job ends.
+                Err(error) if error.kind == ErrorKind::Conflict && !error.concurrent => {
+                    Err(error.message)
+                }
+                Err(error) => return Err(error),
+            },
+            _ => Ok(()),
+        };
+        outcomes.push(match done {
+            Ok(()) => Outcome::completed(&item_id),
+            Err(reason) => Outcome::failed(&item_id, reason),
+        });
+    }
+    finish(engine, API, ORDERS, ITEMS, id, &outcomes).await
+}
+
+/// The pool a resource specification draws from: (pool id, characteristic).
+async fn pool_of(
+    engine: &Engine,
+    spec_id: &str,
+) -> Result<(Option<Value>, Option<(String, String)>)> {
+    let Some(spec) = engine
+        .document(
+            Entity::ResourceSpecification.api(),
+            "resourceSpecification",
+            spec_id,
+        )
+        .await?
+    else {
+        return Ok((None, None));
+    };
+    let pool = plan::resource_plan(spec.clone(), &plan::Context::default()).pool;
+    Ok((Some(spec), pool))
+}
+
+async fn add(
+    engine: &Engine,
+    order: &Value,
+    item: &Value,
+) -> Result<std::result::Result<(), String>> {
+    let order_id = text(order, "id");
+    let resource_id = resource_id(&order_id, &text(item, "id"));
+    if engine
+        .document(INVENTORY, "resource", &resource_id)
+        .await?
+        .is_some()
+    {
+        return Ok(Ok(())); // done by an earlier run
+    }
+    let spec_id = specification_of(item);
+    let (spec, pool) = pool_of(engine, &spec_id).await?;
+    let given = item.get("resource");
+    let mut values: Values = plan::from_list(given.and_then(|r| r.get("resourceCharacteristic")));
+    let mut name = given
+        .map(|r| text(r, "name"))
+        .filter(|name| !name.is_empty())
+        .or_else(|| spec.as_ref().map(|spec| text(spec, "name")))
+        .unwrap_or_else(|| resource_id.clone());
+    if let Some((pool_id, characteristic)) = &pool {
+        let unit = match reserve(engine, pool_id, &resource_id, order).await? {
+            Ok(unit) => unit,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        values.insert(characteristic.clone(), json!(unit));
+        name = unit;
+    }
+    let mut body = json!({
+        "name": name,
+        "administrativeState": "unlocked",
+        "operationalState": "enable",
+        "usageState": "active",
+        "resourceStatus": "available",
+        "startOperatingDate": switchboard_engine::now_rfc3339(),
+        "resourceCharacteristic": plan::to_list(&values),
+        "relatedParty": order.get("relatedParty").cloned().unwrap_or(json!([])),
+    });
+    if let Some(spec) = &spec {
+        body["resourceSpecification"] = plan::spec_ref(spec, "ResourceSpecification");
+    }
+    let at = engine.served(INVENTORY, "resource")?;
+    match engine.ensure(at, &resource_id, body).await {
+        Ok(_) => Ok(Ok(())),
+        Err(error) if error.kind == ErrorKind::BadRequest => {
+            release(engine, &resource_id).await?;
+            Ok(Err(error.message))
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Reserves one unit of `pool` for a resource; the unit's name, or why there is none.
+async fn reserve(
+    engine: &Engine,
+    pool: &str,
+    resource: &str,
+    order: &Value,
+) -> Result<std::result::Result<String, String>> {
+    let at = engine.served(crate::tmf685::CODE, "reservation")?;
+    let body = json!({
+        "description": format!("unit of resource {resource} (resource order {})", text(order, "id")),
+        // v1 names one party; the order's first, else the fulfilment itself.
+        "relatedParty": order
+            .pointer("/relatedParty/0")
+            .cloned()
+            .unwrap_or_else(|| json!({"id": "switchboard", "name": "Switchboard", "role": "fulfilment"})),
+        "reservationItem": [{"quantity": 1, "resourceCapacity": {"resourcePool": {"id": pool}}}],
+    });
+    let reservation = match engine.ensure(at, &reservation_id(resource), body).await {
+        Ok((reservation, _)) => reservation,
+        Err(error)
+            if matches!(
+                error.kind,
+                ErrorKind::Conflict | ErrorKind::BadRequest | ErrorKind::NotFound
+            ) && !error.concurrent =>
+        {
+            return Ok(Err(format!("pool '{pool}': {}", error.message)))
+        }
+        Err(error) => return Err(error),
+    };
+    if text(&reservation, "reservationState") != "reserved" {
+        return Ok(Err(format!(
+            "the reservation of resource {resource} is {}",
+            text(&reservation, "reservationState")
+        )));
+    }
+    let unit = reservation
+        .pointer("/reservationItem/0/appliedCapacityAmount/resource/0/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    Ok(Ok(unit))
+}
+
+async fn modify(engine: &Engine, item: &Value) -> Result<std::result::Result<(), String>> {
+    let target = target_of(item);
+    let Some(current) = engine.document(INVENTORY, "resource", &target).await? else {
+        return Ok(Err(format!("resource '{target}' is not in the inventory")));
+    };
+    let spec_id = current
+        .get("resourceSpecification")
+        .map(|spec| text(spec, "id"))
+        .unwrap_or_default();
+    let (_, pool) = pool_of(engine, &spec_id).await?;
+    let mut values = plan::from_list(current.get("resourceCharacteristic"));
+    let kept = pool.as_ref().and_then(|(_, characteristic)| {
+        values
+            .get(characteristic)
+            .cloned()
+            .map(|v| (characteristic.clone(), v))
+    });
+    values.extend(plan::from_list(
+        item.get("resource")
+            .and_then(|r| r.get("resourceCharacteristic")),
+    ));
+    if let Some((characteristic, unit)) = kept {
+        values.insert(characteristic, unit); // the unit stays what the pool handed out
+    }
+    let list = plan::to_list(&values);
+    let at = engine.served(INVENTORY, "resource")?;
+    match engine
+        .update_internal(at, &target, |doc| {
+            doc["resourceCharacteristic"] = list.clone();
+            Ok(())
+        })
+        .await
+    {
+        Ok(_) => Ok(Ok(())),
+        Err(error) if error.kind == ErrorKind::BadRequest => Ok(Err(error.message)),
+        Err(error) => Err(error),
+    }
+}
+
+/// Takes a resource out of the inventory and gives its pool unit back: a `delete`
+/// item, and the compensation of an `add` whose service could not be activated. Each
+/// part is skipped when already done.
+pub async fn undo(engine: &Engine, resource: &str) -> Result<()> {
+    if resource.is_empty() {
+        return Ok(());
+    }
+    let at = engine.served(INVENTORY, "resource")?;
+    match engine.delete(at, resource, None).await {
+        Ok(()) => {}
+        Err(error) if error.kind == ErrorKind::NotFound => {}
+        Err(error) => return Err(error),
+    }
+    release(engine, resource).await
+}
+
+/// Gives back the pool unit held for a resource, if any.
+async fn release(engine: &Engine, resource: &str) -> Result<()> {
+    let at = engine.served(crate::tmf685::CODE, "reservation")?;
+    match engine
+        .update_internal(at, &reservation_id(resource), |reservation| {
+            if text(reservation, "reservationState") == "reserved" {
+                reservation["reservationState"] = json!("released");
+            }
+            Ok(())
+        })
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind == ErrorKind::NotFound => Ok(()),
+        Err(error) => Err(error),
+    }
+}

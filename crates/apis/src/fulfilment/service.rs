@@ -1,0 +1,736 @@
+//! TMF641 fulfilment, in two steps. `fulfil` (queued with every new service order,
+//! whether a client or a product order made it): validation (an `add` names a service
+//! specification in TMF633, a `modify`/`delete` a service in TMF638), then the RFSs of
+//! each CFS (`serviceSpecRelationship`) and one resource order for every resource they
+//! need (item `{item}.{rfs}.{resource}`); a `delete` first takes its services down
+//! (adapter, then `terminated` in the inventory), so the resources can go. `resume`
+//! (queued when that resource order ends, or at once when none was needed): per item,
+//! the RFSs are activated through the adapter their specification is routed to, then the
+//! RFS services (with `supportingResource`) and the CFS service (with
+//! `supportingService`) are written to the inventory. An item whose resources or
+//! activation failed is undone (activated RFSs deactivated, resources removed, units
+//! released) and fails with the reason; the order ends completed, failed or partial.
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use switchboard_engine::{Engine, ErrorKind, JobFuture, JobHandler, Result};
+
+use super::activation::{Action, Activation};
+use super::plan::{self, Catalog, Context, RfsPlan, Values};
+use super::{accept_or_reject, derived_id, finish, items, Outcome, FINAL};
+use crate::catalog_rules::Entity;
+use crate::steps::{payload_id, settle};
+use crate::text;
+
+pub const FULFIL: &str = "tmf641.fulfilServiceOrder";
+pub const RESUME: &str = "tmf641.resumeServiceOrder";
+const API: &str = crate::tmf641::CODE;
+const ORDERS: &str = "serviceOrder";
+const ITEMS: &str = "serviceOrderItem";
+const INVENTORY: &str = crate::tmf638::CODE;
+
+pub fn fulfil_handler(activation: Arc<Activation>) -> (String, Arc<dyn JobHandler>) {
+    (
+        FULFIL.to_string(),
+        Arc::new(Step {
+            resume: false,
+            activation,
+        }),
+    )
+}
+
+pub fn resume_handler(activation: Arc<Activation>) -> (String, Arc<dyn JobHandler>) {
+    (
+        RESUME.to_string(),
+        Arc::new(Step {
+            resume: true,
+            activation,
+        }),
+    )
+}
+
+struct Step {
+    resume: bool,
+    activation: Arc<Activation>,
+}
+
+impl JobHandler for Step {
+    fn run<'a>(&'a self, engine: &'a Engine, payload: &'a Value) -> JobFuture<'a> {
+        Box::pin(async move {
+            let id = payload_id(payload);
+            settle(if self.resume {
+                resume(engine, &self.activation, id).await
+            } else {
+                fulfil(engine, &self.activation, id).await
+            })
+        })
+    }
+}
+
+/// The resource order made for a service order.
+pub fn resource_order_id(order: &str) -> String {
+    derived_id(order, "", "resourceOrder")
+}
+
+/// The CFS service an `add` item creates.
+pub fn cfs_id(order: &str, item: &str) -> String {
+    derived_id(order, item, "service")
+}
+
+/// The RFS service number `rfs` of an `add` item.
+fn rfs_id(order: &str, item: &str, rfs: usize) -> String {
+    derived_id(order, item, &format!("rfs.{rfs}"))
+}
+
+/// The resource order item for resource `resource` of RFS `rfs` of an item.
+fn resource_item(item: &str, rfs: usize, resource: usize) -> String {
+    format!("{item}.{rfs}.{resource}")
+}
+
+async fn problems(engine: &Engine, order: &Value) -> Result<Vec<(Option<String>, String)>> {
+    let mut problems = Vec::new();
+    for item in items(order, ITEMS) {
+        let service = item.get("service");
+        let problem = match text(item, "action").as_str() {
+            "add" => {
+                let spec = service
+                    .and_then(|s| s.get("serviceSpecification"))
+                    .map(|spec| text(spec, "id"))
+                    .unwrap_or_default();
+                if spec.is_empty() {
+                    Some("an 'add' item names no service.serviceSpecification".to_string())
+                } else if engine
+                    .document(crate::tmf633::CODE, "serviceSpecification", &spec)
+                    .await?
+                    .is_none()
+                {
+                    Some(format!("serviceSpecification '{spec}' does not exist"))
+                } else {
+                    None
+                }
+            }
+            action @ ("modify" | "delete") => {
+                let target = service.map(|s| text(s, "id")).unwrap_or_default();
+                if target.is_empty() {
+                    Some(format!("a '{action}' item names no service (service.id)"))
+                } else if engine
+                    .document(INVENTORY, "service", &target)
+                    .await?
+                    .is_none()
+                {
+                    Some(format!("service '{target}' is not in the inventory"))
+                } else {
+                    None
+                }
+            }
+            "noChange" => None,
+            other => Some(format!(
+                "action '{other}' is not add, modify, delete or noChange"
+            )),
+        };
+        if let Some(problem) = problem {
+            problems.push((Some(text(item, "id")), problem));
+        }
+    }
+    Ok(problems)
+}
+
+/// What an `add` item becomes: the CFS's values and its RFSs with their resources.
+struct AddPlan {
+    cfs_spec: Value,
+    values: Values,
+    rfs: Vec<RfsPlan>,
+}
+
+async fn add_plan(
+    engine: &Engine,
+    item: &Value,
+    context: &Context,
+) -> Result<std::result::Result<AddPlan, String>> {
+    let service = item.get("service");
+    let spec_id = service
+        .and_then(|s| s.get("serviceSpecification"))
+        .map(|spec| text(spec, "id"))
+        .unwrap_or_default();
+    let catalog = Catalog::new(engine);
+    let cfs_spec = match catalog.read(Entity::ServiceSpecification, &spec_id).await? {
+        Ok(spec) => spec,
+        Err(message) => return Ok(Err(message)),
+    };
+    let given = plan::from_list(service.and_then(|s| s.get("serviceCharacteristic")));
+    let values = plan::values(Entity::ServiceSpecification, &cfs_spec, context, &given);
+    let inner = context
+        .clone()
+        .with(Entity::ServiceSpecification, &spec_id, &values);
+    let rfs = match catalog.rfs_of(&cfs_spec, &inner).await? {
+        Ok(rfs) => rfs,
+        Err(message) => return Ok(Err(message)),
+    };
+    Ok(Ok(AddPlan {
+        cfs_spec,
+        values,
+        rfs,
+    }))
+}
+
+/// A live CFS as the inventory holds it, with new values for it, its RFSs and their
+/// resources (a `modify`), or the current ones (a `delete`).
+struct Live {
+    cfs: Value,
+    values: Values,
+    rfs: Vec<(Value, Values, Vec<(Value, Values)>)>,
+}
+
+async fn live(
+    engine: &Engine,
+    item: &Value,
+    context: &Context,
+) -> Result<std::result::Result<Live, String>> {
+    let service = item.get("service");
+    let target = service.map(|s| text(s, "id")).unwrap_or_default();
+    let Some(cfs) = engine.document(INVENTORY, "service", &target).await? else {
+        return Ok(Err(format!("service '{target}' is not in the inventory")));
+    };
+    let catalog = Catalog::new(engine);
+    let given = plan::from_list(service.and_then(|s| s.get("serviceCharacteristic")));
+    let (cfs_spec_id, values) =
+        current_values(&catalog, &cfs, Entity::ServiceSpecification, given, context).await?;
+    let cfs_context = context
+        .clone()
+        .with(Entity::ServiceSpecification, &cfs_spec_id, &values);
+    let mut rfs = Vec::new();
+    for reference in cfs
+        .get("supportingService")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(rfs_doc) = engine
+            .document(INVENTORY, "service", &text(reference, "id"))
+            .await?
+        else {
+            continue; // gone from the inventory: nothing to change or take down
+        };
+        let (rfs_spec_id, rfs_values) = current_values(
+            &catalog,
+            &rfs_doc,
+            Entity::ServiceSpecification,
+            Values::new(),
+            &cfs_context,
+        )
+        .await?;
+        let rfs_context =
+            cfs_context
+                .clone()
+                .with(Entity::ServiceSpecification, &rfs_spec_id, &rfs_values);
+        let mut resources = Vec::new();
+        for reference in rfs_doc
+            .get("supportingResource")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let Some(resource) = engine
+                .document(crate::tmf639::CODE, "resource", &text(reference, "id"))
+                .await?
+            else {
+                continue;
+            };
+            let (_, resource_values) = current_values(
+                &catalog,
+                &resource,
+                Entity::ResourceSpecification,
+                Values::new(),
+                &rfs_context,
+            )
+            .await?;
+            resources.push((resource, resource_values));
+        }
+        rfs.push((rfs_doc, rfs_values, resources));
+    }
+    Ok(Ok(Live { cfs, values, rfs }))
+}
+
+/// An inventory entry's values after a change: what it holds, then what its
+/// specification derives from `context`, then `given`; and its specification's id.
+async fn current_values(
+    catalog: &Catalog<'_>,
+    doc: &Value,
+    entity: Entity,
+    given: Values,
+    context: &Context,
+) -> Result<(String, Values)> {
+    let (list, spec_key) = match entity {
+        Entity::ResourceSpecification => ("resourceCharacteristic", "resourceSpecification"),
+        _ => ("serviceCharacteristic", "serviceSpecification"),
+    };
+    let mut values = plan::from_list(doc.get(list));
+    let spec_id = doc
+        .get(spec_key)
+        .map(|spec| text(spec, "id"))
+        .unwrap_or_default();
+    if let Ok(spec) = catalog.read(entity, &spec_id).await? {
+        values.extend(plan::mapped(entity, &spec, context));
+    }
+    values.extend(given);
+    Ok((spec_id, values))
+}
+
+async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -> Result<()> {
+    let Some(mut order) = engine.document(API, ORDERS, id).await? else {
+        return Ok(());
+    };
+    if text(&order, "state") == "acknowledged" {
+        let problems = problems(engine, &order).await?;
+        if !accept_or_reject(engine, API, ORDERS, ITEMS, id, &problems).await? {
+            return Ok(());
+        }
+        order = engine.require(API, ORDERS, id).await?;
+    }
+    if text(&order, "state") != "inProgress" {
+        return Ok(());
+    }
+    let context = super::product::context_of(engine, &order).await?;
+    let resource_order = resource_order_id(id);
+    let inventory = engine.served(crate::tmf639::CODE, "resource")?;
+    let mut resource_items = Vec::new();
+    for item in items(&order, ITEMS) {
+        if text(item, "state") != "inProgress" {
+            continue;
+        }
+        let item_id = text(item, "id");
+        match text(item, "action").as_str() {
+            "add" => match add_plan(engine, item, &context).await? {
+                Ok(plan) => {
+                    for (r, rfs) in plan.rfs.iter().enumerate() {
+                        for (k, resource) in rfs.resources.iter().enumerate() {
+                            let entry = resource_item(&item_id, r, k);
+                            let resource_id = super::resource::resource_id(&resource_order, &entry);
+                            let spec = plan::spec_ref(&resource.spec, "ResourceSpecification");
+                            resource_items.push(json!({
+                                "id": entry,
+                                "action": "add",
+                                "resourceSpecification": spec,
+                                "resource": {
+                                    "id": resource_id,
+                                    "href": engine.location(inventory, &resource_id)?,
+                                    "name": text(&resource.spec, "name"),
+                                    "resourceSpecification": spec,
+                                    "resourceCharacteristic": plan::to_list(&resource.values),
+                                },
+                            }));
+                        }
+                    }
+                }
+                Err(reason) => fail_item(engine, id, &item_id, &reason).await?,
+            },
+            action @ ("modify" | "delete") => match live(engine, item, &context).await? {
+                Ok(live) => {
+                    if action == "delete" {
+                        take_down(engine, activation, &live).await?;
+                    }
+                    for (r, (_, _, resources)) in live.rfs.iter().enumerate() {
+                        for (k, (resource, values)) in resources.iter().enumerate() {
+                            let mut target = json!({
+                                "id": text(resource, "id"),
+                                "href": resource.get("href").cloned().unwrap_or(Value::Null),
+                            });
+                            if action == "modify" {
+                                target["resourceCharacteristic"] = plan::to_list(values);
+                            }
+                            resource_items.push(json!({
+                                "id": resource_item(&item_id, r, k),
+                                "action": action,
+                                "resource": target,
+                            }));
+                        }
+                    }
+                }
+                Err(reason) => fail_item(engine, id, &item_id, &reason).await?,
+            },
+            _ => {}
+        }
+    }
+    if resource_items.is_empty() {
+        return resume(engine, activation, id).await;
+    }
+    let at = engine.served(crate::tmf652::CODE, "resourceOrder")?;
+    let body = json!({
+        "description": format!("resources of service order {id}"),
+        "externalReference": [{"entityType": "ServiceOrder", "id": id, "owner": "Switchboard"}],
+        "relatedParty": order.get("relatedParty").cloned().unwrap_or(json!([])),
+        "orderItem": resource_items,
+    });
+    engine.ensure(at, &resource_order, body).await?;
+    Ok(())
+}
+
+/// Marks one item failed before anything was ordered for it.
+async fn fail_item(engine: &Engine, id: &str, item_id: &str, reason: &str) -> Result<()> {
+    let at = engine.served(API, ORDERS)?;
+    let now = switchboard_engine::now_rfc3339();
+    engine
+        .update_internal(at, id, |order| {
+            let mut changed = false;
+            if let Some(Value::Array(list)) = order.get_mut(ITEMS) {
+                for item in list {
+                    if text(item, "id") == item_id && text(item, "state") == "inProgress" {
+                        item["state"] = json!("failed");
+                        changed = true;
+                    }
+                }
+            }
+            if changed {
+                super::add_note(order, &now, format!("failed: item {item_id}: {reason}"));
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(())
+}
+
+/// Deactivates a live CFS's RFSs and marks them and the CFS `terminated`.
+async fn take_down(engine: &Engine, activation: &Activation, live: &Live) -> Result<()> {
+    for (rfs, _, _) in &live.rfs {
+        deactivate(engine, activation, rfs).await?;
+    }
+    terminate(engine, &text(&live.cfs, "id")).await
+}
+
+async fn deactivate(engine: &Engine, activation: &Activation, service: &Value) -> Result<()> {
+    if text(service, "state") == "terminated" {
+        return Ok(());
+    }
+    let spec = service
+        .get("serviceSpecification")
+        .cloned()
+        .unwrap_or(Value::Null);
+    if let Err(reason) = activation
+        .adapter(&spec)
+        .apply(Action::Deactivate, service)
+        .await
+    {
+        // Retried with the job: a service that cannot be taken down stays up.
+        return Err(switchboard_engine::Error::new(
+            ErrorKind::Unavailable,
+            "Activation failed",
+            reason,
+        ));
+    }
+    terminate(engine, &text(service, "id")).await
+}
+
+async fn terminate(engine: &Engine, service: &str) -> Result<()> {
+    let at = engine.served(INVENTORY, "service")?;
+    let now = switchboard_engine::now_rfc3339();
+    match engine
+        .update_internal(at, service, |doc| {
+            if text(doc, "state") != "terminated" {
+                doc["state"] = json!("terminated");
+                doc["endDate"] = json!(now);
+            }
+            Ok(())
+        })
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind == ErrorKind::NotFound => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
+async fn resume(engine: &Engine, activation: &Activation, id: &str) -> Result<()> {
+    let Some(order) = engine.document(API, ORDERS, id).await? else {
+        return Ok(());
+    };
+    if text(&order, "state") != "inProgress" {
+        return Ok(());
+    }
+    let resource_order_id = resource_order_id(id);
+    let resource_order = engine
+        .document(crate::tmf652::CODE, "resourceOrder", &resource_order_id)
+        .await?;
+    if let Some(resource_order) = &resource_order {
+        if !FINAL.contains(&text(resource_order, "state").as_str()) {
+            return Ok(()); // its end resumes this
+        }
+    }
+    let context = super::product::context_of(engine, &order).await?;
+    let mut outcomes = Vec::new();
+    for item in items(&order, ITEMS) {
+        let item_id = text(item, "id");
+        if text(item, "state") == "failed" {
+            outcomes.push(Outcome {
+                item: item_id,
+                state: "failed",
+                reason: None,
+            });
+            continue;
+        }
+        let prefix = format!("{item_id}.");
+        let resource_items: Vec<&Value> = resource_order
+            .as_ref()
+            .map(|order| items(order, "orderItem"))
+            .unwrap_or_default()
+            .iter()
+            .filter(|entry| text(entry, "id").starts_with(&prefix))
+            .collect();
+        let action = text(item, "action");
+        if resource_items
+            .iter()
+            .any(|entry| text(entry, "state") != "completed")
+        {
+            if action == "add" {
+                for entry in &resource_items {
+                    let resource =
+                        super::resource::resource_id(&resource_order_id, &text(entry, "id"));
+                    super::resource::undo(engine, &resource).await?;
+                }
+            }
+            let reasons = resource_order
+                .as_ref()
+                .map(super::product::reasons)
+                .unwrap_or_default();
+            outcomes.push(Outcome::failed(
+                &item_id,
+                format!("resource order {resource_order_id} did not complete{reasons}"),
+            ));
+            continue;
+        }
+        let done = match action.as_str() {
+            "add" => activate(engine, activation, &order, item, &context).await?,
+            "modify" => modify(engine, activation, &order, item, &context).await?,
+            _ => Ok(()),
+        };
+        outcomes.push(match done {
+            Ok(()) => Outcome::completed(&item_id),
+            Err(reason) => Outcome::failed(&item_id, reason),
+        });
+    }
+    finish(engine, API, ORDERS, ITEMS, id, &outcomes).await
+}
+
+/// The reference an inventory entry keeps to the order item that made or changed it.
+fn order_item_ref(order: &Value, item: &Value) -> Value {
+    json!({
+        "serviceOrderId": text(order, "id"),
+        "serviceOrderHref": order.get("href").cloned().unwrap_or(Value::Null),
+        "itemId": text(item, "id"),
+        "itemAction": text(item, "action"),
+        "role": "fulfilled by",
+    })
+}
+
+/// Activates an `add` item's RFSs, then writes them and the CFS to the inventory. When
+/// one RFS fails, those already activated are taken down and the item's resources
+/// removed: the reason is the item's.
+async fn activate(
+    engine: &Engine,
+    activation: &Activation,
+    order: &Value,
+    item: &Value,
+    context: &Context,
+) -> Result<std::result::Result<(), String>> {
+    let order_id = text(order, "id");
+    let item_id = text(item, "id");
+    let cfs = cfs_id(&order_id, &item_id);
+    let at = engine.served(INVENTORY, "service")?;
+    if engine.document(INVENTORY, "service", &cfs).await?.is_some() {
+        return Ok(Ok(())); // done by an earlier run
+    }
+    let plan = match add_plan(engine, item, context).await? {
+        Ok(plan) => plan,
+        Err(reason) => return Ok(Err(reason)),
+    };
+    let resource_order = resource_order_id(&order_id);
+    let mut services = Vec::with_capacity(plan.rfs.len());
+    for (r, rfs) in plan.rfs.iter().enumerate() {
+        let supporting: Vec<Value> = (0..rfs.resources.len())
+            .map(|k| {
+                json!({
+                    "id": super::resource::resource_id(&resource_order, &resource_item(&item_id, r, k)),
+                    "@referredType": "Resource",
+                })
+            })
+            .collect();
+        services.push(json!({
+            "id": rfs_id(&order_id, &item_id, r),
+            "name": text(&rfs.spec, "name"),
+            "serviceSpecification": plan::spec_ref(&rfs.spec, "ResourceFacingServiceSpecification"),
+            "serviceCharacteristic": plan::to_list(&rfs.values),
+            "supportingResource": supporting,
+            "state": "active",
+        }));
+    }
+    let mut failure = None;
+    let mut activated = Vec::new();
+    for service in &services {
+        let spec = service
+            .get("serviceSpecification")
+            .cloned()
+            .unwrap_or(Value::Null);
+        match activation
+            .adapter(&spec)
+            .apply(Action::Activate, service)
+            .await
+        {
+            Ok(()) => activated.push(service),
+            Err(reason) => {
+                failure = Some(reason);
+                break;
+            }
+        }
+    }
+    if let Some(reason) = failure {
+        for service in activated {
+            let spec = service
+                .get("serviceSpecification")
+                .cloned()
+                .unwrap_or(Value::Null);
+            // Deactivation by the simulator cannot fail; a southbound one that does is
+            // noted with the item's reason.
+            if let Err(more) = activation
+                .adapter(&spec)
+                .apply(Action::Deactivate, service)
+                .await
+            {
+                tracing::warn!(service = %text(service, "id"), %more, "undoing an activation failed");
+            }
+        }
+        for (r, rfs) in plan.rfs.iter().enumerate() {
+            for k in 0..rfs.resources.len() {
+                let resource =
+                    super::resource::resource_id(&resource_order, &resource_item(&item_id, r, k));
+                super::resource::undo(engine, &resource).await?;
+            }
+        }
+        return Ok(Err(reason));
+    }
+    let order_item = order_item_ref(order, item);
+    let mut supporting = Vec::with_capacity(services.len());
+    for mut service in services {
+        let id = text(&service, "id");
+        service["serviceOrderItem"] = json!([order_item]);
+        service["startDate"] = json!(switchboard_engine::now_rfc3339());
+        engine.ensure(at, &id, service).await?;
+        supporting.push(json!({"id": id, "@referredType": "Service"}));
+    }
+    let body = json!({
+        "name": item
+            .get("service")
+            .map(|s| text(s, "name"))
+            .filter(|name| !name.is_empty())
+            .unwrap_or_else(|| text(&plan.cfs_spec, "name")),
+        "serviceSpecification": plan::spec_ref(&plan.cfs_spec, "CustomerFacingServiceSpecification"),
+        "serviceCharacteristic": plan::to_list(&plan.values),
+        "supportingService": supporting,
+        "relatedParty": order.get("relatedParty").cloned().unwrap_or(json!([])),
+        "serviceOrderItem": [order_item],
+        "state": "active",
+        "startDate": switchboard_engine::now_rfc3339(),
+    });
+    engine.ensure(at, &cfs, body).await?;
+    Ok(Ok(()))
+}
+
+/// Applies a `modify` item: each RFS through its adapter, then the new values in the
+/// inventory (RFSs, then the CFS). What an adapter refuses fails the item; RFSs already
+/// changed keep their new values (noted in docs/wire-choices.md).
+async fn modify(
+    engine: &Engine,
+    activation: &Activation,
+    order: &Value,
+    item: &Value,
+    context: &Context,
+) -> Result<std::result::Result<(), String>> {
+    let live = match live(engine, item, context).await? {
+        Ok(live) => live,
+        Err(reason) => return Ok(Err(reason)),
+    };
+    let at = engine.served(INVENTORY, "service")?;
+    let order_item = order_item_ref(order, item);
+    let mut changes: Vec<(String, Value)> = Vec::new();
+    for (rfs, values, _) in &live.rfs {
+        let mut service = rfs.clone();
+        service["serviceCharacteristic"] = plan::to_list(values);
+        let spec = rfs
+            .get("serviceSpecification")
+            .cloned()
+            .unwrap_or(Value::Null);
+        if let Err(reason) = activation
+            .adapter(&spec)
+            .apply(Action::Modify, &service)
+            .await
+        {
+            return Ok(Err(reason));
+        }
+        changes.push((text(rfs, "id"), plan::to_list(values)));
+    }
+    changes.push((text(&live.cfs, "id"), plan::to_list(&live.values)));
+    for (id, values) in changes {
+        engine
+            .update_internal(at, &id, |doc| {
+                doc["serviceCharacteristic"] = values.clone();
+                let list = doc.as_object_mut().map(|fields| {
+                    fields
+                        .entry("serviceOrderItem")
+                        .or_insert_with(|| json!([]))
+                });
+                if let Some(Value::Array(list)) = list {
+                    if !list.contains(&order_item) {
+                        list.push(order_item.clone());
+                    }
+                }
+                Ok(())
+            })
+            .await?;
+    }
+    Ok(Ok(()))
+}
+
+/// Undoes what a finished service order completed, for a product order item that
+/// failed as a whole: each CFS it added is taken down (RFSs deactivated, services
+/// terminated) and their resources removed, units released.
+pub async fn undo(engine: &Engine, activation: &Activation, order: &Value) -> Result<()> {
+    let order_id = text(order, "id");
+    for item in items(order, ITEMS) {
+        if text(item, "action") != "add" || text(item, "state") != "completed" {
+            continue;
+        }
+        let Some(cfs) = engine
+            .document(INVENTORY, "service", &cfs_id(&order_id, &text(item, "id")))
+            .await?
+        else {
+            continue;
+        };
+        let mut resources = Vec::new();
+        for reference in cfs
+            .get("supportingService")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let Some(rfs) = engine
+                .document(INVENTORY, "service", &text(reference, "id"))
+                .await?
+            else {
+                continue;
+            };
+            for resource in rfs
+                .get("supportingResource")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                resources.push(text(resource, "id"));
+            }
+            deactivate(engine, activation, &rfs).await?;
+        }
+        terminate(engine, &text(&cfs, "id")).await?;
+        for resource in resources {
+            super::resource::undo(engine, &resource).await?;
+        }
+    }
+    Ok(())
+}
