@@ -67,9 +67,6 @@ pub fn job_handlers_with(activation: fulfilment::Activation) -> Vec<(String, Arc
     handlers.extend(tmf633::job_handlers());
     handlers.extend(tmf634::job_handlers());
     handlers.extend(tmf685::job_handlers());
-    handlers.extend(tmf622::job_handlers());
-    handlers.extend(tmf641::job_handlers());
-    handlers.extend(tmf652::job_handlers());
     handlers.extend(fulfilment::job_handlers(activation));
     handlers
 }

@@ -7,12 +7,11 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 use switchboard_engine::{
-    Engine, Hooks, JobFuture, JobHandler, NewJob, Operations, Reference, ResourceDecl, Result,
-    StateMachine, WriteKind,
+    Hooks, NewJob, Operations, Reference, ResourceDecl, Result, StateMachine, WriteKind,
 };
 
 use crate::catalog_jobs::schema_name;
-use crate::steps::{job_for, payload_id, settle};
+use crate::steps::job_for;
 use crate::text;
 
 /// The order cycle (v4 `…OrderStateType`): acknowledged on receipt, then rejected, or
@@ -153,23 +152,13 @@ impl Order {
         }
     }
 
-    fn cancel_queue(self) -> &'static str {
+    /// The queue of this API's cancel task job (`fulfilment::cancel`).
+    pub fn cancel_queue(self) -> &'static str {
         match self.api {
             "TMF622" => "tmf622.cancelProductOrder",
             "TMF641" => "tmf641.cancelServiceOrder",
             _ => "tmf652.cancelResourceOrder",
         }
-    }
-
-    /// The job that carries out cancel tasks of this API (`cancel`: its collection).
-    pub fn cancel_handler(self, cancel: &'static str) -> (String, Arc<dyn JobHandler>) {
-        (
-            self.cancel_queue().to_string(),
-            Arc::new(Cancel {
-                order: self,
-                cancel,
-            }),
-        )
     }
 }
 
@@ -240,107 +229,5 @@ impl Hooks for CancelHooks {
             WriteKind::Create => vec![job_for(self.queue, doc)],
             _ => Vec::new(),
         }
-    }
-}
-
-/// Carries out one cancel task. Each step is a state change of its own (with its
-/// event), and a step already taken is skipped, so the job may run again after a crash.
-struct Cancel {
-    order: Order,
-    cancel: &'static str,
-}
-
-impl Cancel {
-    async fn run(&self, engine: &Engine, id: &str) -> Result<()> {
-        let api = self.order.api;
-        let task_at = engine.served(api, self.cancel)?;
-        let order_at = engine.served(api, self.order.collection)?;
-        let Some(task) = engine.document(api, self.cancel, id).await? else {
-            return Ok(());
-        };
-        if text(&task, "state") != "acknowledged" && text(&task, "state") != "inProgress" {
-            return Ok(());
-        }
-        let order_id = task
-            .get(self.order.collection)
-            .and_then(|order| order.get("id"))
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let reason = task.get("cancellationReason").cloned();
-        let order = engine
-            .document(api, self.order.collection, &order_id)
-            .await?;
-        let state = order.as_ref().map(|order| text(order, "state"));
-        let refusal = match state.as_deref() {
-            None => Some(format!(
-                "{} '{order_id}' no longer exists",
-                self.order.collection
-            )),
-            Some(state)
-                if CANCELLABLE.contains(&state)
-                    || state == "assessingCancellation"
-                    || state == "pendingCancellation"
-                    || state == "cancelled" =>
-            {
-                None
-            }
-            Some(state) => Some(format!(
-                "{} '{order_id}' is {state}: past the point where it can be cancelled",
-                self.order.collection
-            )),
-        };
-        if let Some(message) = refusal {
-            engine
-                .update_internal(task_at, id, |task| {
-                    task["state"] = json!("terminatedWithError");
-                    task["errorMessage"] = json!(message);
-                    Ok(())
-                })
-                .await?;
-            return Ok(());
-        }
-        let items = self.order.items;
-        for (from, to) in [
-            (CANCELLABLE, "assessingCancellation"),
-            (&["assessingCancellation"][..], "pendingCancellation"),
-            (&["pendingCancellation"][..], "cancelled"),
-        ] {
-            engine
-                .update_internal(order_at, &order_id, |order| {
-                    if from.contains(&text(order, "state").as_str()) {
-                        order["state"] = json!(to);
-                        if to == "cancelled" {
-                            let now = switchboard_engine::now_rfc3339();
-                            order["cancellationDate"] = json!(now);
-                            if let Some(reason) = &reason {
-                                order["cancellationReason"] = reason.clone();
-                            }
-                            set_item_states(
-                                order,
-                                items,
-                                "cancelled",
-                                &["completed", "failed", "rejected"],
-                            );
-                        }
-                    }
-                    Ok(())
-                })
-                .await?;
-        }
-        engine
-            .update_internal(task_at, id, |task| {
-                task["state"] = json!("done");
-                task["effectiveCancellationDate"] = json!(switchboard_engine::now_rfc3339());
-                Ok(())
-            })
-            .await?;
-        Ok(())
-    }
-}
-
-impl JobHandler for Cancel {
-    fn run<'a>(&'a self, engine: &'a Engine, payload: &'a Value) -> JobFuture<'a> {
-        Box::pin(async move { settle(Cancel::run(self, engine, payload_id(payload)).await) })
     }
 }

@@ -1,9 +1,7 @@
 //! TMF622 Product Ordering v4: product orders and their cancellation. A new order is
 //! validated first (`order_validation`).
 
-use std::sync::Arc;
-
-use switchboard_engine::{ApiDecl, JobHandler, Reference};
+use switchboard_engine::{ApiDecl, Reference};
 
 use crate::ordering::Order;
 
@@ -32,8 +30,4 @@ pub fn api() -> ApiDecl {
             ),
         ],
     }
-}
-
-pub fn job_handlers() -> Vec<(String, Arc<dyn JobHandler>)> {
-    vec![ORDER.cancel_handler("cancelProductOrder")]
 }

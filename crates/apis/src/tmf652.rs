@@ -1,8 +1,6 @@
 //! TMF652 Resource Ordering v4: resource orders and their cancellation.
 
-use std::sync::Arc;
-
-use switchboard_engine::{ApiDecl, JobHandler, Reference};
+use switchboard_engine::{ApiDecl, Reference};
 
 use crate::ordering::Order;
 
@@ -34,8 +32,4 @@ pub fn api() -> ApiDecl {
             ),
         ],
     }
-}
-
-pub fn job_handlers() -> Vec<(String, Arc<dyn JobHandler>)> {
-    vec![ORDER.cancel_handler("cancelResourceOrder")]
 }

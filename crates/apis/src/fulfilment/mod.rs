@@ -16,8 +16,10 @@
 //!   need, then activation (`activation`) and the service inventory (TMF638).
 //! - `resource`: TMF652 — pool reservations (TMF685) and the resource inventory (TMF639).
 //! - `plan`: reading the catalog and deriving characteristic values.
+//! - `cancel`: cancel tasks, cascading down and undoing what was done.
 
 pub mod activation;
+pub mod cancel;
 pub mod plan;
 pub mod product;
 pub mod resource;
@@ -54,9 +56,12 @@ pub fn job_handlers(activation: Activation) -> Vec<(String, Arc<dyn JobHandler>)
         product::fulfil_handler(activation.clone()),
         product::resume_handler(activation.clone()),
         service::fulfil_handler(activation.clone()),
-        service::resume_handler(activation),
+        service::resume_handler(activation.clone()),
         resource::fulfil_handler(),
     ]
+    .into_iter()
+    .chain(cancel::handlers(activation))
+    .collect()
 }
 
 /// The items of an order (`attribute`: "productOrderItem", …).

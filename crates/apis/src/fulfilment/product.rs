@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use switchboard_engine::{Engine, JobFuture, JobHandler, Result};
 
 use super::activation::Activation;
+use super::cancel::{self, Kind};
 use super::plan::{self, Catalog, Context, Values};
 use super::{derived_id, finish, items, Outcome, FINAL};
 use crate::catalog_rules::Entity;
@@ -147,9 +148,12 @@ async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -> Result<()
                     "relatedParty": order.get("relatedParty").cloned().unwrap_or(json!([])),
                     "serviceOrderItem": service_items,
                 });
-                engine
-                    .ensure(at, &service_order_id(id, &item_id), body)
-                    .await?;
+                let child = service_order_id(id, &item_id);
+                engine.ensure(at, &child, body).await?;
+                if cancel::cancelling(engine, Kind::Product, id).await? {
+                    // Made after the cancellation looked for it.
+                    cancel::cancel_below(engine, Kind::Product, id, Kind::Service, &child).await?;
+                }
                 ordered = true;
             }
             Need::ProductOnly => {}
@@ -397,6 +401,9 @@ async fn resume(engine: &Engine, activation: &Activation, id: &str) -> Result<()
     let Some(order) = engine.document(API, ORDERS, id).await? else {
         return Ok(());
     };
+    if text(&order, "state") == "pendingCancellation" {
+        return cancel::complete(engine, activation, Kind::Product, id).await;
+    }
     if text(&order, "state") != "inProgress" {
         return Ok(());
     }
@@ -439,7 +446,7 @@ async fn resume(engine: &Engine, activation: &Activation, id: &str) -> Result<()
         if let Some(service_order) = &service_order {
             let state = text(service_order, "state");
             if state != "completed" {
-                super::service::undo(engine, activation, service_order).await?;
+                super::service::undo_all(engine, activation, service_order).await?;
                 outcomes.push(Outcome::failed(
                     &item_id,
                     format!(
@@ -534,9 +541,11 @@ async fn record_product(
             if let Some(spec) = &product.specification {
                 body["productSpecification"] = plan::spec_ref(spec, "ProductSpecification");
             }
-            engine
-                .ensure(at, &product_id(&order_id, &item_id), body)
-                .await?;
+            let product = product_id(&order_id, &item_id);
+            engine.ensure(at, &product, body).await?;
+            if cancel::cancelling(engine, Kind::Product, &order_id).await? {
+                terminate_product(engine, &product).await?; // the cancellation's undo may have run
+            }
         }
         "modify" | "delete" => {
             let Some(held) = &product.held else {
@@ -580,5 +589,45 @@ fn push_order_item(doc: &mut Value, order_item: &Value) {
         if !list.iter().any(same) {
             list.push(order_item.clone());
         }
+    }
+}
+
+/// Undoes what a product order added (a cancellation): each item's service order is
+/// undone and the product an `add` created is terminated.
+pub async fn undo(engine: &Engine, activation: &Activation, order: &Value) -> Result<()> {
+    let order_id = text(order, "id");
+    for item in items(order, ITEMS) {
+        let item_id = text(item, "id");
+        if let Some(service_order) = engine
+            .document(
+                crate::tmf641::CODE,
+                "serviceOrder",
+                &service_order_id(&order_id, &item_id),
+            )
+            .await?
+        {
+            super::service::undo_all(engine, activation, &service_order).await?;
+        }
+        terminate_product(engine, &product_id(&order_id, &item_id)).await?;
+    }
+    Ok(())
+}
+
+async fn terminate_product(engine: &Engine, id: &str) -> Result<()> {
+    let at = engine.served(crate::tmf637::CODE, "product")?;
+    let now = switchboard_engine::now_rfc3339();
+    match engine
+        .update_internal(at, id, |doc| {
+            if text(doc, "status") != "terminated" {
+                doc["status"] = json!("terminated");
+                doc["terminationDate"] = json!(now);
+            }
+            Ok(())
+        })
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind == switchboard_engine::ErrorKind::NotFound => Ok(()),
+        Err(error) => Err(error),
     }
 }

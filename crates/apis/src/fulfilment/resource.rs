@@ -15,6 +15,8 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 use switchboard_engine::{Engine, ErrorKind, JobFuture, JobHandler, Result};
 
+use super::activation::Activation;
+use super::cancel::{self, Kind};
 use super::plan::{self, Values};
 use super::{accept_or_reject, derived_id, finish, items, Outcome};
 use crate::catalog_rules::Entity;
@@ -131,6 +133,9 @@ async fn fulfil(engine: &Engine, id: &str) -> Result<()> {
         }
         order = engine.require(API, ORDERS, id).await?;
     }
+    if text(&order, "state") == "pendingCancellation" {
+        return cancel::complete(engine, &Activation::default(), Kind::Resource, id).await;
+    }
     if text(&order, "state") != "inProgress" {
         return Ok(());
     }
@@ -223,7 +228,12 @@ async fn add(
     }
     let at = engine.served(INVENTORY, "resource")?;
     match engine.ensure(at, &resource_id, body).await {
-        Ok(_) => Ok(Ok(())),
+        Ok(_) => {
+            if cancel::cancelling(engine, Kind::Resource, &order_id).await? {
+                undo(engine, &resource_id).await?; // the cancellation's undo may have run
+            }
+            Ok(Ok(()))
+        }
         Err(error) if error.kind == ErrorKind::BadRequest => {
             release(engine, &resource_id).await?;
             Ok(Err(error.message))
@@ -346,4 +356,15 @@ async fn release(engine: &Engine, resource: &str) -> Result<()> {
         Err(error) if error.kind == ErrorKind::NotFound => Ok(()),
         Err(error) => Err(error),
     }
+}
+
+/// Undoes every `add` of a resource order (a cancellation).
+pub async fn undo_all(engine: &Engine, order: &Value) -> Result<()> {
+    let order_id = text(order, "id");
+    for item in items(order, ITEMS) {
+        if text(item, "action") == "add" {
+            undo(engine, &resource_id(&order_id, &text(item, "id"))).await?;
+        }
+    }
+    Ok(())
 }

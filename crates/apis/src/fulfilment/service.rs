@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 use switchboard_engine::{Engine, ErrorKind, JobFuture, JobHandler, Result};
 
 use super::activation::{Action, Activation};
+use super::cancel::{self, Kind};
 use super::plan::{self, Catalog, Context, RfsPlan, Values};
 use super::{accept_or_reject, derived_id, finish, items, Outcome, FINAL};
 use crate::catalog_rules::Entity;
@@ -179,8 +180,11 @@ async fn add_plan(
 struct Live {
     cfs: Value,
     values: Values,
-    rfs: Vec<(Value, Values, Vec<(Value, Values)>)>,
+    rfs: Vec<LiveRfs>,
 }
+
+/// A live RFS with its new values, and its resources with theirs.
+type LiveRfs = (Value, Values, Vec<(Value, Values)>);
 
 async fn live(
     engine: &Engine,
@@ -288,6 +292,9 @@ async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -> Result<()
         }
         order = engine.require(API, ORDERS, id).await?;
     }
+    if text(&order, "state") == "pendingCancellation" {
+        return cancel::complete(engine, activation, Kind::Service, id).await;
+    }
     if text(&order, "state") != "inProgress" {
         return Ok(());
     }
@@ -363,6 +370,10 @@ async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -> Result<()
         "orderItem": resource_items,
     });
     engine.ensure(at, &resource_order, body).await?;
+    if cancel::cancelling(engine, Kind::Service, id).await? {
+        // Made after the cancellation looked for it.
+        cancel::cancel_below(engine, Kind::Service, id, Kind::Resource, &resource_order).await?;
+    }
     Ok(())
 }
 
@@ -444,6 +455,9 @@ async fn resume(engine: &Engine, activation: &Activation, id: &str) -> Result<()
     let Some(order) = engine.document(API, ORDERS, id).await? else {
         return Ok(());
     };
+    if text(&order, "state") == "pendingCancellation" {
+        return cancel::complete(engine, activation, Kind::Service, id).await;
+    }
     if text(&order, "state") != "inProgress" {
         return Ok(());
     }
@@ -631,6 +645,9 @@ async fn activate(
         "startDate": switchboard_engine::now_rfc3339(),
     });
     engine.ensure(at, &cfs, body).await?;
+    if cancel::cancelling(engine, Kind::Service, &order_id).await? {
+        undo_item(engine, activation, &order_id, &item_id).await?; // the cancellation's undo may have run
+    }
     Ok(Ok(()))
 }
 
@@ -689,47 +706,51 @@ async fn modify(
     Ok(Ok(()))
 }
 
-/// Undoes what a finished service order completed, for a product order item that
-/// failed as a whole: each CFS it added is taken down (RFSs deactivated, services
-/// terminated) and their resources removed, units released.
-pub async fn undo(engine: &Engine, activation: &Activation, order: &Value) -> Result<()> {
+/// Undoes every `add` of a service order (a cancellation, or a product order item that
+/// failed as a whole): its RFSs deactivated and terminated, its CFS terminated, its
+/// resources removed and their units released. Each part is skipped when already done.
+pub async fn undo_all(engine: &Engine, activation: &Activation, order: &Value) -> Result<()> {
     let order_id = text(order, "id");
     for item in items(order, ITEMS) {
-        if text(item, "action") != "add" || text(item, "state") != "completed" {
-            continue;
+        if text(item, "action") == "add" {
+            undo_item(engine, activation, &order_id, &text(item, "id")).await?;
         }
-        let Some(cfs) = engine
-            .document(INVENTORY, "service", &cfs_id(&order_id, &text(item, "id")))
+    }
+    Ok(())
+}
+
+async fn undo_item(
+    engine: &Engine,
+    activation: &Activation,
+    order_id: &str,
+    item_id: &str,
+) -> Result<()> {
+    // RFSs are written in order, so the first one missing ends the list.
+    for r in 0.. {
+        let Some(rfs) = engine
+            .document(INVENTORY, "service", &rfs_id(order_id, item_id, r))
             .await?
         else {
-            continue;
+            break;
         };
-        let mut resources = Vec::new();
-        for reference in cfs
-            .get("supportingService")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let Some(rfs) = engine
-                .document(INVENTORY, "service", &text(reference, "id"))
-                .await?
-            else {
-                continue;
-            };
-            for resource in rfs
-                .get("supportingResource")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                resources.push(text(resource, "id"));
+        deactivate(engine, activation, &rfs).await?;
+    }
+    terminate(engine, &cfs_id(order_id, item_id)).await?;
+    let resource_order = resource_order_id(order_id);
+    if let Some(resources) = engine
+        .document(crate::tmf652::CODE, "resourceOrder", &resource_order)
+        .await?
+    {
+        let prefix = format!("{item_id}.");
+        for entry in items(&resources, "orderItem") {
+            let entry_id = text(entry, "id");
+            if text(entry, "action") == "add" && entry_id.starts_with(&prefix) {
+                super::resource::undo(
+                    engine,
+                    &super::resource::resource_id(&resource_order, &entry_id),
+                )
+                .await?;
             }
-            deactivate(engine, activation, &rfs).await?;
-        }
-        terminate(engine, &text(&cfs, "id")).await?;
-        for resource in resources {
-            super::resource::undo(engine, &resource).await?;
         }
     }
     Ok(())

@@ -7,6 +7,7 @@ mod process;
 mod support;
 
 mod catalog;
+mod chain;
 mod cli;
 mod cluster;
 mod crash;

@@ -20,6 +20,8 @@ pub struct ProcessConfig {
     pub delivery_backoff_ms: i64,
     pub delivery_timeout_ms: u64,
     pub job_lease_ms: i64,
+    /// `--activation`: the adapter services are activated through.
+    pub activation: String,
 }
 
 impl Default for ProcessConfig {
@@ -30,6 +32,7 @@ impl Default for ProcessConfig {
             delivery_backoff_ms: 50,
             delivery_timeout_ms: 5000,
             job_lease_ms: 30_000,
+            activation: "simulator".to_string(),
         }
     }
 }
@@ -115,6 +118,7 @@ impl ServerProcess {
                     &self.config.delivery_timeout_ms.to_string(),
                 ])
                 .args(["--job-lease-ms", &self.config.job_lease_ms.to_string()])
+                .args(["--activation", &self.config.activation])
                 // Small pools: several processes and tests share one PostgreSQL.
                 .args(["--pg-connections", "4"])
                 .stdin(Stdio::null())

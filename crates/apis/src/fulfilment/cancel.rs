@@ -1,0 +1,301 @@
+//! Cancellation of orders in fulfilment (`cancelProductOrder`, `cancelServiceOrder`,
+//! `cancelResourceOrder`), cascading down the chain and undoing what was done.
+//!
+//! The cancel task's job moves an unfinished order to `assessingCancellation`, asks each
+//! unfinished order made for it (a product order's service orders, a service order's
+//! resource order) to cancel too (a cancel task of its own, with a derived id), then
+//! moves it to `pendingCancellation`. The order becomes `cancelled` (`complete`) once
+//! every order below it has ended: everything the order added is undone (services taken
+//! down and terminated, products terminated, resources removed, units released), items
+//! go to `cancelled` and the order's open cancel tasks to `done`. An order below that
+//! ends queues the `resume` step above, which completes a pending cancellation, so
+//! nothing polls.
+//!
+//! A step that was still working when the cancellation began may write after the undo;
+//! each such write is followed by a look at the order's state, and undone by its writer
+//! when the order is being cancelled (`cancelling`). Whichever runs last undoes.
+//!
+//! An order that already ended (completed, failed, partial, rejected) is past the point
+//! of no return: the task ends `terminatedWithError` naming the state.
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use switchboard_engine::{Engine, JobFuture, JobHandler, Result};
+
+use super::activation::Activation;
+use super::{derived_id, items, CANCELLING, FINAL};
+use crate::ordering::{Order, CANCELLABLE};
+use crate::steps::{payload_id, settle};
+use crate::text;
+
+/// The three ordering APIs of the chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Product,
+    Service,
+    Resource,
+}
+
+impl Kind {
+    pub fn order(self) -> Order {
+        match self {
+            Kind::Product => crate::tmf622::ORDER,
+            Kind::Service => crate::tmf641::ORDER,
+            Kind::Resource => crate::tmf652::ORDER,
+        }
+    }
+
+    /// The cancel task collection.
+    pub fn cancel(self) -> &'static str {
+        match self {
+            Kind::Product => "cancelProductOrder",
+            Kind::Service => "cancelServiceOrder",
+            Kind::Resource => "cancelResourceOrder",
+        }
+    }
+
+    /// The kind of the orders made for this one.
+    fn below(self) -> Option<Kind> {
+        match self {
+            Kind::Product => Some(Kind::Service),
+            Kind::Service => Some(Kind::Resource),
+            Kind::Resource => None,
+        }
+    }
+}
+
+pub fn handlers(activation: Arc<Activation>) -> Vec<(String, Arc<dyn JobHandler>)> {
+    [Kind::Product, Kind::Service, Kind::Resource]
+        .into_iter()
+        .map(|kind| {
+            let handler: Arc<dyn JobHandler> = Arc::new(CancelJob {
+                kind,
+                activation: activation.clone(),
+            });
+            (kind.order().cancel_queue().to_string(), handler)
+        })
+        .collect()
+}
+
+struct CancelJob {
+    kind: Kind,
+    activation: Arc<Activation>,
+}
+
+impl JobHandler for CancelJob {
+    fn run<'a>(&'a self, engine: &'a Engine, payload: &'a Value) -> JobFuture<'a> {
+        Box::pin(async move {
+            settle(run(engine, &self.activation, self.kind, payload_id(payload)).await)
+        })
+    }
+}
+
+/// Whether the order is being cancelled (a writer that meets this undoes its write).
+pub async fn cancelling(engine: &Engine, kind: Kind, id: &str) -> Result<bool> {
+    let order = kind.order();
+    Ok(engine
+        .document(order.api, order.collection, id)
+        .await?
+        .is_some_and(|doc| CANCELLING.contains(&text(&doc, "state").as_str())))
+}
+
+/// The ids of the orders made for `order` (those that exist or may yet).
+fn children(kind: Kind, order: &Value) -> Vec<String> {
+    let id = text(order, "id");
+    match kind {
+        Kind::Product => items(order, "productOrderItem")
+            .iter()
+            .map(|item| super::product::service_order_id(&id, &text(item, "id")))
+            .collect(),
+        Kind::Service => vec![super::service::resource_order_id(&id)],
+        Kind::Resource => Vec::new(),
+    }
+}
+
+async fn run(engine: &Engine, activation: &Activation, kind: Kind, task_id: &str) -> Result<()> {
+    let order = kind.order();
+    let api = order.api;
+    let task_at = engine.served(api, kind.cancel())?;
+    let order_at = engine.served(api, order.collection)?;
+    let Some(task) = engine.document(api, kind.cancel(), task_id).await? else {
+        return Ok(());
+    };
+    if !["acknowledged", "inProgress"].contains(&text(&task, "state").as_str()) {
+        return Ok(());
+    }
+    let order_id = task
+        .get(order.collection)
+        .map(|order| text(order, "id"))
+        .unwrap_or_default();
+    let reason = task.get("cancellationReason").cloned();
+    let current = engine.document(api, order.collection, &order_id).await?;
+    let state = current.as_ref().map(|doc| text(doc, "state"));
+    let refusal = match state.as_deref() {
+        None => Some(format!(
+            "{} '{order_id}' no longer exists",
+            order.collection
+        )),
+        Some(state) if CANCELLABLE.contains(&state) || CANCELLING.contains(&state) => None,
+        Some(state) => Some(format!(
+            "{} '{order_id}' is {state}: past the point where it can be cancelled",
+            order.collection
+        )),
+    };
+    if let Some(message) = refusal {
+        engine
+            .update_internal(task_at, task_id, |task| {
+                task["state"] = json!("terminatedWithError");
+                task["errorMessage"] = json!(message);
+                Ok(())
+            })
+            .await?;
+        return Ok(());
+    }
+    engine
+        .update_internal(task_at, task_id, |task| {
+            if text(task, "state") == "acknowledged" {
+                task["state"] = json!("inProgress");
+            }
+            Ok(())
+        })
+        .await?;
+    let stored = engine
+        .update_internal(order_at, &order_id, |doc| {
+            if CANCELLABLE.contains(&text(doc, "state").as_str()) {
+                doc["state"] = json!("assessingCancellation");
+                if let Some(reason) = &reason {
+                    doc["cancellationReason"] = reason.clone();
+                }
+            }
+            Ok(())
+        })
+        .await?;
+    let doc: Value = serde_json::from_str(&stored.json)
+        .map_err(|error| switchboard_engine::Error::internal(error.to_string()))?;
+    if let Some(below) = kind.below() {
+        for child in children(kind, &doc) {
+            cancel_below(engine, kind, &order_id, below, &child).await?;
+        }
+    }
+    engine
+        .update_internal(order_at, &order_id, |doc| {
+            if text(doc, "state") == "assessingCancellation" {
+                doc["state"] = json!("pendingCancellation");
+            }
+            Ok(())
+        })
+        .await?;
+    complete(engine, activation, kind, &order_id).await
+}
+
+/// Asks the order `child` made for `parent` to cancel, unless it has ended or does not
+/// exist: a cancel task of its own, with an id derived from the child, so asking twice
+/// asks once. Also called by a step that made `child` and then found `parent` being
+/// cancelled.
+pub async fn cancel_below(
+    engine: &Engine,
+    kind: Kind,
+    parent: &str,
+    below: Kind,
+    child: &str,
+) -> Result<()> {
+    let below_order = below.order();
+    let Some(child_doc) = engine
+        .document(below_order.api, below_order.collection, child)
+        .await?
+    else {
+        return Ok(());
+    };
+    if FINAL.contains(&text(&child_doc, "state").as_str()) {
+        return Ok(());
+    }
+    let mut body = json!({
+        "cancellationReason": format!("{} {parent} is cancelled", kind.order().collection),
+    });
+    body[below_order.collection] = json!({
+        "id": child,
+        "href": child_doc.get("href").cloned().unwrap_or(Value::Null),
+    });
+    let cancel_at = engine.served(below_order.api, below.cancel())?;
+    engine
+        .ensure(cancel_at, &derived_id(child, "", "cancel"), body)
+        .await?;
+    Ok(())
+}
+
+/// Ends a pending cancellation once every order below has ended: undoes what the
+/// order added, then `cancelled`, and its open cancel tasks `done`.
+pub async fn complete(
+    engine: &Engine,
+    activation: &Activation,
+    kind: Kind,
+    id: &str,
+) -> Result<()> {
+    let order = kind.order();
+    let Some(doc) = engine.document(order.api, order.collection, id).await? else {
+        return Ok(());
+    };
+    if text(&doc, "state") != "pendingCancellation" {
+        return Ok(());
+    }
+    if let Some(below) = kind.below() {
+        let below_order = below.order();
+        for child in children(kind, &doc) {
+            if let Some(child_doc) = engine
+                .document(below_order.api, below_order.collection, &child)
+                .await?
+            {
+                if !FINAL.contains(&text(&child_doc, "state").as_str()) {
+                    return Ok(()); // its end resumes this order
+                }
+            }
+        }
+    }
+    match kind {
+        Kind::Product => super::product::undo(engine, activation, &doc).await?,
+        Kind::Service => super::service::undo_all(engine, activation, &doc).await?,
+        Kind::Resource => super::resource::undo_all(engine, &doc).await?,
+    }
+    let items_attribute = order.items;
+    let now = switchboard_engine::now_rfc3339();
+    let order_at = engine.served(order.api, order.collection)?;
+    engine
+        .update_internal(order_at, id, |doc| {
+            if text(doc, "state") != "pendingCancellation" {
+                return Ok(());
+            }
+            doc["state"] = json!("cancelled");
+            doc["cancellationDate"] = json!(now);
+            if let Some(Value::Array(list)) = doc.get_mut(items_attribute) {
+                for item in list {
+                    if !["rejected", "failed"].contains(&text(item, "state").as_str()) {
+                        item["state"] = json!("cancelled");
+                    }
+                }
+            }
+            Ok(())
+        })
+        .await?;
+    let task_at = engine.served(order.api, kind.cancel())?;
+    let tasks = engine
+        .referrers(
+            (order.api, order.collection),
+            &[id.to_string()],
+            &[(order.api, kind.cancel())],
+            1000,
+        )
+        .await?;
+    for (_, _, task) in tasks {
+        engine
+            .update_internal(task_at, &text(&task, "id"), |task| {
+                if ["acknowledged", "inProgress"].contains(&text(task, "state").as_str()) {
+                    task["state"] = json!("done");
+                    task["effectiveCancellationDate"] = json!(now);
+                }
+                Ok(())
+            })
+            .await?;
+    }
+    Ok(())
+}
