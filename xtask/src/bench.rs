@@ -88,7 +88,7 @@ pub fn bare_server(address: &str) -> Result<()> {
     })
 }
 
-struct Process(Child);
+pub(crate) struct Process(pub(crate) Child);
 
 impl Drop for Process {
     fn drop(&mut self) {
@@ -97,11 +97,11 @@ impl Drop for Process {
     }
 }
 
-fn free_port() -> Result<u16> {
+pub(crate) fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-fn require(tool: &str) -> Result<()> {
+pub(crate) fn require(tool: &str) -> Result<()> {
     let found = Command::new("sh")
         .arg("-c")
         .arg(format!("command -v {tool}"))
@@ -115,7 +115,7 @@ fn require(tool: &str) -> Result<()> {
 }
 
 /// POSTs a JSON body and returns the created resource's id.
-fn post_id(url: &str, body: &str) -> Result<String> {
+pub(crate) fn post_id(url: &str, body: &str) -> Result<String> {
     let output = Command::new("curl")
         .args([
             "-s",
@@ -190,7 +190,7 @@ fn count_of(url: &str) -> Result<u64> {
 }
 
 /// `curl` a URL; returns (headers, body).
-fn curl(url: &str) -> Result<(String, String)> {
+pub(crate) fn curl(url: &str) -> Result<(String, String)> {
     let output = Command::new("curl").args(["-s", "-D", "-", url]).output()?;
     let text = String::from_utf8_lossy(&output.stdout).to_string();
     let (headers, body) = text
@@ -200,7 +200,7 @@ fn curl(url: &str) -> Result<(String, String)> {
     Ok((headers, body))
 }
 
-fn wait_up(url: &str) -> Result<()> {
+pub(crate) fn wait_up(url: &str) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if let Ok((headers, _)) = curl(url) {
@@ -219,11 +219,11 @@ fn total_count(base: &str, query: &str) -> Result<u64> {
 
 /// One wrk run's figures.
 #[derive(Clone, Copy, Debug)]
-struct Figures {
-    rate: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    errors: u64,
+pub(crate) struct Figures {
+    pub(crate) rate: f64,
+    pub(crate) p50_ms: f64,
+    pub(crate) p99_ms: f64,
+    pub(crate) errors: u64,
 }
 
 const REPORT: &str = r#"
@@ -236,7 +236,7 @@ end
 
 /// One wrk per server URL at once (the connections split between them), all on core
 /// 1; rates add up, latencies are the worst of the runs.
-fn wrk(urls: &[String], script: &Path, seconds: u32) -> Result<Figures> {
+pub(crate) fn wrk(urls: &[String], script: &Path, seconds: u32) -> Result<Figures> {
     wrk_with(urls, script, seconds, CONNECTIONS)
 }
 
@@ -285,19 +285,7 @@ fn wrk_one(url: &str, script: &Path, seconds: u32, connections: u32) -> Result<F
         .arg(script)
         .arg(url)
         .output()?;
-    let text = String::from_utf8_lossy(&output.stdout);
-    let line = text
-        .lines()
-        .find(|line| line.starts_with("RESULT "))
-        .ok_or_else(|| format!("wrk printed no result: {text}"))?;
-    let fields: Vec<f64> = line
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|field| field.parse().ok())
-        .collect();
-    let [requests, micros, p50, p99, errors] = fields[..] else {
-        return Err(format!("unreadable wrk result: {line}").into());
-    };
+    let [requests, micros, p50, p99, errors] = result_line(&output.stdout, "RESULT ", "wrk")?;
     Ok(Figures {
         rate: requests / (micros / 1e6),
         p50_ms: p50,
@@ -306,12 +294,33 @@ fn wrk_one(url: &str, script: &Path, seconds: u32, connections: u32) -> Result<F
     })
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
+/// The `N` numbers of the line starting with `tag` that a load tool (`tool`) printed.
+pub(crate) fn result_line<const N: usize>(
+    stdout: &[u8],
+    tag: &str,
+    tool: &str,
+) -> Result<[f64; N]> {
+    let text = String::from_utf8_lossy(stdout);
+    let line = text
+        .lines()
+        .find(|line| line.starts_with(tag))
+        .ok_or_else(|| format!("{tool} printed no result: {text}"))?;
+    let fields: Vec<f64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|field| field.parse().ok())
+        .collect();
+    fields
+        .try_into()
+        .map_err(|_| format!("unreadable {tool} result: {line}").into())
+}
+
+pub(crate) fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(|a, b| a.total_cmp(b));
     values.get(values.len() / 2).copied().unwrap_or(0.0)
 }
 
-fn summarize(runs: &[Figures]) -> Figures {
+pub(crate) fn summarize(runs: &[Figures]) -> Figures {
     Figures {
         rate: median(runs.iter().map(|f| f.rate).collect()),
         p50_ms: median(runs.iter().map(|f| f.p50_ms).collect()),
@@ -320,17 +329,14 @@ fn summarize(runs: &[Figures]) -> Figures {
     }
 }
 
-fn write_script(dir: &Path, name: &str, body: &str) -> Result<PathBuf> {
+pub(crate) fn write_script(dir: &Path, name: &str, body: &str) -> Result<PathBuf> {
     let path = dir.join(name);
     fs::write(&path, format!("{body}\n{REPORT}"))?;
     Ok(path)
 }
 
-pub fn run(args: &[String]) -> Result<()> {
-    let options = options(args)?;
-    for tool in ["wrk", "taskset", "curl"] {
-        require(tool)?;
-    }
+/// Builds the release server; answers the binary's path.
+pub(crate) fn build_server() -> Result<PathBuf> {
     let root = crate::workspace_root()?;
     println!("building the release server…");
     let built = Command::new("cargo")
@@ -343,12 +349,13 @@ pub fn run(args: &[String]) -> Result<()> {
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| root.join("target"));
-    let server_binary = target.join("release/switchboard");
-    let work = std::env::temp_dir().join(format!("switchboard-bench-{}", std::process::id()));
-    fs::create_dir_all(&work)?;
+    Ok(target.join("release/switchboard"))
+}
 
+/// Starts the bare axum baseline on core 0; answers its process and base URL.
+pub(crate) fn start_bare() -> Result<(Process, String)> {
     let bare_port = free_port()?;
-    let _bare = Process(
+    let bare_process = Process(
         Command::new("taskset")
             .args(["-c", "0"])
             .arg(std::env::current_exe()?)
@@ -358,37 +365,80 @@ pub fn run(args: &[String]) -> Result<()> {
     );
     let bare = format!("http://127.0.0.1:{bare_port}");
     wait_up(&format!("{bare}/"))?;
+    Ok((bare_process, bare))
+}
 
-    let (database, backend) = match &options.database_url {
+/// Where a bench keeps its data: a schema of its own on the PostgreSQL server `url`
+/// (dropped by `drop_database`), else an SQLite file in `work`. Answers the database
+/// URL and whether it is PostgreSQL.
+pub(crate) fn bench_database(url: Option<&String>, work: &Path, name: &str) -> (String, bool) {
+    match url {
         Some(url) => {
-            let schema = format!("bench_{}", std::process::id());
+            let schema = format!("{name}_{}", std::process::id());
             let separator = if url.contains('?') { '&' } else { '?' };
-            (
-                format!("{url}{separator}schema={schema}"),
-                format!("PostgreSQL, {} server process(es)", options.processes),
-            )
+            (format!("{url}{separator}schema={schema}"), true)
         }
-        None => (
-            work.join("bench.db").display().to_string(),
-            "SQLite".to_string(),
-        ),
+        None => (work.join(format!("{name}.db")).display().to_string(), false),
+    }
+}
+
+/// Drops a bench's PostgreSQL schema again (psql, where installed).
+pub(crate) fn drop_database(url: Option<&String>, database: &str) {
+    if let (Some(url), Some(schema)) = (url, database.split("schema=").nth(1)) {
+        let _ = Command::new("psql")
+            .args([url.as_str(), "-q", "-c"])
+            .arg(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            .env("PGOPTIONS", "--client-min-messages=warning")
+            .status();
+    }
+}
+
+/// Starts a server on core 0 on `database` with `flags`; answers it and its base URL
+/// once it is healthy.
+pub(crate) fn start_server(
+    binary: &Path,
+    database: &str,
+    flags: &[&str],
+) -> Result<(Process, String)> {
+    let port = free_port()?;
+    let base = format!("http://127.0.0.1:{port}");
+    let server = Process(
+        Command::new("taskset")
+            .args(["-c", "0"])
+            .arg(binary)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--database-url", database])
+            .args(flags)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()?,
+    );
+    wait_up(&format!("{base}/health"))?;
+    Ok((server, base))
+}
+
+pub fn run(args: &[String]) -> Result<()> {
+    let options = options(args)?;
+    for tool in ["wrk", "taskset", "curl"] {
+        require(tool)?;
+    }
+    let server_binary = build_server()?;
+    let work = std::env::temp_dir().join(format!("switchboard-bench-{}", std::process::id()));
+    fs::create_dir_all(&work)?;
+
+    let (_bare, bare) = start_bare()?;
+
+    let (database, postgres) = bench_database(options.database_url.as_ref(), &work, "bench");
+    let backend = if postgres {
+        format!("PostgreSQL, {} server process(es)", options.processes)
+    } else {
+        "SQLite".to_string()
     };
     let mut servers = Vec::new();
     let mut bases = Vec::new();
     for _ in 0..options.processes {
-        let port = free_port()?;
-        let base = format!("http://127.0.0.1:{port}");
-        servers.push(Process(
-            Command::new("taskset")
-                .args(["-c", "0"])
-                .arg(&server_binary)
-                .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-                .args(["--database-url", &database])
-                .env("RUST_LOG", "warn")
-                .stdout(Stdio::null())
-                .spawn()?,
-        ));
-        wait_up(&format!("{base}/health"))?;
+        let (server, base) = start_server(&server_binary, &database, &[])?;
+        servers.push(server);
         bases.push(base);
     }
     let base = bases[0].clone();
@@ -631,14 +681,7 @@ end
          {walked_parties} parties"
     );
     drop(servers);
-    if let (Some(url), Some(schema)) = (&options.database_url, database.split("schema=").nth(1)) {
-        // The bench's schema is dropped again (psql, where installed).
-        let _ = Command::new("psql")
-            .args([url.as_str(), "-q", "-c"])
-            .arg(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-            .env("PGOPTIONS", "--client-min-messages=warning")
-            .status();
-    }
+    drop_database(options.database_url.as_ref(), &database);
     let _ = fs::remove_dir_all(&work);
     Ok(())
 }

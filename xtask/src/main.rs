@@ -11,6 +11,7 @@
 
 mod bench;
 mod convert;
+mod orders;
 mod paths;
 mod select;
 
@@ -29,6 +30,8 @@ usage:
   cargo xtask check-specs  <SPEC_DIR> [--out DIR]   fail if schemas/ is not what import-specs writes
   cargo xtask bench [--seconds N] [--runs N] [--items N]
                                                     CRUD benchmark against a bare axum baseline
+  cargo xtask bench-orders [--seconds N] [--runs N] [--clients N] [--rate R] [--database-url URL]
+                                                    orders/s and order-to-completed latency of the chain
   cargo xtask bare-server <ADDR>                    the baseline: bare axum serving static JSON
 
 DIR defaults to <workspace root>/schemas.";
@@ -100,6 +103,8 @@ fn run(args: &[String]) -> Result<ExitCode> {
             check_specs(&opts.spec_dir, &opts.out_dir)
         }
         "bench" => bench::run(rest).map(|()| ExitCode::SUCCESS),
+        "bench-orders" => orders::run(rest).map(|()| ExitCode::SUCCESS),
+        "order-load" => orders::order_load(rest).map(|()| ExitCode::SUCCESS),
         "bare-server" => {
             let address = rest.first().ok_or("bare-server needs an address")?;
             bench::bare_server(address)?;

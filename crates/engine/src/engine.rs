@@ -431,21 +431,19 @@ impl Engine {
     /// Creates a document under an id the caller derived (a fulfilment step's
     /// idempotency key), as a POST would otherwise: a document already stored under that
     /// id is answered as it is, unchanged, with `false` (the step ran before).
+    /// No read comes first: the step run twice is the exception, and the primary key
+    /// answers it. Any refusal is checked against the store too, since a write the
+    /// first run made may now fail a rule (a pool since exhausted, say).
     pub async fn ensure(&self, at: ResourceRef, id: &str, body: Value) -> Result<(Value, bool)> {
-        let (_, resource) = self.runtime(at)?;
-        if let Some(stored) = self.inner.store.get(&resource.kind, id).await? {
-            return Ok((parse_stored(&stored.json)?, false));
-        }
         match self.create_as(at, body, id.to_string()).await {
             Ok(stored) => Ok((parse_stored(&stored.json)?, true)),
-            Err(error) if error.duplicate => {
+            Err(error) => {
                 let kind = &self.runtime(at)?.1.kind;
                 match self.inner.store.get(kind, id).await? {
                     Some(stored) => Ok((parse_stored(&stored.json)?, false)),
                     None => Err(error),
                 }
             }
-            Err(error) => Err(error),
         }
     }
 

@@ -36,8 +36,6 @@ pub struct Error {
     pub message: String,
     /// A concurrent write moved what this one read: the write may be run again.
     pub concurrent: bool,
-    /// A create met a document already stored under its id.
-    pub duplicate: bool,
 }
 
 impl Error {
@@ -47,7 +45,6 @@ impl Error {
             reason: reason.into(),
             message: message.into(),
             concurrent: false,
-            duplicate: false,
         }
     }
 
@@ -91,10 +88,7 @@ impl From<StoreError> for Error {
                 concurrent: true,
                 ..Error::conflict("the resource was changed concurrently; read it again and retry")
             },
-            StoreError::Duplicate => Error {
-                duplicate: true,
-                ..Error::conflict("a resource with this id already exists")
-            },
+            StoreError::Duplicate => Error::conflict("a resource with this id already exists"),
             StoreError::InvalidQuery(detail) => {
                 Error::invalid_query(format!("the database cannot run this filter: {detail}"))
             }

@@ -413,6 +413,14 @@ impl PgStore {
                     .await
                     .map(|_| true)
                 }
+                Op::CompleteJob { id, attempts } => {
+                    sqlx::query("DELETE FROM jobs WHERE id = $1 AND attempts = $2")
+                        .bind(id)
+                        .bind(attempts)
+                        .execute(&mut *tx)
+                        .await
+                        .map(|_| true)
+                }
                 Op::CancelJobs { queue, key_prefix } => sqlx::query(
                     "DELETE FROM jobs WHERE queue = $1 AND status = 'ready'
                         AND substr(dedup_key, 1, length($2)) = $2",
@@ -598,7 +606,9 @@ async fn write_links(tx: &mut Transaction<'static, Postgres>, op: &Op) -> Result
         Op::Delete { kind, id, .. } => sqlx::query("DELETE FROM links WHERE kind = $1 AND id = $2")
             .bind(kind)
             .bind(id),
-        Op::Insert { .. } | Op::Enqueue { .. } | Op::CancelJobs { .. } => return Ok(()),
+        Op::Insert { .. } | Op::Enqueue { .. } | Op::CancelJobs { .. } | Op::CompleteJob { .. } => {
+            return Ok(())
+        }
     };
     write.execute(&mut **tx).await?;
     Ok(())

@@ -318,10 +318,14 @@ impl SqliteStore {
     }
 
     /// The job is done: it leaves the queue.
+    /// Goes through the group committer: under load, the completions of many jobs
+    /// share one write transaction with the documents committed meanwhile.
     pub(crate) async fn complete(&self, job_id: i64, attempts: i64) -> StoreResult<()> {
-        let complete = shared::complete_job(job_id, attempts);
-        map(complete.execute(&self.writer).await)?;
-        Ok(())
+        let op = Op::CompleteJob {
+            id: job_id,
+            attempts,
+        };
+        self.commit(vec![op], Vec::new()).await
     }
 
     /// The job failed: it runs again at `retry_at`, or is dead-lettered when `None`.
@@ -561,6 +565,13 @@ impl Op {
                 batch.push(", ");
                 batch.bind(Bind::Int(now));
                 batch.push(") ON CONFLICT DO NOTHING;");
+            }
+            Op::CompleteJob { id, attempts } => {
+                batch.push("DELETE FROM jobs WHERE id = ");
+                batch.bind(Bind::Int(*id));
+                batch.push(" AND attempts = ");
+                batch.bind(Bind::Int(*attempts));
+                batch.push(";");
             }
             Op::CancelJobs { queue, key_prefix } => {
                 batch.push("DELETE FROM jobs WHERE queue = ");

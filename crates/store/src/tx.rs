@@ -50,6 +50,12 @@ pub(crate) enum Op {
         queue: String,
         key_prefix: String,
     },
+    /// A finished job leaves the queue (fenced by its claim's `attempts`); committed with
+    /// whatever else is being committed at the time (SQLite's group commit).
+    CompleteJob {
+        id: i64,
+        attempts: i64,
+    },
 }
 
 impl Tx {

@@ -80,13 +80,17 @@ impl Adapter for Simulator {
     }
 }
 
-/// A number in [0, 1) fixed by `id` (FNV-1a), so the simulator's choice is repeatable.
+/// A number in [0, 1) fixed by `id` (FNV-1a, then the splitmix64 finalizer to spread
+/// close ids apart), so the simulator's choice is repeatable.
 fn share_of(id: &str) -> f64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in id.bytes() {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
+    hash = (hash ^ (hash >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    hash = (hash ^ (hash >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    hash ^= hash >> 31;
     (hash >> 11) as f64 / (1u64 << 53) as f64
 }
 

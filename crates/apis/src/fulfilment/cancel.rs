@@ -142,6 +142,22 @@ async fn run(engine: &Engine, activation: &Activation, kind: Kind, task_id: &str
             order.collection
         )),
     };
+    if state.as_deref() == Some("cancelled") {
+        // Cancelled already (by an earlier task): this one has nothing left to do.
+        let at = current
+            .as_ref()
+            .and_then(|doc| doc.get("cancellationDate"))
+            .cloned()
+            .unwrap_or_else(|| json!(switchboard_engine::now_rfc3339()));
+        engine
+            .update_internal(task_at, task_id, |task| {
+                task["state"] = json!("done");
+                task["effectiveCancellationDate"] = at.clone();
+                Ok(())
+            })
+            .await?;
+        return Ok(());
+    }
     if let Some(message) = refusal {
         engine
             .update_internal(task_at, task_id, |task| {

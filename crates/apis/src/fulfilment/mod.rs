@@ -153,6 +153,39 @@ pub async fn finish(
     Ok(())
 }
 
+/// Marks one item of an in-progress order failed, with a note, before anything was
+/// ordered for it (what it names is missing from the catalog or the inventory).
+pub async fn fail_item(
+    engine: &Engine,
+    api: &str,
+    collection: &str,
+    items_attribute: &str,
+    id: &str,
+    item_id: &str,
+    reason: &str,
+) -> Result<()> {
+    let at = engine.served(api, collection)?;
+    let now = switchboard_engine::now_rfc3339();
+    engine
+        .update_internal(at, id, |order| {
+            let mut changed = false;
+            if let Some(Value::Array(list)) = order.get_mut(items_attribute) {
+                for item in list {
+                    if text(item, "id") == item_id && text(item, "state") == "inProgress" {
+                        item["state"] = json!("failed");
+                        changed = true;
+                    }
+                }
+            }
+            if changed {
+                add_note(order, &now, format!("failed: item {item_id}: {reason}"));
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(())
+}
+
 /// Appends a note by the server.
 pub fn add_note(order: &mut Value, now: &str, text: String) {
     let Some(fields) = order.as_object_mut() else {

@@ -157,36 +157,14 @@ async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -> Result<()
                 ordered = true;
             }
             Need::ProductOnly => {}
-            Need::Fails(reason) => fail_item(engine, id, &item_id, &reason).await?,
+            Need::Fails(reason) => {
+                super::fail_item(engine, API, ORDERS, ITEMS, id, &item_id, &reason).await?
+            }
         }
     }
     if !ordered {
         resume(engine, activation, id).await?;
     }
-    Ok(())
-}
-
-/// Marks one item failed before anything was ordered for it.
-async fn fail_item(engine: &Engine, id: &str, item_id: &str, reason: &str) -> Result<()> {
-    let at = engine.served(API, ORDERS)?;
-    let now = switchboard_engine::now_rfc3339();
-    engine
-        .update_internal(at, id, |order| {
-            let mut changed = false;
-            if let Some(Value::Array(list)) = order.get_mut(ITEMS) {
-                for item in list {
-                    if text(item, "id") == item_id && text(item, "state") == "inProgress" {
-                        item["state"] = json!("failed");
-                        changed = true;
-                    }
-                }
-            }
-            if changed {
-                super::add_note(order, &now, format!("failed: item {item_id}: {reason}"));
-            }
-            Ok(())
-        })
-        .await?;
     Ok(())
 }
 

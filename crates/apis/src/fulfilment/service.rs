@@ -330,7 +330,9 @@ async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -> Result<()
                         }
                     }
                 }
-                Err(reason) => fail_item(engine, id, &item_id, &reason).await?,
+                Err(reason) => {
+                    super::fail_item(engine, API, ORDERS, ITEMS, id, &item_id, &reason).await?
+                }
             },
             action @ ("modify" | "delete") => match live(engine, item, &context).await? {
                 Ok(live) => {
@@ -354,7 +356,9 @@ async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -> Result<()
                         }
                     }
                 }
-                Err(reason) => fail_item(engine, id, &item_id, &reason).await?,
+                Err(reason) => {
+                    super::fail_item(engine, API, ORDERS, ITEMS, id, &item_id, &reason).await?
+                }
             },
             _ => {}
         }
@@ -374,30 +378,6 @@ async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -> Result<()
         // Made after the cancellation looked for it.
         cancel::cancel_below(engine, Kind::Service, id, Kind::Resource, &resource_order).await?;
     }
-    Ok(())
-}
-
-/// Marks one item failed before anything was ordered for it.
-async fn fail_item(engine: &Engine, id: &str, item_id: &str, reason: &str) -> Result<()> {
-    let at = engine.served(API, ORDERS)?;
-    let now = switchboard_engine::now_rfc3339();
-    engine
-        .update_internal(at, id, |order| {
-            let mut changed = false;
-            if let Some(Value::Array(list)) = order.get_mut(ITEMS) {
-                for item in list {
-                    if text(item, "id") == item_id && text(item, "state") == "inProgress" {
-                        item["state"] = json!("failed");
-                        changed = true;
-                    }
-                }
-            }
-            if changed {
-                super::add_note(order, &now, format!("failed: item {item_id}: {reason}"));
-            }
-            Ok(())
-        })
-        .await?;
     Ok(())
 }
 
@@ -597,37 +577,34 @@ async fn activate(
         }
     }
     if let Some(reason) = failure {
-        for service in activated {
-            let spec = service
-                .get("serviceSpecification")
-                .cloned()
-                .unwrap_or(Value::Null);
-            // Deactivation by the simulator cannot fail; a southbound one that does is
-            // noted with the item's reason.
-            if let Err(more) = activation
-                .adapter(&spec)
-                .apply(Action::Deactivate, service)
-                .await
-            {
-                tracing::warn!(service = %text(service, "id"), %more, "undoing an activation failed");
-            }
-        }
-        for (r, rfs) in plan.rfs.iter().enumerate() {
-            for k in 0..rfs.resources.len() {
-                let resource =
-                    super::resource::resource_id(&resource_order, &resource_item(&item_id, r, k));
-                super::resource::undo(engine, &resource).await?;
-            }
-        }
+        take_back(activation, activated).await;
+        undo_item(engine, activation, &order_id, &item_id).await?;
         return Ok(Err(reason));
+    }
+    // A cancellation that began while the adapters worked has removed the resources:
+    // what was activated is taken down again instead of written.
+    let abandon = || async {
+        take_back(activation, services.iter()).await;
+        undo_item(engine, activation, &order_id, &item_id).await
+    };
+    if cancel::cancelling(engine, Kind::Service, &order_id).await? {
+        abandon().await?;
+        return Ok(Err("cancelled while activating".to_string()));
     }
     let order_item = order_item_ref(order, item);
     let mut supporting = Vec::with_capacity(services.len());
-    for mut service in services {
-        let id = text(&service, "id");
+    for service in &services {
+        let id = text(service, "id");
+        let mut service = service.clone();
         service["serviceOrderItem"] = json!([order_item]);
         service["startDate"] = json!(switchboard_engine::now_rfc3339());
-        engine.ensure(at, &id, service).await?;
+        if let Err(error) = engine.ensure(at, &id, service).await {
+            if cancel::cancelling(engine, Kind::Service, &order_id).await? {
+                abandon().await?;
+                return Ok(Err("cancelled while activating".to_string()));
+            }
+            return Err(error);
+        }
         supporting.push(json!({"id": id, "@referredType": "Service"}));
     }
     let body = json!({
@@ -649,6 +626,25 @@ async fn activate(
         undo_item(engine, activation, &order_id, &item_id).await?; // the cancellation's undo may have run
     }
     Ok(Ok(()))
+}
+
+/// Deactivates services an adapter activated for an item that will not complete.
+/// Deactivation by the simulator cannot fail; a southbound one that does is logged (the
+/// item fails with its own reason either way).
+async fn take_back<'a>(activation: &Activation, services: impl IntoIterator<Item = &'a Value>) {
+    for service in services {
+        let spec = service
+            .get("serviceSpecification")
+            .cloned()
+            .unwrap_or(Value::Null);
+        if let Err(more) = activation
+            .adapter(&spec)
+            .apply(Action::Deactivate, service)
+            .await
+        {
+            tracing::warn!(service = %text(service, "id"), %more, "undoing an activation failed");
+        }
+    }
 }
 
 /// Applies a `modify` item: each RFS through its adapter, then the new values in the

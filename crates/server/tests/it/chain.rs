@@ -907,3 +907,177 @@ async fn three_processes_share_500_orders_and_complete_each_once() {
     assert_eq!(orders.len(), 500);
     assert_exactly_once(&processes[1], &catalog, &orders).await;
 }
+
+/// A TMF640 southbound that answers each activation 202 with a monitor, reports the
+/// monitor in progress once, then completed (or failed, for a service whose
+/// specification's name is `refuse`), finds services by name and takes PATCHes; it records every request as
+/// (method, path, the state asked for).
+struct Southbound {
+    base: String,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<(String, String, Value)>>>,
+}
+
+impl Southbound {
+    async fn start(refuse: &'static str) -> Southbound {
+        use axum::extract::{Path, Query, State};
+        use axum::routing::{get, patch, post};
+        use std::sync::{Arc, Mutex};
+        #[derive(Default)]
+        struct Known {
+            /// By southbound id: (our name, specification name, state); monitor polls.
+            services: Vec<(String, String, String)>,
+            polls: std::collections::HashMap<usize, usize>,
+        }
+        type Shared = (
+            Arc<Mutex<Known>>,
+            Arc<Mutex<Vec<(String, String, Value)>>>,
+            String,
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}/tmf640", listener.local_addr().unwrap());
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let shared: Shared = (Arc::default(), requests.clone(), base.clone());
+        let app = axum::Router::new()
+            .route(
+                "/tmf640/service",
+                post(|State((known, log, base)): State<Shared>, body: axum::Json<Value>| async move {
+                    log.lock().unwrap().push(("POST".into(), "/service".into(), body["state"].clone()));
+                    let mut known = known.lock().unwrap();
+                    let name = body["name"].as_str().unwrap_or_default().to_string();
+                    let spec = body["serviceSpecification"]["name"].as_str().unwrap_or_default().to_string();
+                    known.services.push((name, spec, "active".into()));
+                    let id = known.services.len() - 1;
+                    (
+                        axum::http::StatusCode::ACCEPTED,
+                        axum::Json(json!({"id": id.to_string(), "href": format!("{base}/monitor/{id}"), "state": "inProgress"})),
+                    )
+                })
+                .get(|State((known, log, _)): State<Shared>, Query(query): Query<std::collections::HashMap<String, String>>| async move {
+                    log.lock().unwrap().push(("GET".into(), "/service".into(), Value::Null));
+                    let known = known.lock().unwrap();
+                    let name = query.get("name").cloned().unwrap_or_default();
+                    let found: Vec<Value> = known
+                        .services
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, (known, _, _))| *known == name)
+                        .map(|(id, _)| json!({"id": id.to_string()}))
+                        .collect();
+                    axum::Json(Value::Array(found))
+                }),
+            )
+            .route(
+                "/tmf640/service/{id}",
+                patch(|State((known, log, _)): State<Shared>, Path(id): Path<usize>, body: axum::Json<Value>| async move {
+                    log.lock().unwrap().push(("PATCH".into(), format!("/service/{id}"), body["state"].clone()));
+                    let mut known = known.lock().unwrap();
+                    let state = body["state"].as_str().unwrap_or_default().to_string();
+                    if let Some(service) = known.services.get_mut(id) {
+                        service.2 = state.clone();
+                    }
+                    axum::Json(json!({"id": id.to_string(), "state": state}))
+                }),
+            )
+            .route(
+                "/tmf640/monitor/{id}",
+                get(move |State((known, log, _)): State<Shared>, Path(id): Path<usize>| async move {
+                    log.lock().unwrap().push(("GET".into(), format!("/monitor/{id}"), Value::Null));
+                    let mut known = known.lock().unwrap();
+                    let polls = known.polls.entry(id).or_default();
+                    *polls += 1;
+                    let state = if *polls == 1 {
+                        "inProgress"
+                    } else if known.services.get(id).is_some_and(|(_, spec, _)| spec == refuse) {
+                        "failed"
+                    } else {
+                        "completed"
+                    };
+                    axum::Json(json!({"id": id.to_string(), "state": state}))
+                }),
+            )
+            .with_state(shared);
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Southbound { base, requests }
+    }
+
+    fn requests(&self) -> Vec<(String, String, Value)> {
+        self.requests.lock().unwrap().clone()
+    }
+
+    /// The states asked for by the requests of `method`, in order.
+    fn states_by(&self, method: &str) -> Vec<Value> {
+        self.requests()
+            .into_iter()
+            .filter(|(known, _, _)| known == method)
+            .map(|(_, _, state)| state)
+            .collect()
+    }
+}
+
+/// A southbound refusing `refuse`, a server routing both RFSs of the catalog to it (the
+/// doomed one stays on the simulator), the catalog, and an add order placed and ended.
+async fn southbound_order(refuse: &'static str) -> (Southbound, TestServer, Catalog, Value) {
+    let southbound = Southbound::start(refuse).await;
+    let route = southbound.base.clone();
+    let server = TestServer::start_with(move |config| {
+        config.activation_routes = vec![format!("access-rfs={route}"), format!("{IP_RFS}={route}")];
+    })
+    .await;
+    let catalog = catalog(&server, "10.0.0.0/24").await;
+    let body = order_of(&catalog, vec![add_item("1", &catalog.offering, None)]);
+    let order = place(&server, &body).await;
+    (southbound, server, catalog, order)
+}
+
+#[tokio::test]
+async fn an_http_southbound_activates_follows_its_monitors_and_takes_services_down() {
+    let (southbound, server, catalog, added) = southbound_order("never").await;
+    assert_eq!(added["state"], "completed", "{added}");
+    let product = assert_inventory_of(&server, &catalog, &added, "100M").await;
+    let requests = southbound.requests();
+    assert_eq!(
+        southbound.states_by("POST"),
+        vec![json!("active"), json!("active")],
+        "{requests:?}"
+    );
+    let polls = requests
+        .iter()
+        .filter(|(_, path, _)| path.starts_with("/monitor/"))
+        .count();
+    assert_eq!(
+        polls, 4,
+        "each monitor followed until completed: {requests:?}"
+    );
+
+    let delete = json!({"id": "1", "action": "delete", "product": {"id": product["id"]}});
+    let deleted = place(&server, &order_of(&catalog, vec![delete])).await;
+    assert_eq!(deleted["state"], "completed", "{deleted}");
+    assert_eq!(
+        southbound.states_by("PATCH"),
+        vec![json!("terminated"), json!("terminated")],
+        "{:?}",
+        southbound.requests()
+    );
+    assert!(live_services(&server).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_southbound_monitor_that_fails_fails_the_order_and_undoes_the_other_activation() {
+    let (southbound, server, catalog, failed) = southbound_order(IP_RFS).await;
+    assert_eq!(failed["state"], "failed", "{failed}");
+    let note = failed["note"][0]["text"].as_str().unwrap();
+    assert!(note.contains("reports the request failed"), "{failed}");
+    server.queue().await.wait_idle().await;
+    // The access RFS was brought up first, so it is taken down again.
+    assert_eq!(
+        southbound.states_by("PATCH"),
+        vec![json!("terminated")],
+        "{:?}",
+        southbound.requests()
+    );
+    assert!(live_services(&server).await.is_empty());
+    assert!(all(&server, RESOURCES).await.is_empty());
+    assert_eq!(pool_usage(&server, &catalog.pool).await.0, 0);
+}

@@ -1,6 +1,8 @@
 //! The first fulfilment step: a product order is accepted (201, acknowledged) and then
 //! validated against the catalog, the parties and the inventory: `inProgress` when it
-//! holds, `rejected` with the reasons in notes otherwise.
+//! holds, and fulfilment goes on (here an offering whose specification names no service,
+//! so the order completes with its product in TMF637), `rejected` with the reasons in
+//! notes otherwise.
 
 use serde_json::{json, Value};
 
@@ -10,9 +12,10 @@ const ORDERS: &str = "/tmf-api/productOrderingManagement/v4/productOrder";
 const SPECS: &str = "/tmf-api/productCatalogManagement/v4/productSpecification";
 const OFFERINGS: &str = "/tmf-api/productCatalogManagement/v4/productOffering";
 const INDIVIDUALS: &str = "/tmf-api/party/v4/individual";
+const PRODUCTS: &str = "/tmf-api/productInventory/v4/product";
 
 /// A launched offering of a specification with a `speed` (integer, 100 or 1000) and a
-/// free `label` (string), and a customer.
+/// free `label` (string), realized by no service, and a customer.
 async fn catalog(server: &TestServer) -> (Value, Value) {
     let spec = server
         .create(
@@ -55,7 +58,8 @@ fn order(offering: &Value, customer: &Value, characteristics: Value) -> Value {
     })
 }
 
-/// Posts an order, checks the immediate answer, and returns it once validated.
+/// Posts an order, checks the immediate answer, and returns it once the server is done
+/// with it.
 async fn decided(server: &TestServer, body: &Value) -> Value {
     let created = server.create(ORDERS, body).await;
     assert_eq!(created["state"], "acknowledged");
@@ -80,7 +84,7 @@ fn notes(order: &Value) -> String {
 }
 
 #[tokio::test]
-async fn a_valid_order_goes_in_progress() {
+async fn a_valid_order_is_accepted_and_fulfilled() {
     let server = TestServer::start().await;
     let (offering, customer) = catalog(&server).await;
     let body = order(
@@ -89,9 +93,38 @@ async fn a_valid_order_goes_in_progress() {
         json!([{"name": "speed", "value": 1000}, {"name": "label", "value": "home"}]),
     );
     let order = decided(&server, &body).await;
-    assert_eq!(order["state"], "inProgress", "{order}");
-    assert_eq!(order["productOrderItem"][0]["state"], "inProgress");
+    assert_eq!(order["state"], "completed", "{order}");
+    assert_eq!(order["productOrderItem"][0]["state"], "completed");
     assert!(order.get("note").is_none(), "{order}");
+
+    // The product it ordered, with the characteristics it asked for.
+    let reply = server.get(PRODUCTS).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let products = reply.body.as_array().unwrap();
+    assert_eq!(products.len(), 1, "{products:?}");
+    let product = &products[0];
+    assert_eq!(product["status"], "active", "{product}");
+    assert_eq!(
+        product["productOffering"]["id"], offering["id"],
+        "{product}"
+    );
+    assert_eq!(
+        product["productSpecification"]["id"], offering["productSpecification"]["id"],
+        "{product}"
+    );
+    assert_eq!(
+        product["productCharacteristic"],
+        json!([{"name": "label", "value": "home"}, {"name": "speed", "value": 1000}]),
+        "{product}"
+    );
+    assert_eq!(
+        product["relatedParty"][0]["id"], customer["id"],
+        "{product}"
+    );
+    assert_eq!(
+        product["productOrderItem"][0]["productOrderId"], order["id"],
+        "{product}"
+    );
 }
 
 #[tokio::test]
@@ -158,7 +191,7 @@ async fn a_verdict_is_announced_as_a_state_change() {
         .await;
     assert_eq!(reply.status, 201, "{}", reply.text);
     let (offering, customer) = catalog(&server).await;
-    let order = decided(
+    let accepted = decided(
         &server,
         &order(
             &offering,
@@ -167,14 +200,40 @@ async fn a_verdict_is_announced_as_a_state_change() {
         ),
     )
     .await;
-    assert_eq!(order["state"], "inProgress");
+    assert_eq!(accepted["state"], "completed");
+    // The verdict, then the end of the fulfilment it allowed.
     let events = listener
-        .wait_for(1, std::time::Duration::from_secs(5))
+        .wait_for(2, std::time::Duration::from_secs(5))
         .await;
-    assert_eq!(events.len(), 1, "{events:?}");
+    let states: Vec<&Value> = events
+        .iter()
+        .map(|event| &event["event"]["productOrder"]["state"])
+        .collect();
+    assert_eq!(states, ["inProgress", "completed"], "{events:?}");
     assert_eq!(
-        events[0]["event"]["productOrder"]["state"], "inProgress",
+        events[1]["event"]["productOrder"], accepted,
         "{}",
-        events[0]
+        events[1]
+    );
+
+    // A rejection is announced the same way.
+    let rejected = decided(
+        &server,
+        &order(
+            &offering,
+            &customer,
+            json!([{"name": "speed", "value": 500}]),
+        ),
+    )
+    .await;
+    assert_eq!(rejected["state"], "rejected", "{rejected}");
+    let events = listener
+        .wait_for(3, std::time::Duration::from_secs(5))
+        .await;
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert_eq!(
+        events[2]["event"]["productOrder"], rejected,
+        "{}",
+        events[2]
     );
 }

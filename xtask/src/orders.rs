@@ -1,0 +1,501 @@
+//! `cargo xtask bench-orders`: the order-to-activation benchmark (issue 5). The release
+//! server runs on SQLite (or `--database-url postgres://…`) pinned to core 0 with the
+//! activation simulator at zero delay; the load runs on core 1 in a child process of
+//! this tool (`order-load`), which posts product orders for the 3-level catalog (one
+//! product specification → one CFS → two RFSs → two resources, one drawn from an IPv4
+//! pool) and hears each order's end through a TMF622 hub subscription, so an order's
+//! latency is from its POST to its `completed` event.
+//!
+//! Two loads, each run `--runs` times for `--seconds` (medians printed):
+//! - closed: `--clients` clients, each posting its next order when the last completed
+//!   (the most orders per second the server sustains, and their latency);
+//! - open: orders posted at a steady `--rate` per second whatever the server does
+//!   (latency at the target rate).
+//!
+//! Baselines in the same script: bare axum under wrk, and POST productOffering (one
+//! document write) under wrk, so an order's cost reads as a number of writes.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::bench::{
+    bench_database, build_server, drop_database, median, post_id, require, result_line, start_bare,
+    start_server, summarize, write_script, wrk,
+};
+use crate::Result;
+
+const ORDERS: &str = "/tmf-api/productOrderingManagement/v4/productOrder";
+const OFFERINGS: &str = "/tmf-api/productCatalogManagement/v4/productOffering";
+
+struct Options {
+    seconds: u32,
+    runs: usize,
+    clients: usize,
+    rate: f64,
+    database_url: Option<String>,
+}
+
+fn options(args: &[String]) -> Result<Options> {
+    let mut options = Options {
+        seconds: 10,
+        runs: 3,
+        clients: 32,
+        rate: 300.0,
+        database_url: None,
+    };
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let value = it.next().ok_or(format!("{arg} needs a value"))?;
+        match arg.as_str() {
+            "--seconds" => options.seconds = value.parse()?,
+            "--runs" => options.runs = value.parse()?,
+            "--clients" => options.clients = value.parse()?,
+            "--rate" => options.rate = value.parse()?,
+            "--database-url" => options.database_url = Some(value.clone()),
+            other => return Err(format!("unknown bench-orders option {other}").into()),
+        }
+    }
+    Ok(options)
+}
+
+fn patch(url: &str, body: &str) -> Result<()> {
+    let status = Command::new("curl")
+        .args(["-s", "-f", "-o", "/dev/null", "-X", "PATCH"])
+        .args([
+            "-H",
+            "Content-Type: application/merge-patch+json",
+            "-d",
+            body,
+            url,
+        ])
+        .status()?;
+    if !status.success() {
+        return Err(format!("PATCH {url} failed").into());
+    }
+    Ok(())
+}
+
+/// The catalog of the issue's 3-level order and a customer; answers
+/// `OFFERING:CUSTOMER`, as `order-load` takes it.
+fn catalog(base: &str) -> Result<String> {
+    let customer = post_id(
+        &format!("{base}/tmf-api/party/v4/organization"),
+        r#"{"name":"Bench customer","tradingName":"Bench"}"#,
+    )?;
+    let pool = post_id(
+        &format!("{base}/tmf-api/resourcePoolManagement/v1/resourcePool"),
+        r#"{"name":"bench addresses","capacity":{"type":"ipv4","cidr":"10.0.0.0/8"}}"#,
+    )?;
+    let specs = format!("{base}/tmf-api/serviceCatalogManagement/v4/serviceSpecification");
+    let resources = format!("{base}/tmf-api/resourceCatalog/v4/resourceSpecification");
+    let products = format!("{base}/tmf-api/productCatalogManagement/v4/productSpecification");
+    let product = post_id(
+        &products,
+        r#"{"name":"Internet","productSpecCharacteristic":[{"name":"bandwidth","valueType":"string","productSpecCharacteristicValue":[{"value":"100M","isDefault":true},{"value":"1G"}]}]}"#,
+    )?;
+    let cfs = post_id(
+        &specs,
+        &format!(
+            r#"{{"name":"internet-cfs","@type":"CustomerFacingServiceSpecification","specCharacteristic":[{{"name":"bandwidth","valueType":"string","valueFrom":{{"productSpecification":{{"id":"{product}"}},"characteristic":"bandwidth"}}}}]}}"#
+        ),
+    )?;
+    let access = post_id(
+        &specs,
+        &format!(
+            r#"{{"name":"access-rfs","@type":"ResourceFacingServiceSpecification","specCharacteristic":[{{"name":"rate","valueType":"string","valueFrom":{{"serviceSpecification":{{"id":"{cfs}"}},"characteristic":"bandwidth"}}}}]}}"#
+        ),
+    )?;
+    let addressing = post_id(
+        &specs,
+        r#"{"name":"addressing-rfs","@type":"ResourceFacingServiceSpecification"}"#,
+    )?;
+    let port = post_id(
+        &resources,
+        &format!(
+            r#"{{"name":"access-port","resourceSpecCharacteristic":[{{"name":"speed","valueType":"string","valueFrom":{{"serviceSpecification":{{"id":"{access}"}},"characteristic":"rate"}}}}]}}"#
+        ),
+    )?;
+    let address = post_id(
+        &resources,
+        &format!(
+            r#"{{"name":"ip-address","resourcePool":{{"id":"{pool}","characteristic":"ipAddress"}},"resourceSpecCharacteristic":[{{"name":"ipAddress","valueType":"string"}}]}}"#
+        ),
+    )?;
+    patch(
+        &format!("{specs}/{access}"),
+        &format!(r#"{{"resourceSpecification":[{{"id":"{port}"}}]}}"#),
+    )?;
+    patch(
+        &format!("{specs}/{addressing}"),
+        &format!(r#"{{"resourceSpecification":[{{"id":"{address}"}}]}}"#),
+    )?;
+    patch(
+        &format!("{specs}/{cfs}"),
+        &format!(
+            r#"{{"serviceSpecRelationship":[{{"id":"{access}","relationshipType":"dependency"}},{{"id":"{addressing}","relationshipType":"dependency"}}]}}"#
+        ),
+    )?;
+    patch(
+        &format!("{products}/{product}"),
+        &format!(r#"{{"serviceSpecification":[{{"id":"{cfs}"}}]}}"#),
+    )?;
+    let offering = post_id(
+        &format!("{base}{OFFERINGS}"),
+        &format!(
+            r#"{{"name":"Internet 1G","lifecycleStatus":"Launched","productSpecification":{{"id":"{product}"}}}}"#
+        ),
+    )?;
+    Ok(format!("{offering}:{customer}"))
+}
+
+/// What one load run measured.
+#[derive(Debug, Clone, Copy)]
+struct Measured {
+    /// Orders completed per second of the run.
+    rate: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    /// Orders posted in the run.
+    posted: u64,
+    /// Orders that ended otherwise than completed, or not at all within 30 s.
+    unfinished: u64,
+}
+
+fn load(exe: &PathBuf, base: &str, offering: &str, mode: &str, seconds: u32) -> Result<Measured> {
+    let output = Command::new("taskset")
+        .args(["-c", "1"])
+        .arg(exe)
+        .args(["order-load", base, offering, mode, &seconds.to_string()])
+        .stderr(Stdio::inherit())
+        .output()?;
+    let [rate, p50_ms, p99_ms, posted, unfinished] =
+        result_line(&output.stdout, "ORDERS ", "order-load")?;
+    Ok(Measured {
+        rate,
+        p50_ms,
+        p99_ms,
+        posted: posted as u64,
+        unfinished: unfinished as u64,
+    })
+}
+
+pub fn run(args: &[String]) -> Result<()> {
+    let options = options(args)?;
+    for tool in ["wrk", "taskset", "curl"] {
+        require(tool)?;
+    }
+    let server_binary = build_server()?;
+    let exe = std::env::current_exe()?;
+    let work = std::env::temp_dir().join(format!("switchboard-orders-{}", std::process::id()));
+    fs::create_dir_all(&work)?;
+
+    let (_bare, bare) = start_bare()?;
+
+    let (database, postgres) = bench_database(options.database_url.as_ref(), &work, "orders");
+    let backend = if postgres { "PostgreSQL" } else { "SQLite" };
+    let (server, base) = start_server(&server_binary, &database, &["--activation", "simulator"])?;
+    let offering = catalog(&base)?;
+
+    let plain = write_script(&work, "plain.lua", "")?;
+    let post = write_script(
+        &work,
+        "post.lua",
+        r#"
+local n = 0
+request = function()
+  n = n + 1
+  local body = string.format('{"name":"offering %d","lifecycleStatus":"In study"}', n)
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)
+end
+"#,
+    )?;
+    let closed = format!("closed:{}", options.clients);
+    let open = format!("open:{}", options.rate);
+    let (mut bare_runs, mut post_runs, mut closed_runs, mut open_runs) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for run in 0..options.runs {
+        println!("run {}/{}…", run + 1, options.runs);
+        bare_runs.push(wrk(&[format!("{bare}/")], &plain, options.seconds)?);
+        post_runs.push(wrk(
+            &[format!("{base}{OFFERINGS}")],
+            &post,
+            options.seconds,
+        )?);
+        closed_runs.push(load(&exe, &base, &offering, &closed, options.seconds)?);
+        open_runs.push(load(&exe, &base, &offering, &open, options.seconds)?);
+    }
+    drop(server);
+    drop_database(options.database_url.as_ref(), &database);
+    let _ = fs::remove_dir_all(&work);
+
+    let baseline = summarize(&bare_runs);
+    let writes = summarize(&post_runs);
+    println!();
+    println!(
+        "switchboard bench-orders: {backend}, simulator at zero delay, server on core 0, load on \
+         core 1, {}s x {} runs (medians)",
+        options.seconds, options.runs
+    );
+    println!(
+        "an order: product order → service order (1 CFS) → resource order (2 resources, one \
+         IPv4 pool unit) → 2 RFS activations → 3 services, 2 resources, 1 product"
+    );
+    println!(
+        "{:<46} {:>9} {:>9} {:>9} {:>9} {:>11}",
+        "case", "per s", "p50 ms", "p99 ms", "vs bare", "unfinished"
+    );
+    println!(
+        "{:<46} {:>9.0} {:>9.3} {:>9.3} {:>8.1}% {:>11}",
+        "bare axum, static JSON (baseline, wrk 64 conn)",
+        baseline.rate,
+        baseline.p50_ms,
+        baseline.p99_ms,
+        100.0,
+        baseline.errors
+    );
+    println!(
+        "{:<46} {:>9.0} {:>9.3} {:>9.3} {:>8.1}% {:>11}",
+        "POST productOffering (one write, wrk 64 conn)",
+        writes.rate,
+        writes.p50_ms,
+        writes.p99_ms,
+        100.0 * writes.rate / baseline.rate,
+        writes.errors
+    );
+    for (name, runs) in [
+        (
+            format!("orders, {} clients closed loop", options.clients),
+            &closed_runs,
+        ),
+        (
+            format!("orders, open loop at {}/s", options.rate),
+            &open_runs,
+        ),
+    ] {
+        let rate = median(runs.iter().map(|m| m.rate).collect());
+        println!(
+            "{:<46} {:>9.0} {:>9.1} {:>9.1} {:>8.2}% {:>11}",
+            name,
+            rate,
+            median(runs.iter().map(|m| m.p50_ms).collect()),
+            median(runs.iter().map(|m| m.p99_ms).collect()),
+            100.0 * rate / baseline.rate,
+            runs.iter().map(|m| m.unfinished).sum::<u64>(),
+        );
+    }
+    let posted: u64 = closed_runs.iter().chain(&open_runs).map(|m| m.posted).sum();
+    let closed_rate = median(closed_runs.iter().map(|m| m.rate).collect());
+    println!(
+        "{posted} orders posted in all; an order costs as much as {:.1} offering POSTs \
+         (POST rate / closed-loop order rate)",
+        writes.rate / closed_rate.max(1e-9)
+    );
+    Ok(())
+}
+
+/// Completion times by order id, filled by the event listener.
+type Ends = Arc<Mutex<HashMap<String, (Instant, String)>>>;
+
+/// `order-load BASE OFFERING:CUSTOMER MODE SECONDS`: the load of one run (on core 1). MODE is
+/// `closed:CLIENTS` or `open:RATE`. Prints `ORDERS rate p50 p99 posted unfinished`.
+pub fn order_load(args: &[String]) -> Result<()> {
+    let [base, ordered, mode, seconds] = args else {
+        return Err("order-load BASE OFFERING:CUSTOMER MODE SECONDS".into());
+    };
+    let (offering, customer) = ordered
+        .split_once(':')
+        .ok_or("order-load needs OFFERING:CUSTOMER")?;
+    let seconds: u64 = seconds.parse()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let ends: Ends = Arc::new(Mutex::new(HashMap::new()));
+        let notify = Arc::new(tokio::sync::Notify::new());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let callback = format!("http://{}/listener", listener.local_addr()?);
+        let app = {
+            let ends = ends.clone();
+            let notify = notify.clone();
+            axum::Router::new().fallback(move |body: axum::body::Bytes| {
+                let ends = ends.clone();
+                let notify = notify.clone();
+                async move {
+                    if let Ok(event) = serde_json::from_slice::<Value>(&body) {
+                        let order = &event["event"]["productOrder"];
+                        let state = order["state"].as_str().unwrap_or_default();
+                        if ["completed", "failed", "partial", "rejected", "cancelled"]
+                            .contains(&state)
+                        {
+                            if let Some(id) = order["id"].as_str() {
+                                if let Ok(mut ends) = ends.lock() {
+                                    ends.insert(
+                                        id.to_string(),
+                                        (Instant::now(), state.to_string()),
+                                    );
+                                }
+                                notify.notify_waiters();
+                            }
+                        }
+                    }
+                    axum::http::StatusCode::CREATED
+                }
+            })
+        };
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(256)
+            .build()?;
+        let hub = client
+            .post(format!("{base}/tmf-api/productOrderingManagement/v4/hub"))
+            .json(&json!({"callback": callback, "query": "eventType=ProductOrderStateChangeEvent"}))
+            .send()
+            .await?
+            .json::<Value>()
+            .await?;
+        let body = json!({
+            "relatedParty": [{"id": customer, "role": "customer", "@referredType": "Organization"}],
+            "productOrderItem": [{"id": "1", "action": "add", "productOffering": {"id": offering},
+                "product": {"productCharacteristic": [{"name": "bandwidth", "value": "1G"}]}}],
+        });
+        let started: Arc<Mutex<HashMap<String, Instant>>> = Arc::new(Mutex::new(HashMap::new()));
+        let post = {
+            let client = client.clone();
+            let base = base.clone();
+            let started = started.clone();
+            move || {
+                let client = client.clone();
+                let base = base.clone();
+                let started = started.clone();
+                let body = body.clone();
+                async move {
+                    let at = Instant::now();
+                    let created = client
+                        .post(format!("{base}{ORDERS}"))
+                        .json(&body)
+                        .send()
+                        .await
+                        .ok()?
+                        .json::<Value>()
+                        .await
+                        .ok()?;
+                    let id = created["id"].as_str()?.to_string();
+                    started.lock().ok()?.insert(id.clone(), at);
+                    Some(id)
+                }
+            }
+        };
+        let window = Duration::from_secs(seconds);
+        let begin = Instant::now();
+        let mut tasks = tokio::task::JoinSet::new();
+        if let Some(clients) = mode.strip_prefix("closed:") {
+            for _ in 0..clients.parse::<usize>()? {
+                let post = post.clone();
+                let ends = ends.clone();
+                let notify = notify.clone();
+                tasks.spawn(async move {
+                    while begin.elapsed() < window {
+                        let Some(id) = post().await else { continue };
+                        loop {
+                            let waiting = notify.notified();
+                            if ends
+                                .lock()
+                                .map(|ends| ends.contains_key(&id))
+                                .unwrap_or(true)
+                            {
+                                break;
+                            }
+                            if tokio::time::timeout(Duration::from_secs(30), waiting)
+                                .await
+                                .is_err()
+                            {
+                                break;
+                            }
+                        }
+                    }
+                });
+            }
+        } else if let Some(rate) = mode.strip_prefix("open:") {
+            let interval = Duration::from_secs_f64(1.0 / rate.parse::<f64>()?);
+            let mut ticker = tokio::time::interval(interval);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+            while begin.elapsed() < window {
+                ticker.tick().await;
+                let post = post.clone();
+                tasks.spawn(async move {
+                    post().await;
+                });
+            }
+        } else {
+            return Err(format!("unknown mode {mode}").into());
+        }
+        while tasks.join_next().await.is_some() {}
+        // Orders still running end within 30 s or count as unfinished.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let started_ids: Vec<String> = started
+                .lock()
+                .map(|s| s.keys().cloned().collect())
+                .unwrap_or_default();
+            let open = {
+                let ends = ends.lock().map_err(|_| "lock")?;
+                started_ids
+                    .iter()
+                    .filter(|id| !ends.contains_key(*id))
+                    .count()
+            };
+            if open == 0 || Instant::now() > deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        if let Some(id) = hub["id"].as_str() {
+            let _ = client
+                .delete(format!(
+                    "{base}/tmf-api/productOrderingManagement/v4/hub/{id}"
+                ))
+                .send()
+                .await;
+        }
+        let started = started.lock().map_err(|_| "lock")?.clone();
+        let ends = ends.lock().map_err(|_| "lock")?.clone();
+        let mut latencies = Vec::new();
+        let mut unfinished = 0u64;
+        let mut last_end = begin;
+        for (id, at) in &started {
+            match ends.get(id) {
+                Some((end, state)) if state == "completed" => {
+                    latencies.push(end.duration_since(*at).as_secs_f64() * 1000.0);
+                    last_end = last_end.max(*end);
+                }
+                _ => unfinished += 1,
+            }
+        }
+        latencies.sort_by(|a, b| a.total_cmp(b));
+        let percentile = |p: f64| {
+            if latencies.is_empty() {
+                return 0.0;
+            }
+            let index =
+                ((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1;
+            latencies[index]
+        };
+        let elapsed = last_end.duration_since(begin).as_secs_f64().max(1e-9);
+        println!(
+            "ORDERS {:.1} {:.2} {:.2} {} {}",
+            latencies.len() as f64 / elapsed,
+            percentile(0.50),
+            percentile(0.99),
+            started.len(),
+            unfinished
+        );
+        Ok::<(), crate::Error>(())
+    })
+}
