@@ -162,7 +162,7 @@ impl Order {
     }
 }
 
-/// Item states start as the order's: acknowledged.
+/// Item states start as the order's.
 struct OrderHooks(Order);
 
 impl Hooks for OrderHooks {
@@ -170,14 +170,26 @@ impl Hooks for OrderHooks {
         if kind != WriteKind::Create {
             return Ok(());
         }
-        set_item_states(doc, self.0.items, "acknowledged", &[]);
+        // A client's order starts acknowledged (its `state` was dropped as server-owned);
+        // an order fulfilment makes for another starts where the server put it.
+        let state = text(doc, "state");
+        let state = if state.is_empty() {
+            "acknowledged".to_string()
+        } else {
+            state
+        };
+        set_item_states(doc, self.0.items, &state, &[]);
         Ok(())
     }
 
     fn jobs(&self, kind: WriteKind, doc: &Value, previous: Option<&Value>) -> Vec<NewJob> {
         match (kind, self.0.start) {
-            (WriteKind::Create, Some(queue)) => return vec![job_for(queue, doc)],
-            (WriteKind::Create, None) => return Vec::new(),
+            // A client's order: its first step is queued with it. An order fulfilment
+            // made for another starts in progress, and its maker runs that step itself.
+            (WriteKind::Create, Some(queue)) if text(doc, "state") == "acknowledged" => {
+                return vec![job_for(queue, doc)]
+            }
+            (WriteKind::Create, _) => return Vec::new(),
             _ => {}
         }
         let ended = |doc: &Value| crate::fulfilment::FINAL.contains(&text(doc, "state").as_str());

@@ -424,18 +424,19 @@ impl Engine {
     /// POST on a collection (TMF630 "Create resource"): validates, stamps the
     /// server-owned attributes, stores, and emits the create event.
     pub async fn create(&self, at: ResourceRef, body: Value) -> Result<Stored> {
-        self.create_as(at, body, uuid::Uuid::new_v4().to_string())
+        self.create_as(at, body, uuid::Uuid::new_v4().to_string(), false)
             .await
     }
 
     /// Creates a document under an id the caller derived (a fulfilment step's
-    /// idempotency key), as a POST would otherwise: a document already stored under that
+    /// idempotency key), as a POST would otherwise (except that the server's own body may
+    /// set server-owned attributes, such as the state an order starts in): a document already stored under that
     /// id is answered as it is, unchanged, with `false` (the step ran before).
     /// No read comes first: the step run twice is the exception, and the primary key
     /// answers it. Any refusal is checked against the store too, since a write the
     /// first run made may now fail a rule (a pool since exhausted, say).
     pub async fn ensure(&self, at: ResourceRef, id: &str, body: Value) -> Result<(Value, bool)> {
-        match self.create_as(at, body, id.to_string()).await {
+        match self.create_as(at, body, id.to_string(), true).await {
             Ok(stored) => Ok((parse_stored(&stored.json)?, true)),
             Err(error) => {
                 let kind = &self.runtime(at)?.1.kind;
@@ -447,7 +448,14 @@ impl Engine {
         }
     }
 
-    async fn create_as(&self, at: ResourceRef, body: Value, id: String) -> Result<Stored> {
+    /// `internal`: the server's own create, which may set server-owned attributes.
+    async fn create_as(
+        &self,
+        at: ResourceRef,
+        body: Value,
+        id: String,
+        internal: bool,
+    ) -> Result<Stored> {
         let (api, resource) = self.runtime(at)?;
         self.allowed(resource, resource.decl.operations.create, "POST")?;
         let Value::Object(mut object) = body else {
@@ -461,7 +469,7 @@ impl Engine {
         if let Some(validator) = &resource.create_validator {
             validator.check(&doc)?;
         }
-        self.stamp_new(api, resource, &mut doc, &id)?;
+        self.stamp_new(api, resource, &mut doc, &id, internal)?;
         if let Some(hooks) = &resource.decl.hooks {
             hooks.check(WriteKind::Create, &mut doc, None)?;
         }
@@ -503,7 +511,7 @@ impl Engine {
         doc: Value,
         scope: Scope,
     ) -> Result<Stored> {
-        let (mut tx, mut jobs, guards) = scope.finish();
+        let (mut tx, mut jobs) = scope.finish();
         let json = storable_json(&doc)?;
         self.check_references(&mut tx, resource, id, &doc, None)
             .await?;
@@ -517,7 +525,6 @@ impl Engine {
             jobs,
         )
         .await?;
-        drop(guards);
         Ok(Stored {
             id: id.to_string(),
             version: 1,
@@ -526,13 +533,15 @@ impl Engine {
     }
 
     /// Sets id, href, `@type`, the dates and the initial state of a new document, and
-    /// checks a state the client chose.
+    /// checks a state the client chose. Server-owned attributes a client sent are
+    /// dropped; the server's own (`internal`) are kept.
     fn stamp_new(
         &self,
         api: &ApiRuntime,
         resource: &ResourceRuntime,
         doc: &mut Value,
         id: &str,
+        internal: bool,
     ) -> Result<()> {
         let href = self.href(api, resource.decl.collection, id);
         let now = crate::now_rfc3339();
@@ -551,8 +560,10 @@ impl Engine {
                 Value::String(resource.decl.resource_type.to_string()),
             );
         }
-        for attribute in resource.decl.server_owned {
-            stamped.remove(*attribute);
+        if !internal {
+            for attribute in resource.decl.server_owned {
+                stamped.remove(*attribute);
+            }
         }
         if let Some(attribute) = resource.decl.created_at {
             stamped.insert(attribute.into(), Value::String(now.clone()));
@@ -1091,7 +1102,7 @@ impl Engine {
                 .within(&mut scope, WriteKind::Update, &mut doc, Some(&previous))
                 .await?;
         }
-        let (mut tx, mut jobs, guards) = scope.finish();
+        let (mut tx, mut jobs) = scope.finish();
         self.check_references(&mut tx, resource, id, &doc, Some(&previous))
             .await?;
         let json = storable_json(&doc)?;
@@ -1117,7 +1128,6 @@ impl Engine {
                 .collect()
         };
         self.finish(tx, api, events, jobs).await?;
-        drop(guards);
         Ok(Stored {
             id: id.to_string(),
             version,
@@ -1165,7 +1175,7 @@ impl Engine {
                 .within(&mut scope, WriteKind::Delete, &mut doc, None)
                 .await?;
         }
-        let (mut tx, mut jobs, guards) = scope.finish();
+        let (mut tx, mut jobs) = scope.finish();
         self.check_unreferenced(at, id, "deleted").await?;
         tx.delete(&resource.kind, id).await?;
         jobs.extend(hook_jobs(&resource.decl, WriteKind::Delete, &doc, None));
@@ -1176,7 +1186,6 @@ impl Engine {
             jobs,
         )
         .await?;
-        drop(guards);
         Ok(())
     }
 

@@ -66,8 +66,10 @@ impl Scope {
         &self.engine
     }
 
-    /// Waits for, then holds until the write commits or fails, this process's lock on
-    /// `key` (e.g. a pool id).
+    /// Waits for, then holds until the write is submitted for commit (or fails), this
+    /// process's lock on `key` (e.g. a pool id). Internal state written under it is
+    /// handed to the next holder at once (`Tx::get_latest`), so writers of one key
+    /// share group commits instead of waiting for each other's.
     pub async fn serialize_on(&mut self, key: &str) {
         let guard = self.engine.inner.locks.lock(key).await;
         self.guards.push(guard);
@@ -92,10 +94,12 @@ impl Scope {
         format!("{}:{name}", self.api)
     }
 
-    /// Internal state `name`/`id` of this API, if any.
+    /// Internal state `name`/`id` of this API, if any: the latest this process knows,
+    /// including a write still committing (read it under `serialize_on`; a write built
+    /// on one that then fails fails too, and is run again).
     pub async fn internal(&mut self, name: &str, id: &str) -> Result<Option<Internal>> {
         let kind = self.internal_kind(name);
-        match self.tx.get(&kind, id).await? {
+        match self.tx.get_latest(&kind, id).await? {
             Some(document) => Ok(Some(Internal {
                 version: document.version,
                 value: parse_stored(&document.json)?,
@@ -127,13 +131,14 @@ impl Scope {
                     .await?;
             }
         }
+        self.tx.publish_on_submit(&kind, id);
         Ok(())
     }
 
     /// Removes internal state as it was read.
     pub async fn delete_internal(&mut self, name: &str, id: &str, read: &Internal) -> Result<()> {
         let kind = self.internal_kind(name);
-        match self.tx.get(&kind, id).await? {
+        match self.tx.get_latest(&kind, id).await? {
             Some(current) if current.version == read.version => {
                 self.tx.delete(&kind, id).await?;
                 Ok(())
@@ -147,8 +152,12 @@ impl Scope {
         self.jobs.push(job);
     }
 
-    /// The transaction back, with the jobs queued and the locks to release after commit.
-    pub(crate) fn finish(self) -> (Tx, Vec<NewJob>, Vec<OwnedMutexGuard<()>>) {
-        (self.tx, self.jobs, self.guards)
+    /// The transaction back, with the jobs queued; the locks go with it, released once
+    /// its writes are submitted.
+    pub(crate) fn finish(mut self) -> (Tx, Vec<NewJob>) {
+        for guard in self.guards {
+            self.tx.release_on_submit(Box::new(guard));
+        }
+        (self.tx, self.jobs)
     }
 }

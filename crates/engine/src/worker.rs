@@ -93,7 +93,10 @@ impl Engine {
     }
 
     async fn settle(&self, job: Job) {
+        let started = std::time::Instant::now();
         let outcome = self.run_leased(&job).await;
+        metrics::histogram!("switchboard_job_seconds", "queue" => job.queue.clone())
+            .record(started.elapsed().as_secs_f64());
         let settled = match (&outcome, job.attempts < self.config().max_attempts) {
             (Ok(()), _) => "done",
             (Err(_), true) => "retry",

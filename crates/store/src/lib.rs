@@ -145,8 +145,19 @@ impl Store {
         &self,
         ops: Vec<tx::Op>,
         touched: Vec<(String, String)>,
+        submit: tx::Submit,
     ) -> StoreResult<()> {
-        dispatch!(self, store => store.commit(ops, touched).await)
+        dispatch!(self, store => store.commit(ops, touched, submit).await)
+    }
+
+    /// A document a transaction of this process submitted and published, not yet
+    /// committed (SQLite, whose commits queue for the group committer; PostgreSQL
+    /// commits before releasing, so it has none).
+    pub(crate) fn submitted(&self, kind: &str, id: &str) -> Option<Document> {
+        match &self.backend {
+            Backend::Sqlite(store) => store.submitted(kind, id),
+            Backend::Postgres(_) => None,
+        }
     }
 
     /// Claims up to `limit` due jobs under a lease of `lease_ms`; a job whose lease ran

@@ -311,10 +311,13 @@ impl PgStore {
     }
 
     /// One transaction for the writes, retried on serialization failures.
+    /// Locks handed in (`submit.release`) are held until the transaction has committed:
+    /// nothing is published before it is.
     pub(crate) async fn commit(
         &self,
         ops: Vec<Op>,
         _touched: Vec<(String, String)>,
+        _submit: crate::tx::Submit,
     ) -> StoreResult<()> {
         let mut attempt = 0;
         loop {

@@ -4,6 +4,7 @@
 
 pub(crate) mod transfer;
 
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -94,6 +95,9 @@ pub(crate) struct SqliteStore {
     reader: SqlitePool,
     caches: Arc<Caches>,
     committer: mpsc::UnboundedSender<CommitRequest>,
+    /// Published documents of transactions submitted to the committer and not yet
+    /// committed, by (kind, id): what the next writer of a hot key builds on.
+    submitted: Arc<std::sync::Mutex<HashMap<(String, String), Document>>>,
 }
 
 fn page_of(row: &SqliteRow, total: u64) -> StoreResult<Page> {
@@ -156,6 +160,7 @@ impl SqliteStore {
         let (committer_tx, committer_rx) = mpsc::unbounded_channel();
         tokio::spawn(committer(writer.clone(), caches.clone(), committer_rx));
         Ok(SqliteStore {
+            submitted: Arc::default(),
             writer,
             reader,
             caches,
@@ -325,7 +330,11 @@ impl SqliteStore {
             id: job_id,
             attempts,
         };
-        self.commit(vec![op], Vec::new()).await
+        let nothing = crate::tx::Submit {
+            publish: Vec::new(),
+            release: Vec::new(),
+        };
+        self.commit(vec![op], Vec::new(), nothing).await
     }
 
     /// The job failed: it runs again at `retry_at`, or is dead-lettered when `None`.
@@ -382,28 +391,74 @@ impl SqliteStore {
         Ok(documents)
     }
 
-    /// Commits a transaction's writes through the group committer.
+    pub(crate) fn submitted(&self, kind: &str, id: &str) -> Option<Document> {
+        let submitted = match self.submitted.lock() {
+            Ok(submitted) => submitted,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        submitted.get(&(kind.to_string(), id.to_string())).cloned()
+    }
+
+    /// Commits a transaction's writes through the group committer. Its published
+    /// documents are visible to `submitted` from the moment the request is queued (the
+    /// committer applies requests in order) until it is settled; the locks handed in are
+    /// released once it is queued.
     pub(crate) async fn commit(
         &self,
         ops: Vec<Op>,
         touched: Vec<(String, String)>,
+        submit: crate::tx::Submit,
     ) -> StoreResult<()> {
+        let published: Vec<((String, String), i64)> = submit
+            .publish
+            .iter()
+            .map(|(key, document)| (key.clone(), document.version))
+            .collect();
+        if !published.is_empty() {
+            let mut submitted = match self.submitted.lock() {
+                Ok(submitted) => submitted,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            for (key, document) in submit.publish {
+                submitted.insert(key, document);
+            }
+        }
         let (reply, outcome) = oneshot::channel();
         let request = CommitRequest {
             ops,
             touched,
             reply,
         };
-        if self.committer.send(request).is_err() {
-            return Err(StoreError::Unavailable(
+        let sent = self.committer.send(request);
+        drop(submit.release);
+        let outcome = match sent {
+            Err(_) => Err(StoreError::Unavailable(
                 "the committer has stopped".to_string(),
-            ));
+            )),
+            Ok(()) => outcome.await.unwrap_or_else(|_| {
+                Err(StoreError::Unavailable(
+                    "the committer has stopped".to_string(),
+                ))
+            }),
+        };
+        if !published.is_empty() {
+            // Committed (readers now find it in the database) or failed (a writer that
+            // built on it fails its version check): either way it is no longer in flight,
+            // unless a later writer has published over it.
+            let mut submitted = match self.submitted.lock() {
+                Ok(submitted) => submitted,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            for (key, version) in published {
+                if submitted
+                    .get(&key)
+                    .is_some_and(|document| document.version == version)
+                {
+                    submitted.remove(&key);
+                }
+            }
         }
-        outcome.await.unwrap_or_else(|_| {
-            Err(StoreError::Unavailable(
-                "the committer has stopped".to_string(),
-            ))
-        })
+        outcome
     }
 }
 

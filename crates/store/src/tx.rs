@@ -18,6 +18,18 @@ pub struct Tx {
     ops: Vec<Op>,
     /// This transaction's view of what it wrote: (kind, id) → document or deletion.
     pending: HashMap<(String, String), Option<Document>>,
+    /// Documents this transaction hands to the next writer of the same key before it
+    /// commits (see `publish_on_submit`).
+    publish: Vec<(String, String)>,
+    /// What is released once the writes are submitted (in-process key locks).
+    release: Vec<Box<dyn Send>>,
+}
+
+/// What a commit hands over: documents published to the next writer while the commit is
+/// in flight, and what to release once it is submitted.
+pub(crate) struct Submit {
+    pub(crate) publish: Vec<((String, String), Document)>,
+    pub(crate) release: Vec<Box<dyn Send>>,
 }
 
 /// One buffered write.
@@ -64,7 +76,39 @@ impl Tx {
             store,
             ops: Vec::new(),
             pending: HashMap::new(),
+            publish: Vec::new(),
+            release: Vec::new(),
         }
+    }
+
+    /// The latest version of a document this process knows: this transaction's own
+    /// write, else one submitted by another transaction of this process and not yet
+    /// committed (published by it, `publish_on_submit`), else the committed one. Only for
+    /// a writer that holds the key's in-process lock and writes at the version it reads:
+    /// if the submitted write then fails, so does this one (a version conflict), and the
+    /// write is run again.
+    pub async fn get_latest(&mut self, kind: &str, id: &str) -> StoreResult<Option<Document>> {
+        if let Some(pending) = self.pending.get(&(kind.to_string(), id.to_string())) {
+            return Ok(pending.clone());
+        }
+        if let Some(submitted) = self.store.submitted(kind, id) {
+            return Ok(Some(submitted));
+        }
+        self.store.get(kind, id).await
+    }
+
+    /// Hands this transaction's write of `kind`/`id` to the next writer of the key as soon
+    /// as it is submitted, and `release` (a lock guard) with it: the next writer builds on
+    /// it (`get_latest`) while this commit is still in flight, so writers of one hot key
+    /// share group commits instead of waiting for each other's.
+    pub fn publish_on_submit(&mut self, kind: &str, id: &str) {
+        self.publish.push((kind.to_string(), id.to_string()));
+    }
+
+    /// Releases `token` (a lock guard) once the writes are submitted, or when the
+    /// transaction ends without committing.
+    pub fn release_on_submit(&mut self, token: Box<dyn Send>) {
+        self.release.push(token);
     }
 
     pub async fn get(&mut self, kind: &str, id: &str) -> StoreResult<Option<Document>> {
@@ -188,7 +232,19 @@ impl Tx {
         if self.ops.is_empty() {
             return Ok(());
         }
+        let publish = self
+            .publish
+            .iter()
+            .filter_map(|key| match self.pending.get(key) {
+                Some(Some(document)) => Some((key.clone(), document.clone())),
+                _ => None,
+            })
+            .collect();
         let touched: Vec<(String, String)> = self.pending.into_keys().collect();
-        self.store.commit(self.ops, touched).await
+        let submit = Submit {
+            publish,
+            release: self.release,
+        };
+        self.store.commit(self.ops, touched, submit).await
     }
 }

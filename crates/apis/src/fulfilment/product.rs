@@ -139,7 +139,9 @@ async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -> Result<()
         let item_id = text(item, "id");
         match need(engine, item).await? {
             Need::Services(service_items) => {
+                // Checked here already: it starts in progress (no acknowledged step).
                 let body = json!({
+                    "state": "inProgress",
                     "description": format!("fulfils item {item_id} of product order {id}"),
                     "externalReference": [
                         {"externalReferenceType": "ProductOrder", "name": id},
@@ -154,6 +156,9 @@ async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -> Result<()
                     // Made after the cancellation looked for it.
                     cancel::cancel_below(engine, Kind::Product, id, Kind::Service, &child).await?;
                 }
+                // Its first step runs here (no job of its own): a crash before it is done
+                // runs this job, and so it, again.
+                super::service::fulfil(engine, activation, &child).await?;
                 ordered = true;
             }
             Need::ProductOnly => {}

@@ -122,7 +122,7 @@ async fn problems(engine: &Engine, order: &Value) -> Result<Vec<(Option<String>,
     Ok(problems)
 }
 
-async fn fulfil(engine: &Engine, id: &str) -> Result<()> {
+pub(crate) async fn fulfil(engine: &Engine, id: &str) -> Result<()> {
     let Some(mut order) = engine.document(API, ORDERS, id).await? else {
         return Ok(());
     };

@@ -281,7 +281,7 @@ async fn current_values(
     Ok((spec_id, values))
 }
 
-async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -> Result<()> {
+pub(crate) async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -> Result<()> {
     let Some(mut order) = engine.document(API, ORDERS, id).await? else {
         return Ok(());
     };
@@ -367,7 +367,9 @@ async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -> Result<()
         return resume(engine, activation, id).await;
     }
     let at = engine.served(crate::tmf652::CODE, "resourceOrder")?;
+    // Planned from the catalog here: it starts in progress (no acknowledged step).
     let body = json!({
+        "state": "inProgress",
         "description": format!("resources of service order {id}"),
         "externalReference": [{"entityType": "ServiceOrder", "id": id, "owner": "Switchboard"}],
         "relatedParty": order.get("relatedParty").cloned().unwrap_or(json!([])),
@@ -378,7 +380,9 @@ async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -> Result<()
         // Made after the cancellation looked for it.
         cancel::cancel_below(engine, Kind::Service, id, Kind::Resource, &resource_order).await?;
     }
-    Ok(())
+    // Its step runs here (no job of its own): a crash before it is done runs this step,
+    // and so it, again.
+    super::resource::fulfil(engine, &resource_order).await
 }
 
 /// Deactivates a live CFS's RFSs and marks them and the CFS `terminated`.
