@@ -5,7 +5,8 @@
 //! Coherence rule: a reader notes the epoch before it reads the database and fills the
 //! cache only if the epoch is unchanged afterwards; a writer bumps the epochs (and drops
 //! the entries) both before and after its commit. So a value read before a commit can
-//! never be cached after it, and a write transaction never sees a stale entry.
+//! never be cached after it, and a write transaction never sees a stale entry. The
+//! committer, the one writer, then stores what it committed (write-through).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -108,6 +109,16 @@ impl Caches {
             }
         }
         guard.docs.insert(ticket.key, document.clone());
+    }
+
+    /// Caches a document the one writer has just committed (after its invalidation):
+    /// no reader can have a newer one, and a reader holding an older one finds the
+    /// epoch moved and does not fill.
+    pub(crate) fn store(&self, kind: &str, document: &Document) {
+        // Found already: filled meanwhile by a reader of this very version.
+        if let Err(ticket) = self.document(kind, &document.id) {
+            self.fill_document(ticket, document);
+        }
     }
 
     pub(crate) fn kind_epoch(&self, kind: &str) -> u64 {

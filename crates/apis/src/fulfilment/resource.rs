@@ -188,14 +188,8 @@ async fn add(
     item: &Value,
 ) -> Result<std::result::Result<(), String>> {
     let order_id = text(order, "id");
+    // A second run finds its reservation and its resource by their derived ids.
     let resource_id = resource_id(&order_id, &text(item, "id"));
-    if engine
-        .document(INVENTORY, "resource", &resource_id)
-        .await?
-        .is_some()
-    {
-        return Ok(Ok(())); // done by an earlier run
-    }
     let spec_id = specification_of(item);
     let (spec, pool) = pool_of(engine, &spec_id).await?;
     let given = item.get("resource");
