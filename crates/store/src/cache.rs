@@ -19,10 +19,39 @@ const MAX_PAGES_PER_KIND: usize = 256;
 /// Larger pages are not worth the memory: their cost is in sending them anyway.
 const MAX_CACHED_PAGE_BYTES: usize = 64 * 1024;
 
+/// One shard of the document cache, two generations deep: entries go to `young`; when
+/// it holds half the shard's share, it becomes `old` and the previous `old` is dropped.
+/// An entry read from `old` moves back to `young`, so what is read often stays and a
+/// burst of writes only pushes out what nobody read since (an LRU, approximately, at
+/// O(1) a step).
 #[derive(Default)]
 struct Shard {
     epoch: u64,
-    docs: HashMap<String, Document>,
+    young: HashMap<String, Document>,
+    old: HashMap<String, Document>,
+}
+
+impl Shard {
+    fn get(&mut self, key: &str, half: usize) -> Option<Document> {
+        if let Some(document) = self.young.get(key) {
+            return Some(document.clone());
+        }
+        let document = self.old.remove(key)?;
+        self.put(key.to_string(), document.clone(), half);
+        Some(document)
+    }
+
+    fn put(&mut self, key: String, document: Document, half: usize) {
+        if self.young.len() >= half {
+            self.old = std::mem::take(&mut self.young);
+        }
+        self.young.insert(key, document);
+    }
+
+    fn remove(&mut self, key: &str) {
+        self.young.remove(key);
+        self.old.remove(key);
+    }
 }
 
 #[derive(Default)]
@@ -77,19 +106,24 @@ impl Caches {
     pub(crate) fn document(&self, kind: &str, id: &str) -> Result<Document, Ticket> {
         let key = key(kind, id);
         let shard = shard_of(&key);
-        let Ok(guard) = self.shards[shard].lock() else {
+        let Ok(mut guard) = self.shards[shard].lock() else {
             return Err(Ticket {
                 shard,
                 epoch: u64::MAX,
                 key,
             });
         };
-        if let Some(document) = guard.docs.get(&key) {
-            return Ok(document.clone());
+        if let Some(document) = guard.get(&key, self.half()) {
+            return Ok(document);
         }
         let epoch = guard.epoch;
         drop(guard);
         Err(Ticket { shard, epoch, key })
+    }
+
+    /// Entries a shard's young generation holds before it turns old.
+    fn half(&self) -> usize {
+        (self.per_shard / 2).max(1)
     }
 
     pub(crate) fn fill_document(&self, ticket: Ticket, document: &Document) {
@@ -102,13 +136,8 @@ impl Caches {
         if guard.epoch != ticket.epoch {
             return;
         }
-        if guard.docs.len() >= self.per_shard {
-            // Full: drop an arbitrary entry. Hot entries come back on their next read.
-            if let Some(victim) = guard.docs.keys().next().cloned() {
-                guard.docs.remove(&victim);
-            }
-        }
-        guard.docs.insert(ticket.key, document.clone());
+        let half = self.half();
+        guard.put(ticket.key, document.clone(), half);
     }
 
     /// Caches a document the one writer has just committed (after its invalidation):
@@ -190,7 +219,7 @@ impl Caches {
             let key = key(kind, id);
             if let Ok(mut shard) = self.shards[shard_of(&key)].lock() {
                 shard.epoch += 1;
-                shard.docs.remove(&key);
+                shard.remove(&key);
             }
         }
         if let Ok(mut kinds) = self.kinds.lock() {
@@ -202,5 +231,51 @@ impl Caches {
                 entry.all = None;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(id: &str) -> Document {
+        Document {
+            id: id.to_string(),
+            version: 1,
+            json: format!("{{\"id\":\"{id}\"}}"),
+        }
+    }
+
+    fn fill(caches: &Caches, id: &str) {
+        if let Err(ticket) = caches.document("k", id) {
+            caches.fill_document(ticket, &doc(id));
+        }
+    }
+
+    #[test]
+    fn an_entry_read_now_and_then_outlives_a_burst_of_new_ones() {
+        // 64 shards of 16: each shard's young generation holds 8.
+        let caches = Caches::new(64 * 16);
+        fill(&caches, "hot");
+        for n in 0..20_000 {
+            fill(&caches, &format!("cold-{n}"));
+            if n % 100 == 0 {
+                assert!(caches.document("k", "hot").is_ok(), "evicted after {n}");
+            }
+        }
+        // What nobody read again is gone.
+        assert!(caches.document("k", "cold-0").is_err());
+        assert!(caches.document("k", "cold-19999").is_ok());
+    }
+
+    #[test]
+    fn a_write_drops_the_entry_from_both_generations() {
+        let caches = Caches::new(64 * 16);
+        fill(&caches, "a");
+        for n in 0..200 {
+            fill(&caches, &format!("other-{n}"));
+        }
+        caches.invalidate(&[("k".to_string(), "a".to_string())]);
+        assert!(caches.document("k", "a").is_err());
     }
 }
