@@ -28,7 +28,9 @@ pub mod service;
 use std::sync::Arc;
 
 use serde_json::{json, Value};
-use switchboard_engine::{Engine, JobHandler, Result};
+use switchboard_engine::{Engine, JobFuture, JobHandler, Result};
+
+use crate::steps::{payload_id, settle};
 
 use crate::text;
 pub use activation::Activation;
@@ -52,16 +54,55 @@ pub fn derived_id(order: &str, item: &str, what: &str) -> String {
 /// The job handlers of the chain, activating through `activation`.
 pub fn job_handlers(activation: Activation) -> Vec<(String, Arc<dyn JobHandler>)> {
     let activation = Arc::new(activation);
-    vec![
-        product::fulfil_handler(activation.clone()),
-        product::resume_handler(activation.clone()),
-        service::fulfil_handler(activation.clone()),
-        service::resume_handler(activation.clone()),
-        resource::fulfil_handler(),
+    let cancels = cancel::handlers(activation.clone());
+    [
+        (product::FULFIL, Step::ProductFulfil),
+        (product::RESUME, Step::ProductResume),
+        (service::FULFIL, Step::ServiceFulfil),
+        (service::RESUME, Step::ServiceResume),
+        (resource::FULFIL, Step::ResourceFulfil),
     ]
     .into_iter()
-    .chain(cancel::handlers(activation))
+    .map(|(queue, step)| {
+        let job: Arc<dyn JobHandler> = Arc::new(StepJob {
+            step,
+            activation: activation.clone(),
+        });
+        (queue.to_string(), job)
+    })
+    .chain(cancels)
     .collect()
+}
+
+/// The steps of the chain that run as jobs, each about one order (`{"id": …}`).
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    ProductFulfil,
+    ProductResume,
+    ServiceFulfil,
+    ServiceResume,
+    ResourceFulfil,
+}
+
+/// A step's job, with the adapters it activates (or, undoing, deactivates) through.
+struct StepJob {
+    step: Step,
+    activation: Arc<Activation>,
+}
+
+impl JobHandler for StepJob {
+    fn run<'a>(&'a self, engine: &'a Engine, payload: &'a Value) -> JobFuture<'a> {
+        Box::pin(async move {
+            let (id, activation) = (payload_id(payload), self.activation.as_ref());
+            settle(match self.step {
+                Step::ProductFulfil => product::fulfil(engine, activation, id).await,
+                Step::ProductResume => product::resume(engine, activation, id).await,
+                Step::ServiceFulfil => service::fulfil(engine, activation, id).await,
+                Step::ServiceResume => service::resume(engine, activation, id).await,
+                Step::ResourceFulfil => resource::fulfil(engine, id).await,
+            })
+        })
+    }
 }
 
 /// The items of an order (`attribute`: "productOrderItem", …).
@@ -184,6 +225,66 @@ pub async fn fail_item(
         })
         .await?;
     Ok(())
+}
+
+/// Ends an inventory entry: `attribute` (its state) to `terminated` and `date` (when it
+/// ended) to now, unless it ended already; an entry gone from the inventory is fine.
+pub async fn terminate(
+    engine: &Engine,
+    (api, collection): (&str, &str),
+    (attribute, date): (&str, &str),
+    id: &str,
+) -> Result<()> {
+    let at = engine.served(api, collection)?;
+    let now = switchboard_engine::now_rfc3339();
+    match engine
+        .update_internal(at, id, |doc| {
+            if text(doc, attribute) != "terminated" {
+                doc[attribute] = json!("terminated");
+                doc[date] = json!(now);
+            }
+            Ok(())
+        })
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind == switchboard_engine::ErrorKind::NotFound => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
+/// What is wrong with one item of an order a client posted, if anything: an `add`
+/// needs `add` (a specification, as (id, what it is)) to exist in `catalog`; a `modify`
+/// or `delete` needs its `target` (id, what it is) in `inventory`.
+pub async fn item_problem(
+    engine: &Engine,
+    item: &Value,
+    add: ((&str, &str), String, &str),
+    target: ((&str, &str), String, &str),
+) -> Result<Option<String>> {
+    let action = text(item, "action");
+    let ((api, collection), id, what) = match action.as_str() {
+        "add" => add,
+        "modify" | "delete" => target,
+        "noChange" => return Ok(None),
+        other => {
+            return Ok(Some(format!(
+                "action '{other}' is not add, modify, delete or noChange"
+            )))
+        }
+    };
+    if id.is_empty() {
+        let article = if action == "add" { "an" } else { "a" };
+        return Ok(Some(format!("{article} '{action}' item names no {what}")));
+    }
+    if engine.document(api, collection, &id).await?.is_none() {
+        return Ok(Some(if action == "add" {
+            format!("{collection} '{id}' does not exist")
+        } else {
+            format!("{collection} '{id}' is not in the inventory")
+        }));
+    }
+    Ok(None)
 }
 
 /// Appends a note by the server.

@@ -9,17 +9,14 @@
 //! service order did not complete is undone all the way down (`service::undo_item`), so
 //! nothing is left in the inventories for it.
 
-use std::sync::Arc;
-
 use serde_json::{json, Value};
-use switchboard_engine::{Engine, JobFuture, JobHandler, Result};
+use switchboard_engine::{Engine, Result};
 
 use super::activation::Activation;
 use super::cancel::{self, Kind};
 use super::plan::{self, Catalog, Context, Values};
 use super::{derived_id, finish, items, Outcome, FINAL};
 use crate::catalog_rules::Entity;
-use crate::steps::{payload_id, settle};
 use crate::text;
 
 pub const FULFIL: &str = "tmf622.fulfilProductOrder";
@@ -27,45 +24,6 @@ pub const RESUME: &str = "tmf622.resumeProductOrder";
 const API: &str = crate::tmf622::CODE;
 const ORDERS: &str = "productOrder";
 const ITEMS: &str = "productOrderItem";
-
-pub fn fulfil_handler(activation: Arc<Activation>) -> (String, Arc<dyn JobHandler>) {
-    (
-        FULFIL.to_string(),
-        Arc::new(Step {
-            resume: false,
-            activation,
-        }),
-    )
-}
-
-pub fn resume_handler(activation: Arc<Activation>) -> (String, Arc<dyn JobHandler>) {
-    (
-        RESUME.to_string(),
-        Arc::new(Step {
-            resume: true,
-            activation,
-        }),
-    )
-}
-
-/// A product order step; the activation adapters undo what a failed item activated.
-struct Step {
-    resume: bool,
-    activation: Arc<Activation>,
-}
-
-impl JobHandler for Step {
-    fn run<'a>(&'a self, engine: &'a Engine, payload: &'a Value) -> JobFuture<'a> {
-        Box::pin(async move {
-            let id = payload_id(payload);
-            settle(if self.resume {
-                resume(engine, &self.activation, id).await
-            } else {
-                fulfil(engine, &self.activation, id).await
-            })
-        })
-    }
-}
 
 /// The service order made for a product order item.
 pub fn service_order_id(order: &str, item: &str) -> String {
@@ -116,7 +74,7 @@ struct ItemProduct {
     held: Option<Value>,
 }
 
-async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -> Result<()> {
+pub(crate) async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -> Result<()> {
     let Some(mut order) = engine.document(API, ORDERS, id).await? else {
         return Ok(());
     };
@@ -380,7 +338,7 @@ async fn need(engine: &Engine, item: &Value) -> Result<Need> {
     })
 }
 
-async fn resume(engine: &Engine, activation: &Activation, id: &str) -> Result<()> {
+pub(crate) async fn resume(engine: &Engine, activation: &Activation, id: &str) -> Result<()> {
     let Some(order) = engine.document(API, ORDERS, id).await? else {
         return Ok(());
     };
@@ -597,20 +555,6 @@ pub async fn undo(engine: &Engine, activation: &Activation, order: &Value) -> Re
 }
 
 async fn terminate_product(engine: &Engine, id: &str) -> Result<()> {
-    let at = engine.served(crate::tmf637::CODE, "product")?;
-    let now = switchboard_engine::now_rfc3339();
-    match engine
-        .update_internal(at, id, |doc| {
-            if text(doc, "status") != "terminated" {
-                doc["status"] = json!("terminated");
-                doc["terminationDate"] = json!(now);
-            }
-            Ok(())
-        })
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(error) if error.kind == switchboard_engine::ErrorKind::NotFound => Ok(()),
-        Err(error) => Err(error),
-    }
+    let product = (crate::tmf637::CODE, "product");
+    super::terminate(engine, product, ("status", "terminationDate"), id).await
 }

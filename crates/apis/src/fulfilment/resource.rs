@@ -10,17 +10,14 @@
 //! A pool without a free unit fails the item (the reason is noted). The order ends
 //! completed, failed or partial, which queues the service order that made it, if any.
 
-use std::sync::Arc;
-
 use serde_json::{json, Value};
-use switchboard_engine::{Engine, ErrorKind, JobFuture, JobHandler, Result};
+use switchboard_engine::{Engine, ErrorKind, Result};
 
 use super::activation::Activation;
 use super::cancel::{self, Kind};
 use super::plan::{self, Values};
 use super::{accept_or_reject, derived_id, finish, items, Outcome};
 use crate::catalog_rules::Entity;
-use crate::steps::{payload_id, settle};
 use crate::text;
 
 pub const FULFIL: &str = "tmf652.fulfilResourceOrder";
@@ -28,18 +25,6 @@ const API: &str = crate::tmf652::CODE;
 const ORDERS: &str = "resourceOrder";
 const ITEMS: &str = "orderItem";
 const INVENTORY: &str = crate::tmf639::CODE;
-
-pub fn fulfil_handler() -> (String, Arc<dyn JobHandler>) {
-    (FULFIL.to_string(), Arc::new(Fulfil))
-}
-
-struct Fulfil;
-
-impl JobHandler for Fulfil {
-    fn run<'a>(&'a self, engine: &'a Engine, payload: &'a Value) -> JobFuture<'a> {
-        Box::pin(async move { settle(fulfil(engine, payload_id(payload)).await) })
-    }
-}
 
 /// The resource an `add` item creates.
 pub fn resource_id(order: &str, item: &str) -> String {
@@ -80,43 +65,18 @@ fn target_of(item: &Value) -> String {
 async fn problems(engine: &Engine, order: &Value) -> Result<Vec<(Option<String>, String)>> {
     let mut problems = Vec::new();
     for item in items(order, ITEMS) {
-        let item_id = text(item, "id");
-        let problem = match text(item, "action").as_str() {
-            "add" => {
-                let spec = specification_of(item);
-                if spec.is_empty() {
-                    Some("an 'add' item names no resourceSpecification".to_string())
-                } else if engine
-                    .document(crate::tmf634::CODE, "resourceSpecification", &spec)
-                    .await?
-                    .is_none()
-                {
-                    Some(format!("resourceSpecification '{spec}' does not exist"))
-                } else {
-                    None
-                }
-            }
-            action @ ("modify" | "delete") => {
-                let target = target_of(item);
-                if target.is_empty() {
-                    Some(format!("a '{action}' item names no resource (resource.id)"))
-                } else if engine
-                    .document(INVENTORY, "resource", &target)
-                    .await?
-                    .is_none()
-                {
-                    Some(format!("resource '{target}' is not in the inventory"))
-                } else {
-                    None
-                }
-            }
-            "noChange" => None,
-            other => Some(format!(
-                "action '{other}' is not add, modify, delete or noChange"
-            )),
-        };
-        if let Some(problem) = problem {
-            problems.push((Some(item_id), problem));
+        let add = (
+            (crate::tmf634::CODE, "resourceSpecification"),
+            specification_of(item),
+            "resourceSpecification",
+        );
+        let target = (
+            (INVENTORY, "resource"),
+            target_of(item),
+            "resource (resource.id)",
+        );
+        if let Some(problem) = super::item_problem(engine, item, add, target).await? {
+            problems.push((Some(text(item, "id")), problem));
         }
     }
     Ok(problems)

@@ -11,17 +11,14 @@
 //! activation failed is undone (activated RFSs deactivated, resources removed, units
 //! released) and fails with the reason; the order ends completed, failed or partial.
 
-use std::sync::Arc;
-
 use serde_json::{json, Value};
-use switchboard_engine::{Engine, ErrorKind, JobFuture, JobHandler, Result};
+use switchboard_engine::{Engine, ErrorKind, Result};
 
 use super::activation::{Action, Activation};
 use super::cancel::{self, Kind};
 use super::plan::{self, Catalog, Context, RfsPlan, Values};
 use super::{accept_or_reject, derived_id, finish, items, Outcome, FINAL};
 use crate::catalog_rules::Entity;
-use crate::steps::{payload_id, settle};
 use crate::text;
 
 pub const FULFIL: &str = "tmf641.fulfilServiceOrder";
@@ -30,44 +27,6 @@ const API: &str = crate::tmf641::CODE;
 const ORDERS: &str = "serviceOrder";
 const ITEMS: &str = "serviceOrderItem";
 const INVENTORY: &str = crate::tmf638::CODE;
-
-pub fn fulfil_handler(activation: Arc<Activation>) -> (String, Arc<dyn JobHandler>) {
-    (
-        FULFIL.to_string(),
-        Arc::new(Step {
-            resume: false,
-            activation,
-        }),
-    )
-}
-
-pub fn resume_handler(activation: Arc<Activation>) -> (String, Arc<dyn JobHandler>) {
-    (
-        RESUME.to_string(),
-        Arc::new(Step {
-            resume: true,
-            activation,
-        }),
-    )
-}
-
-struct Step {
-    resume: bool,
-    activation: Arc<Activation>,
-}
-
-impl JobHandler for Step {
-    fn run<'a>(&'a self, engine: &'a Engine, payload: &'a Value) -> JobFuture<'a> {
-        Box::pin(async move {
-            let id = payload_id(payload);
-            settle(if self.resume {
-                resume(engine, &self.activation, id).await
-            } else {
-                fulfil(engine, &self.activation, id).await
-            })
-        })
-    }
-}
 
 /// The resource order made for a service order.
 pub fn resource_order_id(order: &str) -> String {
@@ -93,44 +52,18 @@ async fn problems(engine: &Engine, order: &Value) -> Result<Vec<(Option<String>,
     let mut problems = Vec::new();
     for item in items(order, ITEMS) {
         let service = item.get("service");
-        let problem = match text(item, "action").as_str() {
-            "add" => {
-                let spec = service
-                    .and_then(|s| s.get("serviceSpecification"))
-                    .map(|spec| text(spec, "id"))
-                    .unwrap_or_default();
-                if spec.is_empty() {
-                    Some("an 'add' item names no service.serviceSpecification".to_string())
-                } else if engine
-                    .document(crate::tmf633::CODE, "serviceSpecification", &spec)
-                    .await?
-                    .is_none()
-                {
-                    Some(format!("serviceSpecification '{spec}' does not exist"))
-                } else {
-                    None
-                }
-            }
-            action @ ("modify" | "delete") => {
-                let target = service.map(|s| text(s, "id")).unwrap_or_default();
-                if target.is_empty() {
-                    Some(format!("a '{action}' item names no service (service.id)"))
-                } else if engine
-                    .document(INVENTORY, "service", &target)
-                    .await?
-                    .is_none()
-                {
-                    Some(format!("service '{target}' is not in the inventory"))
-                } else {
-                    None
-                }
-            }
-            "noChange" => None,
-            other => Some(format!(
-                "action '{other}' is not add, modify, delete or noChange"
-            )),
-        };
-        if let Some(problem) = problem {
+        let spec = service
+            .and_then(|s| s.get("serviceSpecification"))
+            .map(|spec| text(spec, "id"))
+            .unwrap_or_default();
+        let target = service.map(|s| text(s, "id")).unwrap_or_default();
+        let add = (
+            (crate::tmf633::CODE, "serviceSpecification"),
+            spec,
+            "service.serviceSpecification",
+        );
+        let target = ((INVENTORY, "service"), target, "service (service.id)");
+        if let Some(problem) = super::item_problem(engine, item, add, target).await? {
             problems.push((Some(text(item, "id")), problem));
         }
     }
@@ -417,25 +350,16 @@ async fn deactivate(engine: &Engine, activation: &Activation, service: &Value) -
 }
 
 async fn terminate(engine: &Engine, service: &str) -> Result<()> {
-    let at = engine.served(INVENTORY, "service")?;
-    let now = switchboard_engine::now_rfc3339();
-    match engine
-        .update_internal(at, service, |doc| {
-            if text(doc, "state") != "terminated" {
-                doc["state"] = json!("terminated");
-                doc["endDate"] = json!(now);
-            }
-            Ok(())
-        })
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(error) if error.kind == ErrorKind::NotFound => Ok(()),
-        Err(error) => Err(error),
-    }
+    super::terminate(
+        engine,
+        (INVENTORY, "service"),
+        ("state", "endDate"),
+        service,
+    )
+    .await
 }
 
-async fn resume(engine: &Engine, activation: &Activation, id: &str) -> Result<()> {
+pub(crate) async fn resume(engine: &Engine, activation: &Activation, id: &str) -> Result<()> {
     let Some(order) = engine.document(API, ORDERS, id).await? else {
         return Ok(());
     };
