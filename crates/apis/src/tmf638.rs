@@ -22,10 +22,17 @@ pub const SERVICE_TRANSITIONS: &[(&str, &[&str])] = &[
 /// The specification a service realises and what it runs on: each must exist. A
 /// service relies on its supporting services and resources and on the services it has a
 /// relationship with (see `crate::impact`).
+/// The RFSs a CFS relies on (fulfilment walks it to take a CFS down or change it).
+pub const SUPPORTING_SERVICE: Reference =
+    Reference::to("supportingService", CODE, "service").acyclic();
+/// The resources a service runs on.
+pub const SUPPORTING_RESOURCE: Reference =
+    Reference::to("supportingResource", "TMF639", "resource");
+
 const SERVICE_REFERENCES: &[Reference] = &[
     Reference::to("serviceSpecification", "TMF633", "serviceSpecification"),
-    Reference::to("supportingService", CODE, "service").acyclic(),
-    Reference::to("supportingResource", "TMF639", "resource"),
+    SUPPORTING_SERVICE,
+    SUPPORTING_RESOURCE,
     Reference::to("serviceRelationship", CODE, "service").within("service"),
 ];
 

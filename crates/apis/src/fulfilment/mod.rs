@@ -105,6 +105,61 @@ impl JobHandler for StepJob {
     }
 }
 
+/// The order a step works on, if it is to work on it: an `acknowledged` order (a
+/// client's) is checked first when `check_new` (→ `inProgress`, or `rejected` with the
+/// reasons); a pending cancellation is completed instead (a step is what the end of the
+/// orders below wakes); only an order `inProgress` is answered.
+pub(crate) async fn order_to_work_on(
+    engine: &Engine,
+    activation: &Activation,
+    kind: cancel::Kind,
+    id: &str,
+    check_new: bool,
+) -> Result<Option<Value>> {
+    let order = kind.order();
+    let (api, collection, items_attribute) = (order.api, order.collection, order.items);
+    let Some(mut doc) = engine.document(api, collection, id).await? else {
+        return Ok(None);
+    };
+    if check_new && text(&doc, "state") == "acknowledged" {
+        let problems = match kind {
+            cancel::Kind::Product => crate::order_validation::problems(engine, &doc).await?,
+            cancel::Kind::Service => service::problems(engine, &doc).await?,
+            cancel::Kind::Resource => resource::problems(engine, &doc).await?,
+        };
+        if !accept_or_reject(engine, api, collection, items_attribute, id, &problems).await? {
+            return Ok(None);
+        }
+        doc = engine.require(api, collection, id).await?;
+    }
+    match text(&doc, "state").as_str() {
+        "pendingCancellation" => {
+            cancel::complete(engine, activation, kind, id).await?;
+            Ok(None)
+        }
+        "inProgress" => Ok(Some(doc)),
+        _ => Ok(None),
+    }
+}
+
+/// The stored documents a reference attribute of `doc` names (those still there).
+pub(crate) async fn referred(
+    engine: &Engine,
+    doc: &Value,
+    reference: switchboard_engine::Reference,
+) -> Result<Vec<Value>> {
+    let mut out = Vec::new();
+    for id in reference.ids(doc) {
+        if let Some(found) = engine
+            .document(reference.api, reference.collection, id)
+            .await?
+        {
+            out.push(found);
+        }
+    }
+    Ok(out)
+}
+
 /// The items of an order (`attribute`: "productOrderItem", …).
 pub fn items<'a>(order: &'a Value, attribute: &str) -> &'a [Value] {
     order

@@ -75,19 +75,10 @@ struct ItemProduct {
 }
 
 pub(crate) async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -> Result<()> {
-    let Some(mut order) = engine.document(API, ORDERS, id).await? else {
+    let Some(order) = super::order_to_work_on(engine, activation, Kind::Product, id, true).await?
+    else {
         return Ok(());
     };
-    if text(&order, "state") == "acknowledged" {
-        let problems = crate::order_validation::problems(engine, &order).await?;
-        if !super::accept_or_reject(engine, API, ORDERS, ITEMS, id, &problems).await? {
-            return Ok(());
-        }
-        order = engine.require(API, ORDERS, id).await?;
-    }
-    if text(&order, "state") != "inProgress" {
-        return Ok(());
-    }
     let at = engine.served(crate::tmf641::CODE, "serviceOrder")?;
     let mut ordered = false;
     for item in items(&order, ITEMS) {
@@ -339,15 +330,10 @@ async fn need(engine: &Engine, item: &Value) -> Result<Need> {
 }
 
 pub(crate) async fn resume(engine: &Engine, activation: &Activation, id: &str) -> Result<()> {
-    let Some(order) = engine.document(API, ORDERS, id).await? else {
+    let Some(order) = super::order_to_work_on(engine, activation, Kind::Product, id, false).await?
+    else {
         return Ok(());
     };
-    if text(&order, "state") == "pendingCancellation" {
-        return cancel::complete(engine, activation, Kind::Product, id).await;
-    }
-    if text(&order, "state") != "inProgress" {
-        return Ok(());
-    }
     let mut outcomes = Vec::new();
     let mut service_orders = Vec::new();
     for item in items(&order, ITEMS) {

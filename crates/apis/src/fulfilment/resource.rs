@@ -16,7 +16,7 @@ use switchboard_engine::{Engine, ErrorKind, Result};
 use super::activation::Activation;
 use super::cancel::{self, Kind};
 use super::plan::{self, Values};
-use super::{accept_or_reject, derived_id, finish, items, Outcome};
+use super::{derived_id, finish, items, Outcome};
 use crate::catalog_rules::Entity;
 use crate::text;
 
@@ -62,7 +62,10 @@ fn target_of(item: &Value) -> String {
         .unwrap_or_default()
 }
 
-async fn problems(engine: &Engine, order: &Value) -> Result<Vec<(Option<String>, String)>> {
+pub(crate) async fn problems(
+    engine: &Engine,
+    order: &Value,
+) -> Result<Vec<(Option<String>, String)>> {
     let mut problems = Vec::new();
     for item in items(order, ITEMS) {
         let add = (
@@ -83,22 +86,13 @@ async fn problems(engine: &Engine, order: &Value) -> Result<Vec<(Option<String>,
 }
 
 pub(crate) async fn fulfil(engine: &Engine, id: &str) -> Result<()> {
-    let Some(mut order) = engine.document(API, ORDERS, id).await? else {
+    // A resource order activates nothing: its cancellation undoes without adapters.
+    let activation = Activation::default();
+    let Some(order) =
+        super::order_to_work_on(engine, &activation, Kind::Resource, id, true).await?
+    else {
         return Ok(());
     };
-    if text(&order, "state") == "acknowledged" {
-        let problems = problems(engine, &order).await?;
-        if !accept_or_reject(engine, API, ORDERS, ITEMS, id, &problems).await? {
-            return Ok(());
-        }
-        order = engine.require(API, ORDERS, id).await?;
-    }
-    if text(&order, "state") == "pendingCancellation" {
-        return cancel::complete(engine, &Activation::default(), Kind::Resource, id).await;
-    }
-    if text(&order, "state") != "inProgress" {
-        return Ok(());
-    }
     let mut outcomes = Vec::new();
     for item in items(&order, ITEMS) {
         let item_id = text(item, "id");

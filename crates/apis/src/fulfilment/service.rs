@@ -17,7 +17,7 @@ use switchboard_engine::{Engine, ErrorKind, Result};
 use super::activation::{Action, Activation};
 use super::cancel::{self, Kind};
 use super::plan::{self, Catalog, Context, RfsPlan, Values};
-use super::{accept_or_reject, derived_id, finish, items, Outcome, FINAL};
+use super::{derived_id, finish, items, Outcome, FINAL};
 use crate::catalog_rules::Entity;
 use crate::text;
 
@@ -48,7 +48,10 @@ fn resource_item(item: &str, rfs: usize, resource: usize) -> String {
     format!("{item}.{rfs}.{resource}")
 }
 
-async fn problems(engine: &Engine, order: &Value) -> Result<Vec<(Option<String>, String)>> {
+pub(crate) async fn problems(
+    engine: &Engine,
+    order: &Value,
+) -> Result<Vec<(Option<String>, String)>> {
     let mut problems = Vec::new();
     for item in items(order, ITEMS) {
         let service = item.get("service");
@@ -137,18 +140,8 @@ async fn live(
         .clone()
         .with(Entity::ServiceSpecification, &cfs_spec_id, &values);
     let mut rfs = Vec::new();
-    for reference in cfs
-        .get("supportingService")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let Some(rfs_doc) = engine
-            .document(INVENTORY, "service", &text(reference, "id"))
-            .await?
-        else {
-            continue; // gone from the inventory: nothing to change or take down
-        };
+    // An entry gone from the inventory is skipped: nothing to change or take down.
+    for rfs_doc in super::referred(engine, &cfs, crate::tmf638::SUPPORTING_SERVICE).await? {
         let (rfs_spec_id, rfs_values) = current_values(
             &catalog,
             &rfs_doc,
@@ -162,18 +155,9 @@ async fn live(
                 .clone()
                 .with(Entity::ServiceSpecification, &rfs_spec_id, &rfs_values);
         let mut resources = Vec::new();
-        for reference in rfs_doc
-            .get("supportingResource")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+        for resource in
+            super::referred(engine, &rfs_doc, crate::tmf638::SUPPORTING_RESOURCE).await?
         {
-            let Some(resource) = engine
-                .document(crate::tmf639::CODE, "resource", &text(reference, "id"))
-                .await?
-            else {
-                continue;
-            };
             let (_, resource_values) = current_values(
                 &catalog,
                 &resource,
@@ -215,22 +199,10 @@ async fn current_values(
 }
 
 pub(crate) async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -> Result<()> {
-    let Some(mut order) = engine.document(API, ORDERS, id).await? else {
+    let Some(order) = super::order_to_work_on(engine, activation, Kind::Service, id, true).await?
+    else {
         return Ok(());
     };
-    if text(&order, "state") == "acknowledged" {
-        let problems = problems(engine, &order).await?;
-        if !accept_or_reject(engine, API, ORDERS, ITEMS, id, &problems).await? {
-            return Ok(());
-        }
-        order = engine.require(API, ORDERS, id).await?;
-    }
-    if text(&order, "state") == "pendingCancellation" {
-        return cancel::complete(engine, activation, Kind::Service, id).await;
-    }
-    if text(&order, "state") != "inProgress" {
-        return Ok(());
-    }
     let context = super::product::context_of(engine, &order).await?;
     let resource_order = resource_order_id(id);
     let inventory = engine.served(crate::tmf639::CODE, "resource")?;
@@ -360,15 +332,10 @@ async fn terminate(engine: &Engine, service: &str) -> Result<()> {
 }
 
 pub(crate) async fn resume(engine: &Engine, activation: &Activation, id: &str) -> Result<()> {
-    let Some(order) = engine.document(API, ORDERS, id).await? else {
+    let Some(order) = super::order_to_work_on(engine, activation, Kind::Service, id, false).await?
+    else {
         return Ok(());
     };
-    if text(&order, "state") == "pendingCancellation" {
-        return cancel::complete(engine, activation, Kind::Service, id).await;
-    }
-    if text(&order, "state") != "inProgress" {
-        return Ok(());
-    }
     let resource_order_id = resource_order_id(id);
     let resource_order = engine
         .document(crate::tmf652::CODE, "resourceOrder", &resource_order_id)
