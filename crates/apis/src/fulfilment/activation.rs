@@ -323,6 +323,12 @@ impl Activation {
         }))
     }
 
+    /// Has the adapter the service's specification is routed to do `action` with it.
+    pub async fn apply(&self, action: Action, service: &Value) -> std::result::Result<(), String> {
+        let specification = service.get("serviceSpecification").unwrap_or(&Value::Null);
+        self.adapter(specification).apply(action, service).await
+    }
+
     /// The adapter for services of `specification` (its `{id, name}` reference).
     pub fn adapter(&self, specification: &Value) -> &dyn Adapter {
         let id = specification.get("id").and_then(Value::as_str);

@@ -302,15 +302,7 @@ async fn deactivate(engine: &Engine, activation: &Activation, service: &Value) -
     if text(service, "state") == "terminated" {
         return Ok(());
     }
-    let spec = service
-        .get("serviceSpecification")
-        .cloned()
-        .unwrap_or(Value::Null);
-    if let Err(reason) = activation
-        .adapter(&spec)
-        .apply(Action::Deactivate, service)
-        .await
-    {
+    if let Err(reason) = activation.apply(Action::Deactivate, service).await {
         // Retried with the job: a service that cannot be taken down stays up.
         return Err(switchboard_engine::Error::new(
             ErrorKind::Unavailable,
@@ -455,15 +447,7 @@ async fn activate(
     let mut failure = None;
     let mut activated = Vec::new();
     for service in &services {
-        let spec = service
-            .get("serviceSpecification")
-            .cloned()
-            .unwrap_or(Value::Null);
-        match activation
-            .adapter(&spec)
-            .apply(Action::Activate, service)
-            .await
-        {
+        match activation.apply(Action::Activate, service).await {
             Ok(()) => activated.push(service),
             Err(reason) => {
                 failure = Some(reason);
@@ -528,15 +512,7 @@ async fn activate(
 /// item fails with its own reason either way).
 async fn take_back<'a>(activation: &Activation, services: impl IntoIterator<Item = &'a Value>) {
     for service in services {
-        let spec = service
-            .get("serviceSpecification")
-            .cloned()
-            .unwrap_or(Value::Null);
-        if let Err(more) = activation
-            .adapter(&spec)
-            .apply(Action::Deactivate, service)
-            .await
-        {
+        if let Err(more) = activation.apply(Action::Deactivate, service).await {
             tracing::warn!(service = %text(service, "id"), %more, "undoing an activation failed");
         }
     }
@@ -562,15 +538,7 @@ async fn modify(
     for (rfs, values, _) in &live.rfs {
         let mut service = rfs.clone();
         service["serviceCharacteristic"] = plan::to_list(values);
-        let spec = rfs
-            .get("serviceSpecification")
-            .cloned()
-            .unwrap_or(Value::Null);
-        if let Err(reason) = activation
-            .adapter(&spec)
-            .apply(Action::Modify, &service)
-            .await
-        {
+        if let Err(reason) = activation.apply(Action::Modify, &service).await {
             return Ok(Err(reason));
         }
         changes.push((text(rfs, "id"), plan::to_list(values)));
