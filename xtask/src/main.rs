@@ -32,6 +32,9 @@ usage:
                                                     CRUD benchmark against a bare axum baseline
   cargo xtask bench-orders [--seconds N] [--runs N] [--clients N] [--rate R] [--database-url URL]
                                                     orders/s and order-to-completed latency of the chain
+  cargo xtask order-catalog <BASE>                  make bench-orders' catalog on a running server
+  cargo xtask order-load <BASE> <OFFERING:CUSTOMER> closed:N|open:R <SECONDS>
+                                                    one bench-orders load run (prints ORDERS …)
   cargo xtask bare-server <ADDR>                    the baseline: bare axum serving static JSON
 
 DIR defaults to <workspace root>/schemas.";
@@ -105,6 +108,7 @@ fn run(args: &[String]) -> Result<ExitCode> {
         "bench" => bench::run(rest).map(|()| ExitCode::SUCCESS),
         "bench-orders" => orders::run(rest).map(|()| ExitCode::SUCCESS),
         "order-load" => orders::order_load(rest).map(|()| ExitCode::SUCCESS),
+        "order-catalog" => orders::order_catalog(rest).map(|()| ExitCode::SUCCESS),
         "bare-server" => {
             let address = rest.first().ok_or("bare-server needs an address")?;
             bench::bare_server(address)?;

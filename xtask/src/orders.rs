@@ -154,6 +154,16 @@ fn catalog(base: &str) -> Result<String> {
     Ok(format!("{offering}:{customer}"))
 }
 
+/// `order-catalog BASE`: makes the bench's catalog on a running server and prints
+/// `OFFERING:CUSTOMER` for `order-load` (profiling one case by hand).
+pub fn order_catalog(args: &[String]) -> Result<()> {
+    let [base] = args else {
+        return Err("order-catalog BASE".into());
+    };
+    println!("{}", catalog(base)?);
+    Ok(())
+}
+
 /// What one load run measured.
 #[derive(Debug, Clone, Copy)]
 struct Measured {

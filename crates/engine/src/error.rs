@@ -104,6 +104,10 @@ impl From<StoreError> for Error {
                 tracing::error!(%detail, "database error");
                 Error::internal("database error")
             }
+            StoreError::Failed(detail) => {
+                tracing::error!(%detail, "database error");
+                Error::internal("database error")
+            }
         }
     }
 }

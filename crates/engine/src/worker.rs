@@ -16,7 +16,7 @@ use crate::events::DELIVERY_QUEUE;
 
 /// Jobs claimed per round trip and run at once by one worker.
 const BATCH: i64 = 32;
-const MAX_IN_FLIGHT: usize = 64;
+const MAX_IN_FLIGHT: usize = 256;
 
 pub type JobFuture<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
 

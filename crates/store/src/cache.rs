@@ -6,7 +6,7 @@
 //! cache only if the epoch is unchanged afterwards; a writer bumps the epochs (and drops
 //! the entries) both before and after its commit. So a value read before a commit can
 //! never be cached after it, and a write transaction never sees a stale entry. The
-//! committer, the one writer, then stores what it committed (write-through).
+//! writer thread, the one writer, then stores what it committed (write-through).
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -151,7 +151,7 @@ impl Store {
     }
 
     /// A document a transaction of this process submitted and published, not yet
-    /// committed (SQLite, whose commits queue for the group committer; PostgreSQL
+    /// committed (SQLite, whose commits queue for the writer; PostgreSQL
     /// commits before releasing, so it has none).
     pub(crate) fn submitted(&self, kind: &str, id: &str) -> Option<Document> {
         match &self.backend {
@@ -344,6 +344,9 @@ pub enum StoreError {
     /// Any other database failure.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// Any other failure of the SQLite writer (rusqlite), as its message.
+    #[error("database error: {0}")]
+    Failed(String),
 }
 
 impl StoreError {

@@ -68,7 +68,7 @@ where
 // Renewing and settling a job are fenced by the claim's attempt number: a worker whose
 // lease ran out changes nothing once another worker has claimed the job again.
 
-const RENEW_JOB: &str = "UPDATE jobs SET lease_until = $1
+pub(crate) const RENEW_JOB: &str = "UPDATE jobs SET lease_until = $1
      WHERE id = $2 AND attempts = $3 AND status = 'ready'";
 
 /// Extends the lease of a job still held by the claim `attempts` to `lease_ms` from now;
@@ -84,7 +84,7 @@ where
         .bind(attempts)
 }
 
-const COMPLETE_JOB: &str = "DELETE FROM jobs WHERE id = $1 AND attempts = $2";
+pub(crate) const COMPLETE_JOB: &str = "DELETE FROM jobs WHERE id = $1 AND attempts = $2";
 
 /// The job is done: it leaves the queue.
 pub(crate) fn complete_job<DB>(job_id: i64, attempts: i64) -> Query<DB>
@@ -95,7 +95,7 @@ where
     sqlx::query(COMPLETE_JOB).bind(job_id).bind(attempts)
 }
 
-const FAIL_JOB: &str =
+pub(crate) const FAIL_JOB: &str =
     "UPDATE jobs SET status = $1, run_at = $2, lease_until = NULL, last_error = $3
      WHERE id = $4 AND attempts = $5";
 

@@ -1,8 +1,9 @@
-//! The embedded SQLite backend: WAL journal, one writer connection (SQLite allows one
-//! writer at a time, so queueing in the pool is cheaper than retrying on SQLITE_BUSY)
-//! and a pool of readers that never block the writer.
+//! The embedded SQLite backend: WAL journal, one writer (SQLite allows one writer at a
+//! time, so queueing writes in the process is cheaper than retrying on SQLITE_BUSY; see
+//! `writer`) and a pool of readers that never block it.
 
 pub(crate) mod transfer;
+mod writer;
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -20,7 +21,8 @@ use crate::query::ListQuery;
 use crate::shared::{self, apply, map};
 use crate::sql::{order_clause, where_clause, Bind, Builder};
 use crate::tx::Op;
-use crate::{DeadJob, Document, Job, Page, Promoted, StoreConfig, StoreError, StoreResult};
+use crate::{DeadJob, Document, Job, Page, StoreConfig, StoreError, StoreResult};
+use writer::Request;
 
 const MIGRATIONS: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS documents (
@@ -55,8 +57,8 @@ const MIGRATIONS: &[&str] = &[
         created_at INTEGER NOT NULL
     )",
     "CREATE INDEX IF NOT EXISTS jobs_due ON jobs (status, run_at)",
-    // Stays empty: a batch inserts NULL here to abort when a versioned write missed.
-    "CREATE TABLE IF NOT EXISTS write_guard (conflict INTEGER NOT NULL)",
+    // Older databases have it: their writer aborted its batches through it.
+    "DROP TABLE IF EXISTS write_guard",
 ];
 
 /// The link index: one row per key in a document's `p_links`, kept by triggers so that
@@ -70,7 +72,11 @@ const LINK_MIGRATIONS: &[&str] = &[
      BEGIN
         INSERT INTO links (target, seq) SELECT value, new.seq FROM json_each(new.p_links);
      END",
-    "CREATE TRIGGER IF NOT EXISTS documents_links_update AFTER UPDATE OF p_links ON documents
+    // Most updates leave a document's references as they were: nothing to redo then.
+    // (Older databases had the same trigger without the WHEN, under another name.)
+    "DROP TRIGGER IF EXISTS documents_links_update",
+    "CREATE TRIGGER IF NOT EXISTS documents_links_changed AFTER UPDATE OF p_links ON documents
+        WHEN old.p_links IS NOT new.p_links
      BEGIN
         DELETE FROM links WHERE seq = old.seq;
         INSERT INTO links (target, seq)
@@ -91,11 +97,14 @@ const DOCUMENTS_OF_KIND: &str =
 /// The embedded backend.
 #[derive(Clone)]
 pub(crate) struct SqliteStore {
-    writer: SqlitePool,
+    /// The sqlx write connection: migrations, and imports (`loader`), which run while the
+    /// writer is idle.
+    migrator: SqlitePool,
     reader: SqlitePool,
     caches: Arc<Caches>,
-    committer: mpsc::UnboundedSender<CommitRequest>,
-    /// Published documents of transactions submitted to the committer and not yet
+    /// Every other write goes to the writer thread (`writer`), in order.
+    writer: mpsc::UnboundedSender<Request>,
+    /// Published documents of transactions submitted to the writer and not yet
     /// committed, by (kind, id): what the next writer of a hot key builds on.
     submitted: Arc<std::sync::Mutex<HashMap<(String, String), Document>>>,
 }
@@ -127,44 +136,47 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(false)
             .with_regexp();
-        let writer = map(SqlitePoolOptions::new()
+        let migrator = map(SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.clone())
             .await)?;
         for statement in MIGRATIONS {
-            map(sqlx::query(*statement).execute(&writer).await)?;
+            map(sqlx::query(*statement).execute(&migrator).await)?;
         }
         // Databases made before the link index lack its column.
         let has_links: i64 = map(sqlx::query_scalar(
             "SELECT count(*) FROM pragma_table_info('documents') WHERE name = 'p_links'",
         )
-        .fetch_one(&writer)
+        .fetch_one(&migrator)
         .await)?;
         if has_links == 0 {
             map(sqlx::query("ALTER TABLE documents ADD COLUMN p_links TEXT")
-                .execute(&writer)
+                .execute(&migrator)
                 .await)?;
         }
         for statement in LINK_MIGRATIONS {
-            map(sqlx::query(*statement).execute(&writer).await)?;
+            map(sqlx::query(*statement).execute(&migrator).await)?;
         }
         let reader = map(SqlitePoolOptions::new()
             .max_connections(config.readers.max(1))
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options.read_only(true))
+            .connect_with(options.clone().read_only(true))
             .await)?;
         let caches = Arc::new(Caches::new(config.cache_entries));
-        let (committer_tx, committer_rx) = mpsc::unbounded_channel();
-        tokio::spawn(committer(writer.clone(), caches.clone(), committer_rx));
+        let writer = writer::start(
+            options.get_filename(),
+            config.synchronous_full,
+            caches.clone(),
+        )?;
         Ok(SqliteStore {
             submitted: Arc::default(),
-            writer,
+            migrator,
             reader,
             caches,
-            committer: committer_tx,
+            writer,
         })
     }
 
@@ -291,23 +303,18 @@ impl SqliteStore {
     }
 
     /// Claims up to `limit` due jobs under a lease of `lease_ms`; a job whose lease ran
-    /// out (its worker died) is due again.
+    /// out (its worker died) is due again. Runs on the writer, grouped with the commits.
     pub(crate) async fn claim(&self, limit: i64, lease_ms: i64) -> StoreResult<Vec<Job>> {
-        // Claims run on the one writer connection, one at a time, so no row locks are
-        // needed (PostgreSQL's claim locks with SKIP LOCKED instead).
-        let claim = shared::claim_jobs(
-            "UPDATE jobs SET lease_until = $1, attempts = attempts + 1
-                 WHERE id IN (
-                    SELECT id FROM jobs
-                    WHERE status = 'ready' AND run_at <= $2
-                      AND (lease_until IS NULL OR lease_until <= $2)
-                    ORDER BY run_at, id LIMIT $3)
-                 RETURNING id, queue, payload, attempts",
-            limit,
-            lease_ms,
-        );
-        let rows = map(claim.fetch_all(&self.writer).await)?;
-        rows.iter().map(shared::job).collect()
+        let (reply, outcome) = oneshot::channel();
+        self.write(
+            Request::Claim {
+                limit,
+                lease_ms,
+                reply,
+            },
+            outcome,
+        )
+        .await
     }
 
     /// Extends the lease of a job still held by the claim `attempts`.
@@ -317,13 +324,21 @@ impl SqliteStore {
         attempts: i64,
         lease_ms: i64,
     ) -> StoreResult<bool> {
-        let renew = shared::renew_job(job_id, attempts, lease_ms);
-        let renewed = map(renew.execute(&self.writer).await)?;
-        Ok(renewed.rows_affected() == 1)
+        let (reply, outcome) = oneshot::channel();
+        self.write(
+            Request::Renew {
+                job: job_id,
+                attempts,
+                lease_ms,
+                reply,
+            },
+            outcome,
+        )
+        .await
     }
 
     /// The job is done: it leaves the queue.
-    /// Goes through the group committer: under load, the completions of many jobs
+    /// Goes through the writer: under load, the completions of many jobs
     /// share one write transaction with the documents committed meanwhile.
     pub(crate) async fn complete(&self, job_id: i64, attempts: i64) -> StoreResult<()> {
         let op = Op::CompleteJob {
@@ -345,9 +360,30 @@ impl SqliteStore {
         error: &str,
         retry_at: Option<i64>,
     ) -> StoreResult<()> {
-        let fail = shared::fail_job(job_id, attempts, error, retry_at);
-        map(fail.execute(&self.writer).await)?;
-        Ok(())
+        let (reply, outcome) = oneshot::channel();
+        self.write(
+            Request::Fail {
+                job: job_id,
+                attempts,
+                error: error.to_string(),
+                retry_at,
+                reply,
+            },
+            outcome,
+        )
+        .await
+    }
+
+    /// Hands a request to the writer and waits for its outcome.
+    async fn write<T>(
+        &self,
+        request: Request,
+        outcome: oneshot::Receiver<StoreResult<T>>,
+    ) -> StoreResult<T> {
+        if self.writer.send(request).is_err() {
+            return Err(stopped());
+        }
+        outcome.await.unwrap_or_else(|_| Err(stopped()))
     }
 
     /// When the next ready job falls due (milliseconds since the epoch), if any.
@@ -375,9 +411,6 @@ impl SqliteStore {
     }
 }
 
-/// Raised inside a batch when an update or delete matched no row at the expected version.
-const CONFLICT_GUARD: &str = "INSERT INTO write_guard (conflict) SELECT NULL WHERE changes() = 0;";
-
 impl SqliteStore {
     /// Every document of a small kind (hub subscriptions), served from memory while
     /// the kind is unchanged.
@@ -399,9 +432,9 @@ impl SqliteStore {
         submitted.get(&(kind.to_string(), id.to_string())).cloned()
     }
 
-    /// Commits a transaction's writes through the group committer. Its published
+    /// Commits a transaction's writes through the writer. Its published
     /// documents are visible to `submitted` from the moment the request is queued (the
-    /// committer applies requests in order) until it is settled; the locks handed in are
+    /// writer applies requests in order) until it is settled; the locks handed in are
     /// released once it is queued.
     pub(crate) async fn commit(
         &self,
@@ -424,22 +457,16 @@ impl SqliteStore {
             }
         }
         let (reply, outcome) = oneshot::channel();
-        let request = CommitRequest {
+        let request = Request::Commit {
             ops,
             touched,
             reply,
         };
-        let sent = self.committer.send(request);
+        let sent = self.writer.send(request);
         drop(submit.release);
         let outcome = match sent {
-            Err(_) => Err(StoreError::Unavailable(
-                "the committer has stopped".to_string(),
-            )),
-            Ok(()) => outcome.await.unwrap_or_else(|_| {
-                Err(StoreError::Unavailable(
-                    "the committer has stopped".to_string(),
-                ))
-            }),
+            Err(_) => Err(stopped()),
+            Ok(()) => outcome.await.unwrap_or_else(|_| Err(stopped())),
         };
         if !published.is_empty() {
             // Committed (readers now find it in the database) or failed (a writer that
@@ -462,245 +489,6 @@ impl SqliteStore {
     }
 }
 
-/// One transaction waiting for the committer.
-struct CommitRequest {
-    ops: Vec<Op>,
-    touched: Vec<(String, String)>,
-    reply: oneshot::Sender<StoreResult<()>>,
-}
-
-/// Transactions committed together at most; and the bind parameters one group may use
-/// (SQLite allows 32766).
-const GROUP_MAX: usize = 256;
-const GROUP_MAX_BINDS: usize = 16_000;
-
-/// The group committer: takes every transaction waiting when it gets to work and
-/// commits them in one SQLite transaction, so that concurrent writes share the page
-/// writes and the round trip. If the group fails, each member is retried alone and
-/// gets its own outcome: a conflict in one transaction never fails another.
-async fn committer(
-    writer: SqlitePool,
-    caches: Arc<Caches>,
-    mut requests: mpsc::UnboundedReceiver<CommitRequest>,
-) {
-    while let Some(first) = requests.recv().await {
-        // Let the tasks that are ready to commit too get their request in first: one
-        // commit of many writes costs far less than many commits (each rewrites its
-        // pages in the WAL), and a yield costs microseconds.
-        for _ in 0..8 {
-            tokio::task::yield_now().await;
-        }
-        let mut group = vec![first];
-        let mut binds = 0;
-        while group.len() < GROUP_MAX && binds < GROUP_MAX_BINDS {
-            match requests.try_recv() {
-                Ok(request) => {
-                    binds += request.ops.len() * 12;
-                    group.push(request);
-                }
-                Err(_) => break,
-            }
-        }
-        for request in &group {
-            caches.invalidate(&request.touched);
-        }
-        let together = execute(&writer, group.iter().flat_map(|request| &request.ops)).await;
-        let outcomes: Vec<StoreResult<()>> = match together {
-            Ok(()) => group.iter().map(|_| Ok(())).collect(),
-            Err(error) if group.len() == 1 => vec![Err(error)],
-            Err(_) => {
-                let mut outcomes = Vec::with_capacity(group.len());
-                for request in &group {
-                    outcomes.push(execute(&writer, request.ops.iter()).await);
-                }
-                outcomes
-            }
-        };
-        for (request, outcome) in group.into_iter().zip(outcomes) {
-            caches.invalidate(&request.touched);
-            if outcome.is_ok() {
-                // Write-through: what was just committed is what the next read wants
-                // (a step reads back the order it moved, the resource it made).
-                for op in &request.ops {
-                    let (kind, id, version, json) = match op {
-                        Op::Insert { kind, id, json, .. } => (kind, id, 1, json),
-                        Op::Update {
-                            kind,
-                            id,
-                            expected_version,
-                            json,
-                            ..
-                        } => (kind, id, expected_version + 1, json),
-                        _ => continue,
-                    };
-                    caches.store(
-                        kind,
-                        &Document {
-                            id: id.clone(),
-                            version,
-                            json: json.clone(),
-                        },
-                    );
-                }
-            }
-            let _ = request.reply.send(outcome);
-        }
-    }
-}
-
-/// Runs operations as one transaction in one multi-statement round trip.
-async fn execute<'a>(writer: &SqlitePool, ops: impl Iterator<Item = &'a Op>) -> StoreResult<()> {
-    let mut batch = Builder::default();
-    batch.push("BEGIN IMMEDIATE;");
-    let now = crate::now_millis();
-    for op in ops {
-        op.write(&mut batch, now);
-    }
-    batch.push("COMMIT;");
-    let mut connection = map(writer.acquire().await)?;
-    // Group shapes vary, so the statement is not kept in the prepared-statement cache.
-    let result = apply(sqlx::query(sqlx::AssertSqlSafe(batch.sql)), &batch.binds)
-        .persistent(false)
-        .execute(&mut *connection)
-        .await;
-    match result {
-        Ok(_) => Ok(()),
-        Err(error) => {
-            // The batch stopped at the failing statement with the transaction open.
-            if sqlx::query("ROLLBACK")
-                .execute(&mut *connection)
-                .await
-                .is_err()
-            {
-                // A connection in an unknown transaction state must not be reused.
-                connection.close_on_drop();
-            }
-            let conflict =
-                matches!(&error, sqlx::Error::Database(db) if db.message().contains("write_guard"));
-            if conflict {
-                Err(StoreError::VersionConflict)
-            } else {
-                Err(StoreError::classify(error))
-            }
-        }
-    }
-}
-
-impl Op {
-    /// Appends this operation's statements, with their values as bind parameters.
-    fn write(&self, batch: &mut Builder, now: i64) {
-        match self {
-            Op::Insert {
-                kind,
-                id,
-                json,
-                promoted,
-            } => {
-                batch.push(
-                    "INSERT INTO documents (kind, id, version, p_name, p_state, p_type, p_updated, p_links, doc) VALUES (",
-                );
-                batch.bind(Bind::Text(kind.clone()));
-                batch.push(", ");
-                batch.bind(Bind::Text(id.clone()));
-                batch.push(", 1, ");
-                promoted_values(batch, promoted);
-                batch.push(", ");
-                batch.bind(Bind::Text(json.clone()));
-                batch.push(");");
-            }
-            Op::Update {
-                kind,
-                id,
-                expected_version,
-                json,
-                promoted,
-            } => {
-                batch.push("UPDATE documents SET version = version + 1, (p_name, p_state, p_type, p_updated, p_links) = (");
-                promoted_values(batch, promoted);
-                batch.push("), doc = ");
-                batch.bind(Bind::Text(json.clone()));
-                at_version(batch, kind, id, *expected_version);
-            }
-            Op::Delete {
-                kind,
-                id,
-                expected_version,
-            } => {
-                batch.push("DELETE FROM documents");
-                at_version(batch, kind, id, *expected_version);
-            }
-            Op::Enqueue {
-                queue,
-                payload,
-                dedup_key,
-                run_at,
-            } => {
-                batch.push(
-                    "INSERT INTO jobs (queue, dedup_key, payload, run_at, created_at) VALUES (",
-                );
-                batch.bind(Bind::Text(queue.clone()));
-                batch.push(", ");
-                match dedup_key {
-                    Some(key) => batch.bind(Bind::Text(key.clone())),
-                    None => batch.push("NULL"),
-                }
-                batch.push(", ");
-                batch.bind(Bind::Text(payload.clone()));
-                batch.push(", ");
-                batch.bind(Bind::Int(*run_at));
-                batch.push(", ");
-                batch.bind(Bind::Int(now));
-                batch.push(") ON CONFLICT DO NOTHING;");
-            }
-            Op::CompleteJob { id, attempts } => {
-                batch.push("DELETE FROM jobs WHERE id = ");
-                batch.bind(Bind::Int(*id));
-                batch.push(" AND attempts = ");
-                batch.bind(Bind::Int(*attempts));
-                batch.push(";");
-            }
-            Op::CancelJobs { queue, key_prefix } => {
-                batch.push("DELETE FROM jobs WHERE queue = ");
-                batch.bind(Bind::Text(queue.clone()));
-                batch.push(" AND status = 'ready' AND substr(dedup_key, 1, length(");
-                batch.bind(Bind::Text(key_prefix.clone()));
-                batch.push(")) = ");
-                batch.bind(Bind::Text(key_prefix.clone()));
-                batch.push(";");
-            }
-        }
-    }
-}
-
-/// ` WHERE` the document is still at `version`, then the guard that aborts the batch
-/// when it was not.
-fn at_version(batch: &mut Builder, kind: &str, id: &str, version: i64) {
-    batch.push(" WHERE kind = ");
-    batch.bind(Bind::Text(kind.to_string()));
-    batch.push(" AND id = ");
-    batch.bind(Bind::Text(id.to_string()));
-    batch.push(" AND version = ");
-    batch.bind(Bind::Int(version));
-    batch.push(";");
-    batch.push(CONFLICT_GUARD);
-}
-
-fn promoted_values(batch: &mut Builder, promoted: &Promoted) {
-    let links = promoted.links_json();
-    let values = [
-        &promoted.name,
-        &promoted.state,
-        &promoted.type_name,
-        &promoted.updated,
-        &links,
-    ];
-    for (index, value) in values.into_iter().enumerate() {
-        if index > 0 {
-            batch.push(", ");
-        }
-        match value {
-            Some(text) => batch.bind(Bind::Text(text.clone())),
-            None => batch.push("NULL"),
-        }
-    }
+fn stopped() -> StoreError {
+    StoreError::Unavailable("the SQLite writer has stopped".to_string())
 }

@@ -8,7 +8,7 @@ use crate::{Document, Promoted, Store, StoreError, StoreResult};
 /// A write transaction: documents and the jobs their change starts commit together.
 ///
 /// Writes are buffered and handed to the backend at `commit`, which applies them
-/// atomically (SQLite: one multi-statement batch, grouped with concurrent commits;
+/// atomically (SQLite: on the writer thread, grouped with concurrent commits;
 /// PostgreSQL: one transaction). Reads go to the committed state overlaid with this
 /// transaction's own writes; isolation comes from optimistic versions instead of locks:
 /// every update and delete carries the version it was computed from, and the commit

@@ -18,10 +18,11 @@ impl SqliteStore {
         Ok(Snapshot::new(TransferTx::Sqlite(tx), DOCUMENTS_PAGE))
     }
 
-    /// Takes the one writer connection for the whole load; the group committer waits.
+    /// An immediate transaction on the sqlx write connection for the whole load (an
+    /// import fills an empty database; the writer thread is idle meanwhile).
     /// The document column takes the JSON text as it is: no cast.
     pub(crate) async fn loader(&self) -> StoreResult<Loader> {
-        let tx = map(self.writer.begin_with("BEGIN IMMEDIATE").await)?;
+        let tx = map(self.migrator.begin_with("BEGIN IMMEDIATE").await)?;
         Ok(Loader::new(TransferTx::Sqlite(tx), ""))
     }
 }
