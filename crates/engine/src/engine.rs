@@ -426,6 +426,7 @@ impl Engine {
     pub async fn create(&self, at: ResourceRef, body: Value) -> Result<Stored> {
         self.create_as(at, body, uuid::Uuid::new_v4().to_string(), false)
             .await
+            .map(|(stored, _)| stored)
     }
 
     /// Creates a document under an id the caller derived (a fulfilment step's
@@ -437,7 +438,7 @@ impl Engine {
     /// first run made may now fail a rule (a pool since exhausted, say).
     pub async fn ensure(&self, at: ResourceRef, id: &str, body: Value) -> Result<(Value, bool)> {
         match self.create_as(at, body, id.to_string(), true).await {
-            Ok(stored) => Ok((parse_stored(&stored.json)?, true)),
+            Ok((_, doc)) => Ok((doc, true)),
             Err(error) => {
                 let kind = &self.runtime(at)?.1.kind;
                 match self.inner.store.get(kind, id).await? {
@@ -449,13 +450,14 @@ impl Engine {
     }
 
     /// `internal`: the server's own create, which may set server-owned attributes.
+    /// Answers what was stored, as text and as the document.
     async fn create_as(
         &self,
         at: ResourceRef,
         body: Value,
         id: String,
         internal: bool,
-    ) -> Result<Stored> {
+    ) -> Result<(Stored, Value)> {
         let (api, resource) = self.runtime(at)?;
         self.allowed(resource, resource.decl.operations.create, "POST")?;
         let Value::Object(mut object) = body else {
@@ -497,7 +499,7 @@ impl Engine {
         resource: &ResourceRuntime,
         id: &str,
         doc: Value,
-    ) -> Result<Stored> {
+    ) -> Result<(Stored, Value)> {
         let scope = Scope::new(self.clone(), api.decl.code, self.inner.store.begin().await?);
         self.create_in(api, resource, id, doc, scope).await
     }
@@ -510,7 +512,7 @@ impl Engine {
         id: &str,
         doc: Value,
         scope: Scope,
-    ) -> Result<Stored> {
+    ) -> Result<(Stored, Value)> {
         let (mut tx, mut jobs) = scope.finish();
         let json = storable_json(&doc)?;
         self.check_references(&mut tx, resource, id, &doc, None)
@@ -525,11 +527,12 @@ impl Engine {
             jobs,
         )
         .await?;
-        Ok(Stored {
+        let stored = Stored {
             id: id.to_string(),
             version: 1,
             json,
-        })
+        };
+        Ok((stored, doc))
     }
 
     /// Sets id, href, `@type`, the dates and the initial state of a new document, and
