@@ -99,6 +99,15 @@ pub(crate) const FAIL_JOB: &str =
     "UPDATE jobs SET status = $1, run_at = $2, lease_until = NULL, last_error = $3
      WHERE id = $4 AND attempts = $5";
 
+/// The status and `run_at` of a failed job (`FAIL_JOB`'s first two values): ready again
+/// at `retry_at`, or dead as of `now`.
+pub(crate) fn failed_state(retry_at: Option<i64>, now: i64) -> (&'static str, i64) {
+    match retry_at {
+        Some(at) => ("ready", at),
+        None => ("dead", now),
+    }
+}
+
 /// The job failed: it runs again at `retry_at`, or is dead-lettered when `None`.
 pub(crate) fn fail_job<DB>(
     job_id: i64,
@@ -111,10 +120,7 @@ where
     for<'t> &'t str: Encode<'t, DB> + Type<DB>,
     for<'t> i64: Encode<'t, DB> + Type<DB>,
 {
-    let (status, run_at) = match retry_at {
-        Some(at) => ("ready", at),
-        None => ("dead", crate::now_millis()),
-    };
+    let (status, run_at) = failed_state(retry_at, crate::now_millis());
     sqlx::query(FAIL_JOB)
         .bind(status)
         .bind(run_at)

@@ -9,27 +9,11 @@
 use serde_json::{json, Value};
 use switchboard_store::{
     Column, Condition, JobStatus, ListQuery, Op, Operand, Promoted, RawDocument, RawJob, SortKey,
-    Store, StoreConfig, StoreError, Target,
+    Store, StoreError, Target,
 };
 
-/// A new empty database: an SQLite file in `dir`, or a fresh PostgreSQL schema.
-async fn open(dir: &tempfile::TempDir, name: &str, postgres: bool) -> Store {
-    let url = if postgres {
-        let base = std::env::var("SWITCHBOARD_TEST_DATABASE_URL").unwrap();
-        let separator = if base.contains('?') { '&' } else { '?' };
-        format!(
-            "{base}{separator}schema=t_{}",
-            uuid::Uuid::new_v4().simple()
-        )
-    } else {
-        dir.path().join(name).display().to_string()
-    };
-    Store::open(&StoreConfig::new(url)).await.unwrap()
-}
-
-fn postgres_available() -> bool {
-    std::env::var("SWITCHBOARD_TEST_DATABASE_URL").is_ok_and(|url| !url.is_empty())
-}
+mod common;
+use common::{open, postgres_available};
 
 fn promoted(name: &str, state: &str) -> Promoted {
     Promoted {

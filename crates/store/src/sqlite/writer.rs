@@ -388,10 +388,7 @@ fn member(connection: &Connection, request: &Request, now: i64) -> StoreResult<O
             retry_at,
             ..
         } => {
-            let (status, run_at) = match retry_at {
-                Some(at) => ("ready", *at),
-                None => ("dead", now),
-            };
+            let (status, run_at) = shared::failed_state(*retry_at, now);
             connection
                 .prepare_cached(shared::FAIL_JOB)
                 .and_then(|mut fail| fail.execute(params![status, run_at, error, job, attempts]))
