@@ -241,7 +241,8 @@ pub async fn cancel_below(
 }
 
 /// Ends a pending cancellation once every order below has ended: undoes what the
-/// order added, then `cancelled`, and its open cancel tasks `done`.
+/// order added, then its open cancel tasks `done` and the order `cancelled` (in that
+/// order: a reader that sees the order cancelled sees its tasks done).
 pub async fn complete(
     engine: &Engine,
     activation: &Activation,
@@ -275,24 +276,7 @@ pub async fn complete(
     }
     let items_attribute = order.items;
     let now = switchboard_engine::now_rfc3339();
-    let order_at = engine.served(order.api, order.collection)?;
-    engine
-        .update_internal(order_at, id, |doc| {
-            if text(doc, "state") != "pendingCancellation" {
-                return Ok(());
-            }
-            doc["state"] = json!("cancelled");
-            doc["cancellationDate"] = json!(now);
-            if let Some(Value::Array(list)) = doc.get_mut(items_attribute) {
-                for item in list {
-                    if !["rejected", "failed"].contains(&text(item, "state").as_str()) {
-                        item["state"] = json!("cancelled");
-                    }
-                }
-            }
-            Ok(())
-        })
-        .await?;
+    // The tasks first: whoever sees the order cancelled sees its tasks done too.
     let task_at = engine.served(order.api, kind.cancel())?;
     let tasks = engine
         .referrers(
@@ -313,5 +297,23 @@ pub async fn complete(
             })
             .await?;
     }
+    let order_at = engine.served(order.api, order.collection)?;
+    engine
+        .update_internal(order_at, id, |doc| {
+            if text(doc, "state") != "pendingCancellation" {
+                return Ok(());
+            }
+            doc["state"] = json!("cancelled");
+            doc["cancellationDate"] = json!(now);
+            if let Some(Value::Array(list)) = doc.get_mut(items_attribute) {
+                for item in list {
+                    if !["rejected", "failed"].contains(&text(item, "state").as_str()) {
+                        item["state"] = json!("cancelled");
+                    }
+                }
+            }
+            Ok(())
+        })
+        .await?;
     Ok(())
 }
