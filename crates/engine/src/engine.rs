@@ -1000,6 +1000,85 @@ impl Engine {
         let (api, resource) = self.runtime(at)?;
         let tx = self.inner.store.begin().await?;
         let mut scope = Scope::new(self.clone(), api.decl.code, tx);
+        let changed = self.change_in(&mut scope, at, id, if_match, change).await?;
+        if !changed.written {
+            return Ok(changed.stored);
+        }
+        let (tx, jobs) = scope.finish();
+        let events = || changed.events(resource);
+        self.finish(tx, api, events, jobs).await?;
+        Ok(changed.stored)
+    }
+
+    /// Server-made changes to several documents of one API in one transaction: a reader
+    /// sees all of them or none (e.g. an order `cancelled` with its cancel tasks `done`).
+    /// Each change is what `update_internal` would do to its document alone; one that
+    /// changes nothing writes nothing. Every document must exist.
+    pub async fn update_internal_together(&self, changes: &[InternalChange<'_>]) -> Result<()> {
+        let mut attempt = 0;
+        loop {
+            match self.update_together_once(changes).await {
+                Err(error)
+                    if changes
+                        .iter()
+                        .any(|(at, _, _)| self.runs_again(*at, &error, attempt)) =>
+                {
+                    attempt += 1
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
+    async fn update_together_once(&self, changes: &[InternalChange<'_>]) -> Result<()> {
+        let Some((first, _, _)) = changes.first() else {
+            return Ok(());
+        };
+        if changes.iter().any(|(at, _, _)| at.api != first.api) {
+            return Err(Error::internal("changes made together must be of one API"));
+        }
+        let api = self.api(first.api)?;
+        let tx = self.inner.store.begin().await?;
+        let mut scope = Scope::new(self.clone(), api.decl.code, tx);
+        let mut done = Vec::with_capacity(changes.len());
+        for (at, id, change) in changes {
+            let (_, resource) = self.runtime(*at)?;
+            let changed = self
+                .change_in(
+                    &mut scope,
+                    *at,
+                    id,
+                    None,
+                    &|doc: &mut Value, _: &ResourceDecl| change(doc),
+                )
+                .await?;
+            if changed.written {
+                done.push((resource, changed));
+            }
+        }
+        if done.is_empty() {
+            return Ok(());
+        }
+        let (tx, jobs) = scope.finish();
+        let events = || {
+            done.iter()
+                .flat_map(|(resource, changed)| changed.events(resource))
+                .collect()
+        };
+        self.finish(tx, api, events, jobs).await
+    }
+
+    /// One document's change written into `scope`'s transaction (validation, state
+    /// machine, hooks, references); the caller commits it.
+    async fn change_in(
+        &self,
+        scope: &mut Scope,
+        at: ResourceRef,
+        id: &str,
+        if_match: Option<&str>,
+        change: &impl Fn(&mut Value, &ResourceDecl) -> Result<()>,
+    ) -> Result<Changed> {
+        let (_, resource) = self.runtime(at)?;
         let Some(current) = scope.tx.get(&resource.kind, id).await? else {
             return Err(self.not_found(resource, id));
         };
@@ -1020,10 +1099,15 @@ impl Engine {
             }
         }
         if doc == previous {
-            return Ok(Stored {
-                id: current.id,
-                version: current.version,
-                json: current.json,
+            return Ok(Changed {
+                stored: Stored {
+                    id: current.id,
+                    version: current.version,
+                    json: current.json,
+                },
+                written: false,
+                changes: Vec::new(),
+                doc,
             });
         }
         if let Some(validator) = &resource.create_validator {
@@ -1102,14 +1186,14 @@ impl Engine {
         }
         if let Some(hooks) = transactional(&resource.decl) {
             hooks
-                .within(&mut scope, WriteKind::Update, &mut doc, Some(&previous))
+                .within(scope, WriteKind::Update, &mut doc, Some(&previous))
                 .await?;
         }
-        let (mut tx, mut jobs) = scope.finish();
-        self.check_references(&mut tx, resource, id, &doc, Some(&previous))
+        self.check_references(&mut scope.tx, resource, id, &doc, Some(&previous))
             .await?;
         let json = storable_json(&doc)?;
-        let version = tx
+        let version = scope
+            .tx
             .update(
                 &resource.kind,
                 id,
@@ -1118,23 +1202,21 @@ impl Engine {
                 &Self::promoted(resource, &doc)?,
             )
             .await?;
-        jobs.extend(hook_jobs(
+        scope.jobs.extend(hook_jobs(
             &resource.decl,
             WriteKind::Update,
             &doc,
             Some(&previous),
         ));
-        let events = || {
-            changes
-                .iter()
-                .map(|change| announce(resource, *change, &doc))
-                .collect()
-        };
-        self.finish(tx, api, events, jobs).await?;
-        Ok(Stored {
-            id: id.to_string(),
-            version,
-            json,
+        Ok(Changed {
+            stored: Stored {
+                id: id.to_string(),
+                version,
+                json,
+            },
+            written: true,
+            changes,
+            doc,
         })
     }
 
@@ -1404,6 +1486,32 @@ fn hook_jobs(
         .as_ref()
         .map(|hooks| hooks.jobs(kind, doc, previous))
         .unwrap_or_default()
+}
+
+/// One of the changes `Engine::update_internal_together` makes: where, which document,
+/// and what to do to it.
+pub type InternalChange<'a> = (
+    ResourceRef,
+    &'a str,
+    &'a (dyn Fn(&mut Value) -> Result<()> + Sync),
+);
+
+/// A document's change written into a transaction, with what it announces.
+struct Changed {
+    stored: Stored,
+    /// False when the change left the document as it was (nothing was written).
+    written: bool,
+    changes: Vec<Change>,
+    doc: Value,
+}
+
+impl Changed {
+    fn events(&self, resource: &ResourceRuntime) -> Vec<Value> {
+        self.changes
+            .iter()
+            .map(|change| announce(resource, *change, &self.doc))
+            .collect()
+    }
 }
 
 /// The TMF event of `change` to `resource`'s document.

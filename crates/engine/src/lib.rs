@@ -29,7 +29,9 @@ pub use decl::{
     ApiDecl, HookFuture, Hooks, NewJob, Operations, Reference, ResourceDecl, StateMachine, View,
     ViewFuture, WriteKind,
 };
-pub use engine::{Engine, EngineConfig, ListResult, PatchKind, ResourceRef, Stored};
+pub use engine::{
+    Engine, EngineConfig, InternalChange, ListResult, PatchKind, ResourceRef, Stored,
+};
 pub use error::{Error, ErrorKind, Result};
 pub use scope::{Internal, Scope};
 pub use worker::{JobFuture, JobHandler};

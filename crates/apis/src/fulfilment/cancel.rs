@@ -21,7 +21,7 @@
 use std::sync::Arc;
 
 use serde_json::{json, Value};
-use switchboard_engine::{Engine, JobFuture, JobHandler, Result};
+use switchboard_engine::{Engine, InternalChange, JobFuture, JobHandler, Result};
 
 use super::activation::Activation;
 use super::{derived_id, items, CANCELLING, FINAL};
@@ -241,8 +241,7 @@ pub async fn cancel_below(
 }
 
 /// Ends a pending cancellation once every order below has ended: undoes what the
-/// order added, then its open cancel tasks `done` and the order `cancelled` (in that
-/// order: a reader that sees the order cancelled sees its tasks done).
+/// order added, then the order `cancelled` and its open cancel tasks `done`, together.
 pub async fn complete(
     engine: &Engine,
     activation: &Activation,
@@ -276,7 +275,6 @@ pub async fn complete(
     }
     let items_attribute = order.items;
     let now = switchboard_engine::now_rfc3339();
-    // The tasks first: whoever sees the order cancelled sees its tasks done too.
     let task_at = engine.served(order.api, kind.cancel())?;
     let tasks = engine
         .referrers(
@@ -286,34 +284,39 @@ pub async fn complete(
             1000,
         )
         .await?;
-    for (_, _, task) in tasks {
-        engine
-            .update_internal(task_at, &text(&task, "id"), |task| {
-                if ["acknowledged", "inProgress"].contains(&text(task, "state").as_str()) {
-                    task["state"] = json!("done");
-                    task["effectiveCancellationDate"] = json!(now);
+    let task_ids: Vec<String> = tasks.iter().map(|(_, _, task)| text(task, "id")).collect();
+    let task_done = |task: &mut Value| {
+        if ["acknowledged", "inProgress"].contains(&text(task, "state").as_str()) {
+            task["state"] = json!("done");
+            task["effectiveCancellationDate"] = json!(now);
+        }
+        Ok(())
+    };
+    let order_cancelled = |doc: &mut Value| {
+        if text(doc, "state") != "pendingCancellation" {
+            return Ok(());
+        }
+        doc["state"] = json!("cancelled");
+        doc["cancellationDate"] = json!(now);
+        if let Some(Value::Array(list)) = doc.get_mut(items_attribute) {
+            for item in list {
+                if !["rejected", "failed"].contains(&text(item, "state").as_str()) {
+                    item["state"] = json!("cancelled");
                 }
-                Ok(())
-            })
-            .await?;
+            }
+        }
+        Ok(())
+    };
+    // One transaction: whoever sees the order cancelled sees its tasks done, and the
+    // other way round.
+    let mut changes: Vec<InternalChange> = vec![(
+        engine.served(order.api, order.collection)?,
+        id,
+        &order_cancelled,
+    )];
+    for task_id in &task_ids {
+        changes.push((task_at, task_id, &task_done));
     }
-    let order_at = engine.served(order.api, order.collection)?;
-    engine
-        .update_internal(order_at, id, |doc| {
-            if text(doc, "state") != "pendingCancellation" {
-                return Ok(());
-            }
-            doc["state"] = json!("cancelled");
-            doc["cancellationDate"] = json!(now);
-            if let Some(Value::Array(list)) = doc.get_mut(items_attribute) {
-                for item in list {
-                    if !["rejected", "failed"].contains(&text(item, "state").as_str()) {
-                        item["state"] = json!("cancelled");
-                    }
-                }
-            }
-            Ok(())
-        })
-        .await?;
+    engine.update_internal_together(&changes).await?;
     Ok(())
 }
