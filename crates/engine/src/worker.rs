@@ -39,12 +39,9 @@ impl Engine {
             tokio::pin!(wake);
             while running.try_join_next().is_some() {}
             let room = MAX_IN_FLIGHT.saturating_sub(running.len()) as i64;
-            let claimed = if room > 0 {
-                match self
-                    .store()
-                    .claim(room.min(BATCH), self.config().lease_ms)
-                    .await
-                {
+            let asked = room.min(BATCH);
+            let claimed = if asked > 0 {
+                match self.store().claim(asked, self.config().lease_ms).await {
                     Ok(jobs) => jobs,
                     Err(error) => {
                         tracing::warn!(%error, "claiming jobs failed");
@@ -54,20 +51,29 @@ impl Engine {
             } else {
                 Vec::new()
             };
-            let idle = claimed.is_empty();
+            // A full batch may have left due jobs behind: claim again at once. A short
+            // one took every job due: the next are announced by a wake-up (a commit that
+            // queues work, here or, on PostgreSQL, in another process) or fall due later.
+            let full = asked > 0 && claimed.len() as i64 == asked;
             for job in claimed {
                 let engine = self.clone();
                 running.spawn(async move { engine.settle(job).await });
             }
-            if !idle {
+            if full {
                 continue;
             }
-            let sleep = self.idle_sleep().await;
+            let at_capacity = running.len() >= MAX_IN_FLIGHT;
+            let sleep = if at_capacity {
+                Duration::from_millis(self.config().poll_interval_ms.max(1))
+            } else {
+                self.idle_sleep().await
+            };
             tokio::select! {
                 _ = &mut shutdown => break,
                 _ = &mut wake => {}
                 _ = tokio::time::sleep(sleep) => {}
-                Some(_) = running.join_next(), if !running.is_empty() => {}
+                // Room again for the jobs left waiting.
+                Some(_) = running.join_next(), if at_capacity => {}
             }
         }
         // Jobs still running keep their lease and are taken over after it expires if
@@ -126,6 +132,10 @@ impl Engine {
                     .await
             }
         };
+        if settled == "retry" && result.is_ok() {
+            // The worker sleeps until the next due job it knew of: this one may be sooner.
+            self.wake();
+        }
         if let Err(error) = result {
             // The lease expires and the job runs again: handlers are idempotent.
             tracing::warn!(job = job.id, %error, "settling a job failed");

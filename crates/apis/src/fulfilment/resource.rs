@@ -10,6 +10,7 @@
 //! A pool without a free unit fails the item (the reason is noted). The order ends
 //! completed, failed or partial, which queues the service order that made it, if any.
 
+use futures_util::future::join_all;
 use serde_json::{json, Value};
 use switchboard_engine::{Engine, ErrorKind, Result};
 
@@ -93,8 +94,22 @@ pub(crate) async fn fulfil(engine: &Engine, id: &str) -> Result<()> {
     else {
         return Ok(());
     };
+    let items = items(&order, ITEMS);
+    // Items that only add write ids of their own (a resource, its reservation): they run
+    // at once, so their commits share write groups instead of waiting for each other.
+    if items.len() > 1 && items.iter().all(|item| text(item, "action") == "add") {
+        let done = join_all(items.iter().map(|item| add(engine, &order, item))).await;
+        let mut outcomes = Vec::with_capacity(items.len());
+        for (item, done) in items.iter().zip(done) {
+            outcomes.push(match done? {
+                Ok(()) => Outcome::completed(&text(item, "id")),
+                Err(reason) => Outcome::failed(&text(item, "id"), reason),
+            });
+        }
+        return finish(engine, API, ORDERS, ITEMS, id, &outcomes).await;
+    }
     let mut outcomes = Vec::new();
-    for item in items(&order, ITEMS) {
+    for item in items {
         let item_id = text(item, "id");
         let done = match text(item, "action").as_str() {
             "add" => add(engine, &order, item).await?,

@@ -11,6 +11,7 @@
 //! activation failed is undone (activated RFSs deactivated, resources removed, units
 //! released) and fails with the reason; the order ends completed, failed or partial.
 
+use futures_util::future::join_all;
 use serde_json::{json, Value};
 use switchboard_engine::{Engine, ErrorKind, Result};
 
@@ -471,21 +472,27 @@ async fn activate(
         return Ok(Err("cancelled while activating".to_string()));
     }
     let order_item = order_item_ref(order, item);
-    let mut supporting = Vec::with_capacity(services.len());
-    for service in &services {
-        let id = text(service, "id");
+    // The RFSs are written at once (their commits share write groups), the CFS that
+    // refers to them after.
+    let written = join_all(services.iter().map(|service| {
         let mut service = service.clone();
         service["serviceOrderItem"] = json!([order_item]);
         service["startDate"] = json!(switchboard_engine::now_rfc3339());
-        if let Err(error) = engine.ensure(at, &id, service).await {
-            if cancel::cancelling(engine, Kind::Service, &order_id).await? {
-                abandon().await?;
-                return Ok(Err("cancelled while activating".to_string()));
-            }
-            return Err(error);
+        let id = text(&service, "id");
+        async move { engine.ensure(at, &id, service).await }
+    }))
+    .await;
+    if let Some(Err(error)) = written.into_iter().find(Result::is_err) {
+        if cancel::cancelling(engine, Kind::Service, &order_id).await? {
+            abandon().await?;
+            return Ok(Err("cancelled while activating".to_string()));
         }
-        supporting.push(json!({"id": id, "@referredType": "Service"}));
+        return Err(error);
     }
+    let supporting: Vec<Value> = services
+        .iter()
+        .map(|service| json!({"id": text(service, "id"), "@referredType": "Service"}))
+        .collect();
     let body = json!({
         "name": item
             .get("service")
