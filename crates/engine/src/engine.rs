@@ -123,6 +123,9 @@ pub(crate) struct Inner {
     pub config: EngineConfig,
     pub apis: Vec<ApiRuntime>,
     pub wake: Arc<Notify>,
+    /// Set when this process queued a job for later (or a retry): the worker's idea of
+    /// when the next job falls due is out of date.
+    pub due_changed: std::sync::atomic::AtomicBool,
     pub handlers: std::collections::HashMap<String, Arc<dyn JobHandler>>,
     pub http: reqwest::Client,
     pub locks: crate::scope::KeyLocks,
@@ -275,6 +278,7 @@ impl Engine {
                 config,
                 apis: runtimes,
                 wake,
+                due_changed: std::sync::atomic::AtomicBool::new(true),
                 handlers: handlers.into_iter().collect(),
                 http,
                 locks: Default::default(),
@@ -331,6 +335,13 @@ impl Engine {
     /// Wakes the workers after a commit that queued jobs.
     pub(crate) fn wake(&self) {
         self.inner.wake.notify_waiters();
+    }
+
+    /// A job of this process falls due later than the worker knows of, maybe.
+    pub(crate) fn due_changed(&self) {
+        self.inner
+            .due_changed
+            .store(true, std::sync::atomic::Ordering::Release);
     }
 
     /// The absolute `href` of a resource (the `Location` of a 201).
@@ -795,17 +806,22 @@ impl Engine {
         jobs: Vec<NewJob>,
     ) -> Result<()> {
         let mut queued = events::fan_out(&mut tx, api.decl.code, events).await?;
+        let now = switchboard_store::now_millis();
+        let later = jobs.iter().any(|job| job.run_at.is_some_and(|at| at > now));
         for job in &jobs {
             tx.enqueue(
                 &job.queue,
                 &job.payload.to_string(),
                 job.dedup_key.as_deref(),
-                job.run_at.unwrap_or_else(switchboard_store::now_millis),
+                job.run_at.unwrap_or(now),
             )
             .await?;
             queued += 1;
         }
         tx.commit().await?;
+        if later {
+            self.due_changed();
+        }
         if queued > 0 {
             self.wake();
         }

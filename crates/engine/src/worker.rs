@@ -18,6 +18,13 @@ use crate::events::DELIVERY_QUEUE;
 const BATCH: i64 = 32;
 const MAX_IN_FLIGHT: usize = 256;
 
+/// The worker's last reading of when the next job falls due.
+#[derive(Default)]
+struct KnownDue {
+    read_at: Option<std::time::Instant>,
+    due: Option<i64>,
+}
+
 pub type JobFuture<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
 
 /// Runs the jobs of one queue. A handler must be idempotent: after a crash the same
@@ -31,6 +38,7 @@ impl Engine {
     pub async fn run_worker(&self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         let mut running: JoinSet<()> = JoinSet::new();
+        let mut known_due = KnownDue::default();
         loop {
             // Listen for wake-ups before looking at the queue: `notify_waiters` reaches
             // only futures that already exist, so a commit landing between the claim
@@ -66,7 +74,7 @@ impl Engine {
             let sleep = if at_capacity {
                 Duration::from_millis(self.config().poll_interval_ms.max(1))
             } else {
-                self.idle_sleep().await
+                self.idle_sleep(&mut known_due).await
             };
             tokio::select! {
                 _ = &mut shutdown => break,
@@ -84,17 +92,45 @@ impl Engine {
         .await;
     }
 
-    /// Until the next job falls due, bounded by the poll interval.
-    async fn idle_sleep(&self) -> Duration {
+    /// Until the next job falls due, bounded by the poll interval. The due time is read
+    /// from the store when it may have moved: this process queued a job for later or a
+    /// retry, the one known has come, the last read is a poll interval old, or the
+    /// database is shared (another process may have queued one; its commits wake this
+    /// worker). Otherwise the last read answers: a wake-up for work due now costs no
+    /// read.
+    async fn idle_sleep(&self, known: &mut KnownDue) -> Duration {
         // A zero interval would make the clamp below panic (min > max) and kill the
         // worker; a millisecond is as eager as polling needs to be.
         let poll = Duration::from_millis(self.config().poll_interval_ms.max(1));
-        match self.store().next_due().await {
-            Ok(Some(due)) => {
+        let now = switchboard_store::now_millis();
+        let changed = self
+            .inner
+            .due_changed
+            .swap(false, std::sync::atomic::Ordering::AcqRel);
+        let stale = changed
+            || self.store().backend_name() != "SQLite"
+            || known.read_at.is_none_or(|at| at.elapsed() >= poll)
+            || known.due.is_some_and(|due| due <= now);
+        if stale {
+            match self.store().next_due().await {
+                Ok(due) => {
+                    *known = KnownDue {
+                        read_at: Some(std::time::Instant::now()),
+                        due,
+                    }
+                }
+                Err(_) => {
+                    *known = KnownDue::default();
+                    return poll;
+                }
+            }
+        }
+        match known.due {
+            Some(due) => {
                 let wait = due - switchboard_store::now_millis();
                 Duration::from_millis(wait.clamp(1, poll.as_millis() as i64) as u64)
             }
-            _ => poll,
+            None => poll,
         }
     }
 
@@ -134,6 +170,7 @@ impl Engine {
         };
         if settled == "retry" && result.is_ok() {
             // The worker sleeps until the next due job it knew of: this one may be sooner.
+            self.due_changed();
             self.wake();
         }
         if let Err(error) = result {
