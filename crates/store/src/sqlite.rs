@@ -41,9 +41,17 @@ const MIGRATIONS: &[&str] = &[
     // (kind, seq): lists in creation order page through an index, with no sort.
     "CREATE INDEX IF NOT EXISTS documents_kind_seq ON documents (kind, seq)",
     "CREATE INDEX IF NOT EXISTS documents_kind_state ON documents (kind, p_state)",
-    "CREATE INDEX IF NOT EXISTS documents_kind_name ON documents (kind, p_name)",
     "CREATE INDEX IF NOT EXISTS documents_kind_type ON documents (kind, p_type)",
-    "CREATE INDEX IF NOT EXISTS documents_kind_updated ON documents (kind, p_updated)",
+    // Orders, reservations and inventory entries have no `name` or `lastUpdate` to index:
+    // with every document in these indexes, each write group rewrote their last page of
+    // every kind it wrote. A filter on the attribute (`=`, `<`, ... imply NOT NULL) still
+    // uses them. (Older databases had them whole, under the plain names.)
+    "DROP INDEX IF EXISTS documents_kind_name",
+    "DROP INDEX IF EXISTS documents_kind_updated",
+    "CREATE INDEX IF NOT EXISTS documents_kind_named ON documents (kind, p_name)
+        WHERE p_name IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS documents_kind_updated_set ON documents (kind, p_updated)
+        WHERE p_updated IS NOT NULL",
     "CREATE TABLE IF NOT EXISTS jobs (
         id INTEGER PRIMARY KEY,
         queue TEXT NOT NULL,
