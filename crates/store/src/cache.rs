@@ -23,16 +23,17 @@ const MAX_CACHED_PAGE_BYTES: usize = 64 * 1024;
 /// it holds half the shard's share, it becomes `old` and the previous `old` is dropped.
 /// An entry read from `old` moves back to `young`, so what is read often stays and a
 /// burst of writes only pushes out what nobody read since (an LRU, approximately, at
-/// O(1) a step).
+/// O(1) a step). An entry is a document or the knowledge that there is none (`None`):
+/// the chain asks for ids it is about to create.
 #[derive(Default)]
 struct Shard {
     epoch: u64,
-    young: HashMap<String, Document>,
-    old: HashMap<String, Document>,
+    young: HashMap<String, Option<Document>>,
+    old: HashMap<String, Option<Document>>,
 }
 
 impl Shard {
-    fn get(&mut self, key: &str, half: usize) -> Option<Document> {
+    fn get(&mut self, key: &str, half: usize) -> Option<Option<Document>> {
         if let Some(document) = self.young.get(key) {
             return Some(document.clone());
         }
@@ -41,7 +42,7 @@ impl Shard {
         Some(document)
     }
 
-    fn put(&mut self, key: String, document: Document, half: usize) {
+    fn put(&mut self, key: String, document: Option<Document>, half: usize) {
         if self.young.len() >= half {
             self.old = std::mem::take(&mut self.young);
         }
@@ -102,8 +103,9 @@ impl Caches {
         }
     }
 
-    /// The cached document, or a ticket to fill the entry after reading the database.
-    pub(crate) fn document(&self, kind: &str, id: &str) -> Result<Document, Ticket> {
+    /// The cached document (`None`: known not to exist), or a ticket to fill the entry
+    /// after reading the database.
+    pub(crate) fn document(&self, kind: &str, id: &str) -> Result<Option<Document>, Ticket> {
         let key = key(kind, id);
         let shard = shard_of(&key);
         let Ok(mut guard) = self.shards[shard].lock() else {
@@ -126,7 +128,7 @@ impl Caches {
         (self.per_shard / 2).max(1)
     }
 
-    pub(crate) fn fill_document(&self, ticket: Ticket, document: &Document) {
+    pub(crate) fn fill_document(&self, ticket: Ticket, document: Option<&Document>) {
         if self.per_shard == 0 {
             return;
         }
@@ -137,7 +139,7 @@ impl Caches {
             return;
         }
         let half = self.half();
-        guard.put(ticket.key, document.clone(), half);
+        guard.put(ticket.key, document.cloned(), half);
     }
 
     /// Caches a document the one writer has just committed (after its invalidation):
@@ -146,7 +148,7 @@ impl Caches {
     pub(crate) fn store(&self, kind: &str, document: &Document) {
         // Found already: filled meanwhile by a reader of this very version.
         if let Err(ticket) = self.document(kind, &document.id) {
-            self.fill_document(ticket, document);
+            self.fill_document(ticket, Some(document));
         }
     }
 
@@ -248,7 +250,7 @@ mod tests {
 
     fn fill(caches: &Caches, id: &str) {
         if let Err(ticket) = caches.document("k", id) {
-            caches.fill_document(ticket, &doc(id));
+            caches.fill_document(ticket, Some(&doc(id)));
         }
     }
 
@@ -277,5 +279,31 @@ mod tests {
         }
         caches.invalidate(&[("k".to_string(), "a".to_string())]);
         assert!(caches.document("k", "a").is_err());
+    }
+
+    #[test]
+    fn an_absent_document_is_remembered_until_a_write_names_it() {
+        let caches = Caches::new(64 * 16);
+        let Err(ticket) = caches.document("k", "new") else {
+            panic!("an empty cache answered");
+        };
+        caches.fill_document(ticket, None);
+        assert!(matches!(caches.document("k", "new"), Ok(None)));
+        caches.invalidate(&[("k".to_string(), "new".to_string())]);
+        assert!(caches.document("k", "new").is_err());
+        caches.store("k", &doc("new"));
+        assert!(matches!(caches.document("k", "new"), Ok(Some(found)) if found.id == "new"));
+    }
+
+    #[test]
+    fn an_absence_read_before_a_write_is_not_remembered() {
+        let caches = Caches::new(64 * 16);
+        let Err(ticket) = caches.document("k", "raced") else {
+            panic!("an empty cache answered");
+        };
+        // The writer commits the document while the reader's query is under way.
+        caches.invalidate(&[("k".to_string(), "raced".to_string())]);
+        caches.fill_document(ticket, None);
+        assert!(caches.document("k", "raced").is_err());
     }
 }

@@ -195,7 +195,7 @@ impl SqliteStore {
 
     pub(crate) async fn get(&self, kind: &str, id: &str) -> StoreResult<Option<Document>> {
         let ticket = match self.caches.document(kind, id) {
-            Ok(cached) => return Ok(Some(cached)),
+            Ok(cached) => return Ok(cached),
             Err(ticket) => ticket,
         };
         let row = map(sqlx::query(DOCUMENT)
@@ -204,9 +204,7 @@ impl SqliteStore {
             .fetch_optional(&self.reader)
             .await)?;
         let found = row.as_ref().map(shared::document).transpose()?;
-        if let Some(found) = &found {
-            self.caches.fill_document(ticket, found);
-        }
+        self.caches.fill_document(ticket, found.as_ref());
         Ok(found)
     }
 
