@@ -984,7 +984,7 @@ impl Engine {
         &self,
         at: ResourceRef,
         id: &str,
-        change: impl Fn(&mut Value) -> Result<()>,
+        change: impl Fn(&mut Value) -> Result<()> + Sync,
     ) -> Result<Stored> {
         self.update(at, id, None, |doc, _| change(doc)).await
     }
@@ -995,35 +995,19 @@ impl Engine {
         at: ResourceRef,
         id: &str,
         if_match: Option<&str>,
-        change: impl Fn(&mut Value, &ResourceDecl) -> Result<()>,
+        change: impl Fn(&mut Value, &ResourceDecl) -> Result<()> + Sync,
     ) -> Result<Stored> {
-        let mut attempt = 0;
-        loop {
-            match self.update_once(at, id, if_match, &change).await {
-                Err(error) if self.runs_again(at, &error, attempt) => attempt += 1,
-                outcome => return outcome,
-            }
-        }
-    }
-
-    async fn update_once(
-        &self,
-        at: ResourceRef,
-        id: &str,
-        if_match: Option<&str>,
-        change: &impl Fn(&mut Value, &ResourceDecl) -> Result<()>,
-    ) -> Result<Stored> {
-        let (api, resource) = self.runtime(at)?;
-        let tx = self.inner.store.begin().await?;
-        let mut scope = Scope::new(self.clone(), api.decl.code, tx);
-        let changed = self.change_in(&mut scope, at, id, if_match, change).await?;
-        if !changed.written {
-            return Ok(changed.stored);
-        }
-        let (tx, jobs) = scope.finish();
-        let events = || changed.events(resource);
-        self.finish(tx, api, events, jobs).await?;
-        Ok(changed.stored)
+        let mut stored = self
+            .update_all(&[Update {
+                at,
+                id,
+                if_match,
+                change: &change,
+            }])
+            .await?;
+        stored
+            .pop()
+            .ok_or_else(|| Error::internal("an update answered no document"))
     }
 
     /// Server-made changes to several documents of one API in one transaction: a reader
@@ -1031,13 +1015,32 @@ impl Engine {
     /// Each change is what `update_internal` would do to its document alone; one that
     /// changes nothing writes nothing. Every document must exist.
     pub async fn update_internal_together(&self, changes: &[InternalChange<'_>]) -> Result<()> {
+        let changes: Vec<_> = changes
+            .iter()
+            .map(|&(at, id, change)| (at, id, move |doc: &mut Value, _: &ResourceDecl| change(doc)))
+            .collect();
+        let updates: Vec<Update> = changes
+            .iter()
+            .map(|(at, id, change)| Update {
+                at: *at,
+                id,
+                if_match: None,
+                change,
+            })
+            .collect();
+        self.update_all(&updates).await.map(|_| ())
+    }
+
+    /// Changes to documents of one API in one transaction, run again when a
+    /// transactional hook met a concurrent write; what each document is afterwards.
+    async fn update_all(&self, updates: &[Update<'_>]) -> Result<Vec<Stored>> {
         let mut attempt = 0;
         loop {
-            match self.update_together_once(changes).await {
+            match self.update_all_once(updates).await {
                 Err(error)
-                    if changes
+                    if updates
                         .iter()
-                        .any(|(at, _, _)| self.runs_again(*at, &error, attempt)) =>
+                        .any(|update| self.runs_again(update.at, &error, attempt)) =>
                 {
                     attempt += 1
                 }
@@ -1046,42 +1049,44 @@ impl Engine {
         }
     }
 
-    async fn update_together_once(&self, changes: &[InternalChange<'_>]) -> Result<()> {
-        let Some((first, _, _)) = changes.first() else {
-            return Ok(());
+    async fn update_all_once(&self, updates: &[Update<'_>]) -> Result<Vec<Stored>> {
+        let Some(first) = updates.first() else {
+            return Ok(Vec::new());
         };
-        if changes.iter().any(|(at, _, _)| at.api != first.api) {
+        if updates.iter().any(|update| update.at.api != first.at.api) {
             return Err(Error::internal("changes made together must be of one API"));
         }
-        let api = self.api(first.api)?;
+        let api = self.api(first.at.api)?;
         let tx = self.inner.store.begin().await?;
         let mut scope = Scope::new(self.clone(), api.decl.code, tx);
-        let mut done = Vec::with_capacity(changes.len());
-        for (at, id, change) in changes {
-            let (_, resource) = self.runtime(*at)?;
-            let changed = self
+        let mut changed = Vec::with_capacity(updates.len());
+        for update in updates {
+            let (_, resource) = self.runtime(update.at)?;
+            let change = self
                 .change_in(
                     &mut scope,
-                    *at,
-                    id,
-                    None,
-                    &|doc: &mut Value, _: &ResourceDecl| change(doc),
+                    update.at,
+                    update.id,
+                    update.if_match,
+                    update.change,
                 )
                 .await?;
-            if changed.written {
-                done.push((resource, changed));
-            }
+            changed.push((resource, change));
         }
-        if done.is_empty() {
-            return Ok(());
+        if changed.iter().any(|(_, change)| change.written) {
+            let (tx, jobs) = scope.finish();
+            let events = || {
+                changed
+                    .iter()
+                    .flat_map(|(resource, change)| change.events(resource))
+                    .collect()
+            };
+            self.finish(tx, api, events, jobs).await?;
         }
-        let (tx, jobs) = scope.finish();
-        let events = || {
-            done.iter()
-                .flat_map(|(resource, changed)| changed.events(resource))
-                .collect()
-        };
-        self.finish(tx, api, events, jobs).await
+        Ok(changed
+            .into_iter()
+            .map(|(_, change)| change.stored)
+            .collect())
     }
 
     /// One document's change written into `scope`'s transaction (validation, state
@@ -1092,7 +1097,7 @@ impl Engine {
         at: ResourceRef,
         id: &str,
         if_match: Option<&str>,
-        change: &impl Fn(&mut Value, &ResourceDecl) -> Result<()>,
+        change: &(dyn Fn(&mut Value, &ResourceDecl) -> Result<()> + Sync),
     ) -> Result<Changed> {
         let (_, resource) = self.runtime(at)?;
         let Some(current) = scope.tx.get(&resource.kind, id).await? else {
@@ -1511,6 +1516,14 @@ pub type InternalChange<'a> = (
     &'a str,
     &'a (dyn Fn(&mut Value) -> Result<()> + Sync),
 );
+
+/// One document's change among those `Engine::update_all` makes in one transaction.
+struct Update<'a> {
+    at: ResourceRef,
+    id: &'a str,
+    if_match: Option<&'a str>,
+    change: &'a (dyn Fn(&mut Value, &ResourceDecl) -> Result<()> + Sync),
+}
 
 /// A document's change written into a transaction, with what it announces.
 struct Changed {

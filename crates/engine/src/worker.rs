@@ -108,7 +108,7 @@ impl Engine {
             .due_changed
             .swap(false, std::sync::atomic::Ordering::AcqRel);
         let stale = changed
-            || self.store().backend_name() != "SQLite"
+            || self.store().is_shared()
             || known.read_at.is_none_or(|at| at.elapsed() >= poll)
             || known.due.is_some_and(|due| due <= now);
         if stale {

@@ -224,6 +224,12 @@ pub fn is_shared_database(url: &str) -> bool {
 
 /// Export and import (`switchboard export` / `import`).
 impl Store {
+    /// True when other processes may write the database (PostgreSQL): what this
+    /// process knows of it may be out of date.
+    pub fn is_shared(&self) -> bool {
+        matches!(self.backend, Backend::Postgres(_))
+    }
+
     /// "SQLite" or "PostgreSQL", for messages.
     pub fn backend_name(&self) -> &'static str {
         match &self.backend {

@@ -193,6 +193,14 @@ impl Outcome {
             reason: Some(reason.into()),
         }
     }
+
+    /// Completed, or failed for the reason given.
+    pub fn of(item: &str, done: std::result::Result<(), String>) -> Self {
+        match done {
+            Ok(()) => Outcome::completed(item),
+            Err(reason) => Outcome::failed(item, reason),
+        }
+    }
 }
 
 /// The order state its items' outcomes give: completed when all completed, failed when

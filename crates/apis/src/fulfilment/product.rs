@@ -385,12 +385,8 @@ pub(crate) async fn resume(engine: &Engine, activation: &Activation, id: &str) -
                 continue;
             }
         }
-        outcomes.push(
-            match record_product(engine, &order, item, service_order.as_ref()).await? {
-                Ok(()) => Outcome::completed(&item_id),
-                Err(reason) => Outcome::failed(&item_id, reason),
-            },
-        );
+        let done = record_product(engine, &order, item, service_order.as_ref()).await?;
+        outcomes.push(Outcome::of(&item_id, done));
     }
     finish(engine, API, ORDERS, ITEMS, id, &outcomes).await
 }

@@ -101,10 +101,7 @@ pub(crate) async fn fulfil(engine: &Engine, id: &str) -> Result<()> {
         let done = join_all(items.iter().map(|item| add(engine, &order, item))).await;
         let mut outcomes = Vec::with_capacity(items.len());
         for (item, done) in items.iter().zip(done) {
-            outcomes.push(match done? {
-                Ok(()) => Outcome::completed(&text(item, "id")),
-                Err(reason) => Outcome::failed(&text(item, "id"), reason),
-            });
+            outcomes.push(Outcome::of(&text(item, "id"), done?));
         }
         return finish(engine, API, ORDERS, ITEMS, id, &outcomes).await;
     }
@@ -124,10 +121,7 @@ pub(crate) async fn fulfil(engine: &Engine, id: &str) -> Result<()> {
             },
             _ => Ok(()),
         };
-        outcomes.push(match done {
-            Ok(()) => Outcome::completed(&item_id),
-            Err(reason) => Outcome::failed(&item_id, reason),
-        });
+        outcomes.push(Outcome::of(&item_id, done));
     }
     finish(engine, API, ORDERS, ITEMS, id, &outcomes).await
 }

@@ -385,10 +385,7 @@ pub(crate) async fn resume(engine: &Engine, activation: &Activation, id: &str) -
             "modify" => modify(engine, activation, &order, item, &context).await?,
             _ => Ok(()),
         };
-        outcomes.push(match done {
-            Ok(()) => Outcome::completed(&item_id),
-            Err(reason) => Outcome::failed(&item_id, reason),
-        });
+        outcomes.push(Outcome::of(&item_id, done));
     }
     finish(engine, API, ORDERS, ITEMS, id, &outcomes).await
 }
