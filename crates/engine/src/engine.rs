@@ -312,7 +312,7 @@ impl Engine {
         Some(ResourceRef { api, resource })
     }
 
-    fn api(&self, index: usize) -> Result<&ApiRuntime> {
+    pub(crate) fn api(&self, index: usize) -> Result<&ApiRuntime> {
         self.inner
             .apis
             .get(index)
@@ -433,9 +433,10 @@ impl Engine {
     }
 
     /// POST on a collection (TMF630 "Create resource"): validates, stamps the
-    /// server-owned attributes, stores, and emits the create event.
+    /// server-owned attributes, stores, and emits the create event. The id is a UUIDv7:
+    /// ids made later sort later, so the store's id indexes grow at their end.
     pub async fn create(&self, at: ResourceRef, body: Value) -> Result<Stored> {
-        self.create_as(at, body, uuid::Uuid::new_v4().to_string(), false)
+        self.create_as(at, body, uuid::Uuid::now_v7().to_string(), false)
             .await
             .map(|(stored, _)| stored)
     }
@@ -470,24 +471,10 @@ impl Engine {
         internal: bool,
     ) -> Result<(Stored, Value)> {
         let (api, resource) = self.runtime(at)?;
-        self.allowed(resource, resource.decl.operations.create, "POST")?;
-        let Value::Object(mut object) = body else {
-            return Err(Error::invalid_body("the body must be a JSON object"));
-        };
-        // The server owns these: whatever the client sent is replaced.
-        for key in ["id", "href"] {
-            object.remove(key);
-        }
-        let mut doc = Value::Object(object);
-        if let Some(validator) = &resource.create_validator {
-            validator.check(&doc)?;
-        }
-        self.stamp_new(api, resource, &mut doc, &id, internal)?;
-        if let Some(hooks) = &resource.decl.hooks {
-            hooks.check(WriteKind::Create, &mut doc, None)?;
-        }
+        let doc = self.prepare_new(at, body, &id, internal)?;
         let Some(hooks) = transactional(&resource.decl) else {
-            return self.create_once(api, resource, &id, doc).await;
+            let scope = Scope::new(self.clone(), api.decl.code, self.inner.store.begin().await?);
+            return self.create_in(api, resource, &id, doc, scope).await;
         };
         let mut attempt = 0;
         loop {
@@ -504,15 +491,33 @@ impl Engine {
         }
     }
 
-    async fn create_once(
+    /// A new document as it is to be stored under `id`: validated, stamped (server-owned
+    /// attributes), and checked by its hooks; the transactional ones come after.
+    pub(crate) fn prepare_new(
         &self,
-        api: &ApiRuntime,
-        resource: &ResourceRuntime,
+        at: ResourceRef,
+        body: Value,
         id: &str,
-        doc: Value,
-    ) -> Result<(Stored, Value)> {
-        let scope = Scope::new(self.clone(), api.decl.code, self.inner.store.begin().await?);
-        self.create_in(api, resource, id, doc, scope).await
+        internal: bool,
+    ) -> Result<Value> {
+        let (api, resource) = self.runtime(at)?;
+        self.allowed(resource, resource.decl.operations.create, "POST")?;
+        let Value::Object(mut object) = body else {
+            return Err(Error::invalid_body("the body must be a JSON object"));
+        };
+        // The server owns these: whatever the client sent is replaced.
+        for key in ["id", "href"] {
+            object.remove(key);
+        }
+        let mut doc = Value::Object(object);
+        if let Some(validator) = &resource.create_validator {
+            validator.check(&doc)?;
+        }
+        self.stamp_new(api, resource, &mut doc, id, internal)?;
+        if let Some(hooks) = &resource.decl.hooks {
+            hooks.check(WriteKind::Create, &mut doc, None)?;
+        }
+        Ok(doc)
     }
 
     /// Stores a prepared new document in the scope's transaction and commits.
@@ -522,15 +527,10 @@ impl Engine {
         resource: &ResourceRuntime,
         id: &str,
         doc: Value,
-        scope: Scope,
+        mut scope: Scope,
     ) -> Result<(Stored, Value)> {
-        let (mut tx, mut jobs) = scope.finish();
-        let json = storable_json(&doc)?;
-        self.check_references(&mut tx, resource, id, &doc, None)
-            .await?;
-        tx.insert(&resource.kind, id, &json, &Self::promoted(resource, &doc)?)
-            .await?;
-        jobs.extend(hook_jobs(&resource.decl, WriteKind::Create, &doc, None));
+        let json = self.insert_in(&mut scope, resource, id, &doc).await?;
+        let (tx, jobs) = scope.finish();
         self.finish(
             tx,
             api,
@@ -544,6 +544,28 @@ impl Engine {
             json,
         };
         Ok((stored, doc))
+    }
+
+    /// A prepared new document written into `scope`'s transaction (references checked,
+    /// the jobs its hooks start queued); the caller commits it. Answers its JSON text.
+    pub(crate) async fn insert_in(
+        &self,
+        scope: &mut Scope,
+        resource: &ResourceRuntime,
+        id: &str,
+        doc: &Value,
+    ) -> Result<String> {
+        let json = storable_json(doc)?;
+        self.check_references(&mut scope.tx, resource, id, doc, None)
+            .await?;
+        scope
+            .tx
+            .insert(&resource.kind, id, &json, &Self::promoted(resource, doc)?)
+            .await?;
+        scope
+            .jobs
+            .extend(hook_jobs(&resource.decl, WriteKind::Create, doc, None));
+        Ok(json)
     }
 
     /// Sets id, href, `@type`, the dates and the initial state of a new document, and
@@ -805,7 +827,18 @@ impl Engine {
         events: impl FnOnce() -> Vec<Value>,
         jobs: Vec<NewJob>,
     ) -> Result<()> {
-        let mut queued = events::fan_out(&mut tx, api.decl.code, events).await?;
+        let queued = events::fan_out(&mut tx, api.decl.code, events).await?;
+        self.commit_with(tx, jobs, queued).await
+    }
+
+    /// Queues `jobs` in `tx`, commits, and wakes the workers when anything was queued
+    /// (`queued` jobs already were, e.g. event deliveries).
+    pub(crate) async fn commit_with(
+        &self,
+        mut tx: Tx,
+        jobs: Vec<NewJob>,
+        mut queued: usize,
+    ) -> Result<()> {
         let now = switchboard_store::now_millis();
         let later = jobs.iter().any(|job| job.run_at.is_some_and(|at| at > now));
         for job in &jobs {
@@ -1091,7 +1124,7 @@ impl Engine {
 
     /// One document's change written into `scope`'s transaction (validation, state
     /// machine, hooks, references); the caller commits it.
-    async fn change_in(
+    pub(crate) async fn change_in(
         &self,
         scope: &mut Scope,
         at: ResourceRef,
@@ -1377,7 +1410,7 @@ impl Engine {
     /// `POST {base}/hub`: registers a subscription.
     pub async fn hub_create(&self, api_index: usize, body: Value) -> Result<Stored> {
         let api = self.api(api_index)?;
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = uuid::Uuid::now_v7().to_string();
         let href = format!(
             "{}{}/hub/{id}",
             self.inner.config.public_url, api.decl.base_path
@@ -1473,7 +1506,7 @@ fn check_other_states(decl: &ResourceDecl, previous: &Value, doc: &Value) -> Res
 const CONCURRENT_RETRIES: u32 = 64;
 
 /// The hooks of a resource when they work inside the write's transaction.
-fn transactional(decl: &ResourceDecl) -> Option<&Arc<dyn crate::decl::Hooks>> {
+pub(crate) fn transactional(decl: &ResourceDecl) -> Option<&Arc<dyn crate::decl::Hooks>> {
     decl.hooks.as_ref().filter(|hooks| hooks.transactional())
 }
 
@@ -1526,12 +1559,12 @@ struct Update<'a> {
 }
 
 /// A document's change written into a transaction, with what it announces.
-struct Changed {
-    stored: Stored,
+pub(crate) struct Changed {
+    pub(crate) stored: Stored,
     /// False when the change left the document as it was (nothing was written).
-    written: bool,
-    changes: Vec<Change>,
-    doc: Value,
+    pub(crate) written: bool,
+    pub(crate) changes: Vec<Change>,
+    pub(crate) doc: Value,
 }
 
 impl Changed {
@@ -1544,7 +1577,7 @@ impl Changed {
 }
 
 /// The TMF event of `change` to `resource`'s document.
-fn announce(resource: &ResourceRuntime, change: Change, doc: &Value) -> Value {
+pub(crate) fn announce(resource: &ResourceRuntime, change: Change, doc: &Value) -> Value {
     events::event(
         resource.decl.resource_type,
         resource.decl.collection,

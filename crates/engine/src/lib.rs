@@ -8,6 +8,7 @@
 //! - `query`: TMF630 query strings, projection and in-memory matching;
 //! - `schema`: body validation against the compact schemas;
 //! - `scope`: the transaction a domain hook works in (internal state, locks, jobs);
+//! - `together`: several server-made writes of any resources in one transaction;
 //! - `callbacks`: where event callbacks may go (the SSRF guard);
 //! - `events`: event construction, hub subscriptions and the fan-out to the outbox;
 //! - `worker`: the background job runner (event delivery, registered job handlers);
@@ -23,6 +24,7 @@ pub mod events;
 pub mod query;
 pub mod schema;
 pub mod scope;
+mod together;
 pub mod worker;
 
 pub use decl::{
@@ -34,6 +36,7 @@ pub use engine::{
 };
 pub use error::{Error, ErrorKind, Result};
 pub use scope::{Internal, Scope};
+pub use together::Together;
 pub use worker::{JobFuture, JobHandler};
 
 /// The current time as TMF dates are written here: UTC, millisecond precision, `Z`.

@@ -42,6 +42,8 @@ pub struct Scope {
     pub(crate) tx: Tx,
     pub(crate) jobs: Vec<NewJob>,
     guards: Vec<OwnedMutexGuard<()>>,
+    /// The keys of `guards`: a transaction of several writes takes each key once.
+    held: Vec<String>,
 }
 
 /// A piece of internal state as read: its version and value.
@@ -59,7 +61,14 @@ impl Scope {
             tx,
             jobs: Vec::new(),
             guards: Vec::new(),
+            held: Vec::new(),
         }
+    }
+
+    /// The API whose internal state the next write's hooks keep (a transaction of
+    /// several writes may span APIs).
+    pub(crate) fn set_api(&mut self, api: &'static str) {
+        self.api = api;
     }
 
     pub fn engine(&self) -> &Engine {
@@ -70,9 +79,14 @@ impl Scope {
     /// process's lock on `key` (e.g. a pool id). Internal state written under it is
     /// handed to the next holder at once (`Tx::get_latest`), so writers of one key
     /// share group commits instead of waiting for each other's.
+    /// A key this transaction holds already is not waited for again.
     pub async fn serialize_on(&mut self, key: &str) {
+        if self.held.iter().any(|held| held == key) {
+            return;
+        }
         let guard = self.engine.inner.locks.lock(key).await;
         self.guards.push(guard);
+        self.held.push(key.to_string());
     }
 
     /// A declared resource as this transaction sees it.

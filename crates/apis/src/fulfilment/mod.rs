@@ -28,7 +28,7 @@ pub mod service;
 use std::sync::Arc;
 
 use serde_json::{json, Value};
-use switchboard_engine::{Engine, JobFuture, JobHandler, Result};
+use switchboard_engine::{Engine, JobFuture, JobHandler, Result, Together};
 
 use crate::steps::{payload_id, settle};
 
@@ -42,13 +42,23 @@ pub const FINAL: &[&str] = &["completed", "failed", "partial", "rejected", "canc
 pub const CANCELLING: &[&str] = &["assessingCancellation", "pendingCancellation", "cancelled"];
 
 /// The id of what step `what` of `order`'s `item` creates: the same on every run.
+///
+/// A UUIDv8 (RFC 9562): the first 48 bits are the order id's (for a server-made order,
+/// a UUIDv7, its creation time), the rest a name-based hash of (order, item, what). So
+/// what one order makes sorts beside the order and beside what recent orders made: the
+/// store's id indexes take new entries at their end instead of at random leaves (a write
+/// group rewrites one page per index, not one per new document).
 pub fn derived_id(order: &str, item: &str, what: &str) -> String {
     const NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x5a1f_c4b0_a7d2_4e11_9c3b_7e8f_2d6a_0b15);
-    uuid::Uuid::new_v5(
+    let mut bytes = *uuid::Uuid::new_v5(
         &NAMESPACE,
         format!("{order}\u{1f}{item}\u{1f}{what}").as_bytes(),
     )
-    .to_string()
+    .as_bytes();
+    if let Ok(parent) = uuid::Uuid::parse_str(order) {
+        bytes[..6].copy_from_slice(&parent.as_bytes()[..6]);
+    }
+    uuid::Uuid::new_v8(bytes).to_string()
 }
 
 /// The job handlers of the chain, activating through `activation`.
@@ -142,6 +152,38 @@ pub(crate) async fn order_to_work_on(
     }
 }
 
+/// Runs a step that writes through `Engine::together` without reading first
+/// (`step(false)`), and again reading first when an id it derives was taken (a 409
+/// that no concurrent change explains: a run before got further).
+pub(crate) async fn reading_if_taken<Run, Step>(step: Step) -> Result<()>
+where
+    Step: Fn(bool) -> Run,
+    Run: std::future::Future<Output = Result<()>>,
+{
+    match step(false).await {
+        Err(error)
+            if error.kind == switchboard_engine::ErrorKind::Conflict && !error.concurrent =>
+        {
+            step(true).await
+        }
+        outcome => outcome,
+    }
+}
+
+/// Ends an order (`ending`) in `together` and commits all it holds.
+pub async fn finish_together(
+    mut together: Together,
+    (api, collection, items_attribute): (&str, &str, &str),
+    id: &str,
+    outcomes: &[Outcome],
+) -> Result<()> {
+    let at = together.engine().served(api, collection)?;
+    together
+        .update(at, id, ending(items_attribute, outcomes))
+        .await?;
+    together.commit().await
+}
+
 /// The stored documents a reference attribute of `doc` names (those still there).
 pub(crate) async fn referred(
     engine: &Engine,
@@ -225,36 +267,44 @@ pub async fn finish(
     outcomes: &[Outcome],
 ) -> Result<()> {
     let at = engine.served(api, collection)?;
-    let state = rolled_up(outcomes);
-    let now = switchboard_engine::now_rfc3339();
     engine
-        .update_internal(at, id, |order| {
-            if text(order, "state") != "inProgress" {
-                return Ok(());
-            }
-            if let Some(Value::Array(list)) = order.get_mut(items_attribute) {
-                for item in list {
-                    let item_id = text(item, "id");
-                    if let Some(outcome) = outcomes.iter().find(|o| o.item == item_id) {
-                        item["state"] = json!(outcome.state);
-                    }
-                }
-            }
-            order["state"] = json!(state);
-            order["completionDate"] = json!(now);
-            for outcome in outcomes {
-                if let Some(reason) = &outcome.reason {
-                    add_note(
-                        order,
-                        &now,
-                        format!("{}: item {}: {reason}", outcome.state, outcome.item),
-                    );
-                }
-            }
-            Ok(())
-        })
+        .update_internal(at, id, ending(items_attribute, outcomes))
         .await?;
     Ok(())
+}
+
+/// The change `finish` makes to an order (for a transaction that writes more with it).
+pub fn ending<'a>(
+    items_attribute: &'a str,
+    outcomes: &'a [Outcome],
+) -> impl Fn(&mut Value) -> Result<()> + Sync + 'a {
+    let state = rolled_up(outcomes);
+    let now = switchboard_engine::now_rfc3339();
+    move |order: &mut Value| {
+        if text(order, "state") != "inProgress" {
+            return Ok(());
+        }
+        if let Some(Value::Array(list)) = order.get_mut(items_attribute) {
+            for item in list {
+                let item_id = text(item, "id");
+                if let Some(outcome) = outcomes.iter().find(|o| o.item == item_id) {
+                    item["state"] = json!(outcome.state);
+                }
+            }
+        }
+        order["state"] = json!(state);
+        order["completionDate"] = json!(now);
+        for outcome in outcomes {
+            if let Some(reason) = &outcome.reason {
+                add_note(
+                    order,
+                    &now,
+                    format!("{}: item {}: {reason}", outcome.state, outcome.item),
+                );
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Marks one item of an in-progress order failed, with a note, before anything was

@@ -10,12 +10,12 @@
 //! nothing is left in the inventories for it.
 
 use serde_json::{json, Value};
-use switchboard_engine::{Engine, Result};
+use switchboard_engine::{Engine, Result, Together};
 
 use super::activation::Activation;
 use super::cancel::{self, Kind};
 use super::plan::{self, Catalog, Context, Values};
-use super::{derived_id, finish, items, Outcome, FINAL};
+use super::{derived_id, finish_together, items, Outcome, FINAL};
 use crate::catalog_rules::Entity;
 use crate::text;
 
@@ -330,6 +330,15 @@ async fn need(engine: &Engine, item: &Value) -> Result<Need> {
 }
 
 pub(crate) async fn resume(engine: &Engine, activation: &Activation, id: &str) -> Result<()> {
+    super::reading_if_taken(|read_first| resume_with(engine, activation, id, read_first)).await
+}
+
+async fn resume_with(
+    engine: &Engine,
+    activation: &Activation,
+    id: &str,
+    read_first: bool,
+) -> Result<()> {
     let Some(order) = super::order_to_work_on(engine, activation, Kind::Product, id, false).await?
     else {
         return Ok(());
@@ -369,6 +378,9 @@ pub(crate) async fn resume(engine: &Engine, activation: &Activation, id: &str) -
         }
         service_orders.push((item, item_id, service_order));
     }
+    // The products and the order's end commit together.
+    let mut together = engine.together(read_first).await?;
+    let mut added = Vec::new();
     for (item, item_id, service_order) in service_orders {
         if let Some(service_order) = &service_order {
             let state = text(service_order, "state");
@@ -385,10 +397,27 @@ pub(crate) async fn resume(engine: &Engine, activation: &Activation, id: &str) -
                 continue;
             }
         }
-        let done = record_product(engine, &order, item, service_order.as_ref()).await?;
+        let done = record_product(&mut together, &order, item, service_order.as_ref()).await?;
+        if done.is_ok() && text(item, "action") == "add" {
+            added.push(product_id(id, &item_id));
+        }
         outcomes.push(Outcome::of(&item_id, done));
     }
-    finish(engine, API, ORDERS, ITEMS, id, &outcomes).await
+    let committed = finish_together(together, (API, ORDERS, ITEMS), id, &outcomes).await;
+    let cancelling = cancel::cancelling(engine, Kind::Product, id).await?;
+    match committed {
+        // The order changed under the commit: its cancellation undoes what is left.
+        Err(_) if cancelling => Ok(()),
+        Err(error) => Err(error),
+        Ok(()) => {
+            if cancelling {
+                for product in &added {
+                    terminate_product(engine, product).await?; // the cancellation's undo may have run
+                }
+            }
+            Ok(())
+        }
+    }
 }
 
 /// The reasons a finished order gives in its notes, for the parent's note.
@@ -408,9 +437,10 @@ pub fn reasons(order: &Value) -> String {
     }
 }
 
-/// Writes the product inventory for one item whose services (if any) are in place.
+/// Writes the product inventory for one item whose services (if any) are in place
+/// (in `together`, with the order's end).
 async fn record_product(
-    engine: &Engine,
+    together: &mut Together,
     order: &Value,
     item: &Value,
     service_order: Option<&Value>,
@@ -418,6 +448,8 @@ async fn record_product(
     let order_id = text(order, "id");
     let item_id = text(item, "id");
     let action = text(item, "action");
+    let engine = together.engine().clone();
+    let engine = &engine;
     let at = engine.served(crate::tmf637::CODE, "product")?;
     let product = match item_product(engine, item).await? {
         Ok(product) => product,
@@ -464,11 +496,9 @@ async fn record_product(
             if let Some(spec) = &product.specification {
                 body["productSpecification"] = plan::spec_ref(spec, "ProductSpecification");
             }
-            let product = product_id(&order_id, &item_id);
-            engine.ensure(at, &product, body).await?;
-            if cancel::cancelling(engine, Kind::Product, &order_id).await? {
-                terminate_product(engine, &product).await?; // the cancellation's undo may have run
-            }
+            together
+                .ensure(at, &product_id(&order_id, &item_id), body)
+                .await?;
         }
         "modify" | "delete" => {
             let Some(held) = &product.held else {
@@ -476,8 +506,8 @@ async fn record_product(
             };
             let values = plan::to_list(&product.values);
             let delete = action == "delete";
-            engine
-                .update_internal(at, &text(held, "id"), |doc| {
+            together
+                .update(at, &text(held, "id"), |doc| {
                     if delete {
                         if text(doc, "status") != "terminated" {
                             doc["status"] = json!("terminated");

@@ -10,7 +10,6 @@
 //! A pool without a free unit fails the item (the reason is noted). The order ends
 //! completed, failed or partial, which queues the service order that made it, if any.
 
-use futures_util::future::join_all;
 use serde_json::{json, Value};
 use switchboard_engine::{Engine, ErrorKind, Result};
 
@@ -95,15 +94,10 @@ pub(crate) async fn fulfil(engine: &Engine, id: &str) -> Result<()> {
         return Ok(());
     };
     let items = items(&order, ITEMS);
-    // Items that only add write ids of their own (a resource, its reservation): they run
-    // at once, so their commits share write groups instead of waiting for each other.
-    if items.len() > 1 && items.iter().all(|item| text(item, "action") == "add") {
-        let done = join_all(items.iter().map(|item| add(engine, &order, item))).await;
-        let mut outcomes = Vec::with_capacity(items.len());
-        for (item, done) in items.iter().zip(done) {
-            outcomes.push(Outcome::of(&text(item, "id"), done?));
-        }
-        return finish(engine, API, ORDERS, ITEMS, id, &outcomes).await;
+    if items.iter().all(|item| text(item, "action") == "add")
+        && add_together(engine, &order).await?
+    {
+        return Ok(());
     }
     let mut outcomes = Vec::new();
     for item in items {
@@ -145,31 +139,27 @@ async fn pool_of(
     Ok((Some(spec), pool))
 }
 
-async fn add(
-    engine: &Engine,
-    order: &Value,
-    item: &Value,
-) -> Result<std::result::Result<(), String>> {
+/// What an `add` item makes: its resource (id and body, without the pool unit) and
+/// the pool it draws a unit from, if any.
+struct Planned {
+    resource_id: String,
+    body: Value,
+    values: Values,
+    pool: Option<(String, String)>,
+}
+
+async fn plan_add(engine: &Engine, order: &Value, item: &Value) -> Result<Planned> {
     let order_id = text(order, "id");
     // A second run finds its reservation and its resource by their derived ids.
     let resource_id = resource_id(&order_id, &text(item, "id"));
-    let spec_id = specification_of(item);
-    let (spec, pool) = pool_of(engine, &spec_id).await?;
+    let (spec, pool) = pool_of(engine, &specification_of(item)).await?;
     let given = item.get("resource");
-    let mut values: Values = plan::from_list(given.and_then(|r| r.get("resourceCharacteristic")));
-    let mut name = given
+    let values: Values = plan::from_list(given.and_then(|r| r.get("resourceCharacteristic")));
+    let name = given
         .map(|r| text(r, "name"))
         .filter(|name| !name.is_empty())
         .or_else(|| spec.as_ref().map(|spec| text(spec, "name")))
         .unwrap_or_else(|| resource_id.clone());
-    if let Some((pool_id, characteristic)) = &pool {
-        let unit = match reserve(engine, pool_id, &resource_id, order).await? {
-            Ok(unit) => unit,
-            Err(reason) => return Ok(Err(reason)),
-        };
-        values.insert(characteristic.clone(), json!(unit));
-        name = unit;
-    }
     let mut body = json!({
         "name": name,
         "administrativeState": "unlocked",
@@ -177,12 +167,95 @@ async fn add(
         "usageState": "active",
         "resourceStatus": "available",
         "startOperatingDate": switchboard_engine::now_rfc3339(),
-        "resourceCharacteristic": plan::to_list(&values),
         "relatedParty": order.get("relatedParty").cloned().unwrap_or(json!([])),
     });
     if let Some(spec) = &spec {
         body["resourceSpecification"] = plan::spec_ref(spec, "ResourceSpecification");
     }
+    Ok(Planned {
+        resource_id,
+        body,
+        values,
+        pool,
+    })
+}
+
+impl Planned {
+    /// The resource's body, with the pool unit (which names it) when it has one.
+    fn body(mut self, unit: Option<String>) -> (String, Value) {
+        if let (Some((_, characteristic)), Some(unit)) = (&self.pool, unit) {
+            self.values.insert(characteristic.clone(), json!(unit));
+            self.body["name"] = json!(unit);
+        }
+        self.body["resourceCharacteristic"] = plan::to_list(&self.values);
+        (self.resource_id, self.body)
+    }
+}
+
+/// Every item an `add` (the common case): the resources, their pool units and the
+/// order's end in one transaction (one commit instead of one per document). Answers
+/// false, having written nothing, when that does not go through (a pool without a
+/// free unit, a refused resource, a concurrent change): the items then run one by one,
+/// each failing on its own.
+async fn add_together(engine: &Engine, order: &Value) -> Result<bool> {
+    let order_id = text(order, "id");
+    let inventory = engine.served(INVENTORY, "resource")?;
+    let reservations = engine.served(crate::tmf685::CODE, "reservation")?;
+    let mut together = engine.together(false).await?;
+    let mut outcomes = Vec::new();
+    let mut made = Vec::new();
+    for item in items(order, ITEMS) {
+        let planned = plan_add(engine, order, item).await?;
+        let mut unit = None;
+        if let Some((pool, _)) = &planned.pool {
+            let body = reservation_body(pool, &planned.resource_id, order);
+            let id = reservation_id(&planned.resource_id);
+            match together.ensure(reservations, &id, body).await {
+                Ok((reservation, _)) => match reserved_unit(&reservation, &planned.resource_id) {
+                    Ok(reserved) => unit = Some(reserved),
+                    Err(_) => return Ok(false),
+                },
+                Err(_) => return Ok(false),
+            }
+        }
+        let (resource_id, body) = planned.body(unit);
+        if together
+            .ensure(inventory, &resource_id, body)
+            .await
+            .is_err()
+        {
+            return Ok(false);
+        }
+        made.push(resource_id);
+        outcomes.push(Outcome::completed(&text(item, "id")));
+    }
+    let ends = super::finish_together(together, (API, ORDERS, ITEMS), &order_id, &outcomes);
+    if ends.await.is_err() {
+        return Ok(false);
+    }
+    if cancel::cancelling(engine, Kind::Resource, &order_id).await? {
+        for resource in &made {
+            undo(engine, resource).await?; // the cancellation's undo may have run
+        }
+    }
+    Ok(true)
+}
+
+async fn add(
+    engine: &Engine,
+    order: &Value,
+    item: &Value,
+) -> Result<std::result::Result<(), String>> {
+    let order_id = text(order, "id");
+    let planned = plan_add(engine, order, item).await?;
+    let mut unit = None;
+    if let Some((pool_id, _)) = &planned.pool {
+        match reserve(engine, pool_id, &planned.resource_id, order).await? {
+            Ok(reserved) => unit = Some(reserved),
+            Err(reason) => return Ok(Err(reason)),
+        }
+    }
+    let (resource_id, body) = planned.body(unit);
     let at = engine.served(INVENTORY, "resource")?;
     match engine.ensure(at, &resource_id, body).await {
         Ok(_) => {
@@ -199,6 +272,34 @@ async fn add(
     }
 }
 
+/// A reservation of one unit of `pool` for a resource.
+fn reservation_body(pool: &str, resource: &str, order: &Value) -> Value {
+    json!({
+        "description": format!("unit of resource {resource} (resource order {})", text(order, "id")),
+        // v1 names one party; the order's first, else the fulfilment itself.
+        "relatedParty": order
+            .pointer("/relatedParty/0")
+            .cloned()
+            .unwrap_or_else(|| json!({"id": "switchboard", "name": "Switchboard", "role": "fulfilment"})),
+        "reservationItem": [{"quantity": 1, "resourceCapacity": {"resourcePool": {"id": pool}}}],
+    })
+}
+
+/// The unit a reservation holds, or why it holds none.
+fn reserved_unit(reservation: &Value, resource: &str) -> std::result::Result<String, String> {
+    if text(reservation, "reservationState") != "reserved" {
+        return Err(format!(
+            "the reservation of resource {resource} is {}",
+            text(reservation, "reservationState")
+        ));
+    }
+    Ok(reservation
+        .pointer("/reservationItem/0/appliedCapacityAmount/resource/0/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string())
+}
+
 /// Reserves one unit of `pool` for a resource; the unit's name, or why there is none.
 async fn reserve(
     engine: &Engine,
@@ -207,15 +308,7 @@ async fn reserve(
     order: &Value,
 ) -> Result<std::result::Result<String, String>> {
     let at = engine.served(crate::tmf685::CODE, "reservation")?;
-    let body = json!({
-        "description": format!("unit of resource {resource} (resource order {})", text(order, "id")),
-        // v1 names one party; the order's first, else the fulfilment itself.
-        "relatedParty": order
-            .pointer("/relatedParty/0")
-            .cloned()
-            .unwrap_or_else(|| json!({"id": "switchboard", "name": "Switchboard", "role": "fulfilment"})),
-        "reservationItem": [{"quantity": 1, "resourceCapacity": {"resourcePool": {"id": pool}}}],
-    });
+    let body = reservation_body(pool, resource, order);
     let reservation = match engine.ensure(at, &reservation_id(resource), body).await {
         Ok((reservation, _)) => reservation,
         Err(error)
@@ -228,18 +321,7 @@ async fn reserve(
         }
         Err(error) => return Err(error),
     };
-    if text(&reservation, "reservationState") != "reserved" {
-        return Ok(Err(format!(
-            "the reservation of resource {resource} is {}",
-            text(&reservation, "reservationState")
-        )));
-    }
-    let unit = reservation
-        .pointer("/reservationItem/0/appliedCapacityAmount/resource/0/name")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    Ok(Ok(unit))
+    Ok(reserved_unit(&reservation, resource))
 }
 
 async fn modify(engine: &Engine, item: &Value) -> Result<std::result::Result<(), String>> {

@@ -11,14 +11,13 @@
 //! activation failed is undone (activated RFSs deactivated, resources removed, units
 //! released) and fails with the reason; the order ends completed, failed or partial.
 
-use futures_util::future::join_all;
 use serde_json::{json, Value};
-use switchboard_engine::{Engine, ErrorKind, Result};
+use switchboard_engine::{Engine, ErrorKind, Result, Together};
 
 use super::activation::{Action, Activation};
 use super::cancel::{self, Kind};
 use super::plan::{self, Catalog, Context, RfsPlan, Values};
-use super::{derived_id, finish, items, Outcome, FINAL};
+use super::{derived_id, finish_together, items, Outcome, FINAL};
 use crate::catalog_rules::Entity;
 use crate::text;
 
@@ -325,6 +324,15 @@ async fn terminate(engine: &Engine, service: &str) -> Result<()> {
 }
 
 pub(crate) async fn resume(engine: &Engine, activation: &Activation, id: &str) -> Result<()> {
+    super::reading_if_taken(|read_first| resume_with(engine, activation, id, read_first)).await
+}
+
+async fn resume_with(
+    engine: &Engine,
+    activation: &Activation,
+    id: &str,
+    read_first: bool,
+) -> Result<()> {
     let Some(order) = super::order_to_work_on(engine, activation, Kind::Service, id, false).await?
     else {
         return Ok(());
@@ -340,6 +348,9 @@ pub(crate) async fn resume(engine: &Engine, activation: &Activation, id: &str) -
     }
     let context = super::product::context_of(engine, &order).await?;
     let mut outcomes = Vec::new();
+    // The services of `add` items and the order's end commit together.
+    let mut together = engine.together(read_first).await?;
+    let mut written: Vec<Activated> = Vec::new();
     for item in items(&order, ITEMS) {
         let item_id = text(item, "id");
         if text(item, "state") == "failed" {
@@ -381,13 +392,56 @@ pub(crate) async fn resume(engine: &Engine, activation: &Activation, id: &str) -
             continue;
         }
         let done = match action.as_str() {
-            "add" => activate(engine, activation, &order, item, &context).await?,
+            "add" => {
+                let added = Added {
+                    order: &order,
+                    item,
+                    context: &context,
+                };
+                activate(engine, activation, added, &mut together, &mut written).await?
+            }
             "modify" => modify(engine, activation, &order, item, &context).await?,
             _ => Ok(()),
         };
         outcomes.push(Outcome::of(&item_id, done));
     }
-    finish(engine, API, ORDERS, ITEMS, id, &outcomes).await
+    let committed = finish_together(together, (API, ORDERS, ITEMS), id, &outcomes).await;
+    // A cancellation that began while the adapters worked: what was activated is taken
+    // down again (the commit failed on the order's change) or undone (it went through
+    // before the cancellation's undo looked).
+    let cancelling = cancel::cancelling(engine, Kind::Service, id).await?;
+    match committed {
+        Err(_) if cancelling => {
+            for activated in &written {
+                take_back(activation, activated.services.iter()).await;
+                undo_item(engine, activation, id, &activated.item).await?;
+            }
+            Ok(())
+        }
+        Err(error) => Err(error),
+        Ok(()) => {
+            if cancelling {
+                for activated in &written {
+                    undo_item(engine, activation, id, &activated.item).await?;
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// An `add` item of a service order to activate.
+#[derive(Clone, Copy)]
+struct Added<'a> {
+    order: &'a Value,
+    item: &'a Value,
+    context: &'a Context,
+}
+
+/// An item whose services were activated and written (not yet committed).
+struct Activated {
+    item: String,
+    services: Vec<Value>,
 }
 
 /// The reference an inventory entry keeps to the order item that made or changed it.
@@ -401,16 +455,22 @@ fn order_item_ref(order: &Value, item: &Value) -> Value {
     })
 }
 
-/// Activates an `add` item's RFSs, then writes them and the CFS to the inventory. When
-/// one RFS fails, those already activated are taken down and the item's resources
-/// removed: the reason is the item's.
+/// Activates an `add` item's RFSs, then writes them and the CFS to the inventory (in
+/// `together`, with the order's end; `written` is told). When one RFS fails, those
+/// already activated are taken down and the item's resources removed: the reason is
+/// the item's.
 async fn activate(
     engine: &Engine,
     activation: &Activation,
-    order: &Value,
-    item: &Value,
-    context: &Context,
+    added: Added<'_>,
+    together: &mut Together,
+    written: &mut Vec<Activated>,
 ) -> Result<std::result::Result<(), String>> {
+    let Added {
+        order,
+        item,
+        context,
+    } = added;
     let order_id = text(order, "id");
     let item_id = text(item, "id");
     let cfs = cfs_id(&order_id, &item_id);
@@ -458,33 +518,18 @@ async fn activate(
         undo_item(engine, activation, &order_id, &item_id).await?;
         return Ok(Err(reason));
     }
-    // A cancellation that began while the adapters worked has removed the resources:
-    // what was activated is taken down again instead of written.
-    let abandon = || async {
-        take_back(activation, services.iter()).await;
-        undo_item(engine, activation, &order_id, &item_id).await
-    };
-    if cancel::cancelling(engine, Kind::Service, &order_id).await? {
-        abandon().await?;
-        return Ok(Err("cancelled while activating".to_string()));
-    }
     let order_item = order_item_ref(order, item);
-    // The RFSs are written at once (their commits share write groups), the CFS that
-    // refers to them after.
-    let written = join_all(services.iter().map(|service| {
-        let mut service = service.clone();
+    let now = switchboard_engine::now_rfc3339();
+    written.push(Activated {
+        item: item_id.clone(),
+        services: services.clone(),
+    });
+    // The RFSs first: the CFS refers to them.
+    for mut service in services.iter().cloned() {
         service["serviceOrderItem"] = json!([order_item]);
-        service["startDate"] = json!(switchboard_engine::now_rfc3339());
+        service["startDate"] = json!(now);
         let id = text(&service, "id");
-        async move { engine.ensure(at, &id, service).await }
-    }))
-    .await;
-    if let Some(Err(error)) = written.into_iter().find(Result::is_err) {
-        if cancel::cancelling(engine, Kind::Service, &order_id).await? {
-            abandon().await?;
-            return Ok(Err("cancelled while activating".to_string()));
-        }
-        return Err(error);
+        together.ensure(at, &id, service).await?;
     }
     let supporting: Vec<Value> = services
         .iter()
@@ -502,12 +547,9 @@ async fn activate(
         "relatedParty": order.get("relatedParty").cloned().unwrap_or(json!([])),
         "serviceOrderItem": [order_item],
         "state": "active",
-        "startDate": switchboard_engine::now_rfc3339(),
+        "startDate": now,
     });
-    engine.ensure(at, &cfs, body).await?;
-    if cancel::cancelling(engine, Kind::Service, &order_id).await? {
-        undo_item(engine, activation, &order_id, &item_id).await?; // the cancellation's undo may have run
-    }
+    together.ensure(at, &cfs, body).await?;
     Ok(Ok(()))
 }
 

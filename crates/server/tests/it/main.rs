@@ -25,3 +25,4 @@ mod outage;
 mod patch;
 mod pools;
 mod query;
+mod together;

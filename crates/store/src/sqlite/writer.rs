@@ -235,7 +235,11 @@ impl Request {
             } => {
                 caches.invalidate(&touched);
                 if outcome.is_ok() {
-                    for op in ops {
+                    // A document written twice in one transaction (created, then
+                    // changed) is cached as the last write left it, and not at all
+                    // when that write deleted it.
+                    let mut last = std::collections::HashSet::new();
+                    for op in ops.into_iter().rev() {
                         let (kind, id, version, json) = match op {
                             Op::Insert { kind, id, json, .. } => (kind, id, 1, json),
                             Op::Update {
@@ -245,9 +249,15 @@ impl Request {
                                 json,
                                 ..
                             } => (kind, id, expected_version + 1, json),
+                            Op::Delete { kind, id, .. } => {
+                                last.insert((kind, id));
+                                continue;
+                            }
                             _ => continue,
                         };
-                        caches.store(&kind, &Document { id, version, json });
+                        if last.insert((kind.clone(), id.clone())) {
+                            caches.store(&kind, &Document { id, version, json });
+                        }
                     }
                 }
                 let _ = reply.send(outcome.map(|_| ()));

@@ -1,0 +1,139 @@
+//! Several server-made writes, of any declared resources, in one transaction
+//! (`Engine::together`): a step of the chain that ends an order and writes what the
+//! order produced commits once, not once per document. Each write is what
+//! `Engine::ensure` or `Engine::update_internal` would do on its own (validation, state
+//! machine, transactional hooks, references, events, jobs); a reader sees all of them
+//! or none.
+
+use serde_json::Value;
+
+use crate::decl::WriteKind;
+use crate::engine::{announce, parse_stored, transactional, Engine, ResourceRef};
+use crate::error::Result;
+use crate::events::{self, Change};
+use crate::scope::Scope;
+
+/// Writes under way in one transaction; nothing is stored until `commit`, and nothing
+/// at all when it is dropped instead.
+pub struct Together {
+    engine: Engine,
+    scope: Scope,
+    /// What each write announces; built into events only for an API with
+    /// subscriptions.
+    announced: Vec<(ResourceRef, Change, Value)>,
+    /// Whether any write stored something (one may change nothing).
+    written: bool,
+    /// Whether `ensure` reads first (see `Engine::together`).
+    read_first: bool,
+}
+
+impl Engine {
+    /// Opens a transaction for several writes (see `Together`). Without `read_first`,
+    /// `ensure` reads nothing, as `Engine::ensure` on its first try: the ids a step
+    /// derives are new unless a run before got there, and then the commit fails (409,
+    /// not `concurrent`) and the step runs again with `read_first`, finding them.
+    pub async fn together(&self, read_first: bool) -> Result<Together> {
+        let tx = self.store().begin().await?;
+        Ok(Together {
+            engine: self.clone(),
+            scope: Scope::new(self.clone(), "", tx),
+            announced: Vec::new(),
+            written: false,
+            read_first,
+        })
+    }
+}
+
+impl Together {
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// `Engine::ensure` in this transaction: creates the document under `id`, unless
+    /// (when reading first) one is there: answered as it is, with `false`.
+    pub async fn ensure(
+        &mut self,
+        at: ResourceRef,
+        id: &str,
+        body: Value,
+    ) -> Result<(Value, bool)> {
+        let engine = self.engine.clone();
+        let (api, resource) = engine.runtime(at)?;
+        if self.read_first {
+            if let Some(stored) = self.scope.tx.get(&resource.kind, id).await? {
+                return Ok((parse_stored(&stored.json)?, false));
+            }
+        }
+        let mut doc = engine.prepare_new(at, body, id, true)?;
+        self.scope.set_api(api.decl.code);
+        if let Some(hooks) = transactional(&resource.decl) {
+            hooks
+                .within(&mut self.scope, WriteKind::Create, &mut doc, None)
+                .await?;
+        }
+        engine
+            .insert_in(&mut self.scope, resource, id, &doc)
+            .await?;
+        self.announced.push((at, Change::Create, doc.clone()));
+        self.written = true;
+        Ok((doc, true))
+    }
+
+    /// `Engine::update_internal` in this transaction; answers the document as it is
+    /// now (unchanged, and not written, when `change` changed nothing).
+    pub async fn update(
+        &mut self,
+        at: ResourceRef,
+        id: &str,
+        change: impl Fn(&mut Value) -> Result<()> + Sync,
+    ) -> Result<Value> {
+        let engine = self.engine.clone();
+        let (api, _) = engine.runtime(at)?;
+        self.scope.set_api(api.decl.code);
+        let changed = engine
+            .change_in(&mut self.scope, at, id, None, &|doc, _| change(doc))
+            .await?;
+        if changed.written {
+            self.written = true;
+            for change in &changed.changes {
+                self.announced.push((at, *change, changed.doc.clone()));
+            }
+        }
+        Ok(changed.doc)
+    }
+
+    /// Commits every write (with their events and jobs) at once; a transaction that
+    /// wrote nothing commits nothing.
+    pub async fn commit(self) -> Result<()> {
+        let Together {
+            engine,
+            scope,
+            announced,
+            written,
+            ..
+        } = self;
+        if !written {
+            return Ok(());
+        }
+        let (mut tx, jobs) = scope.finish();
+        let mut apis: Vec<usize> = announced.iter().map(|(at, _, _)| at.api).collect();
+        apis.sort_unstable();
+        apis.dedup();
+        let mut queued = 0;
+        for index in apis {
+            let code = engine.api(index)?.decl.code;
+            let events = || {
+                announced
+                    .iter()
+                    .filter(|(at, _, _)| at.api == index)
+                    .filter_map(|(at, change, doc)| {
+                        let (_, resource) = engine.runtime(*at).ok()?;
+                        Some(announce(resource, *change, doc))
+                    })
+                    .collect()
+            };
+            queued += events::fan_out(&mut tx, code, events).await?;
+        }
+        engine.commit_with(tx, jobs, queued).await
+    }
+}
