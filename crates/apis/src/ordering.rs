@@ -84,6 +84,9 @@ pub struct Order {
     pub start: Option<&'static str>,
     /// The order this one was made for, told when this one ends.
     pub parent: Option<Parent>,
+    /// The queue of this order's own `resume` step (told by the orders made for it):
+    /// the jobs still waiting there are dropped when it ends.
+    pub resume: Option<&'static str>,
 }
 
 /// Where an order made by fulfilment reports its end: the step of the parent order to
@@ -182,6 +185,26 @@ impl Hooks for OrderHooks {
         Ok(())
     }
 
+    fn dropped_jobs(
+        &self,
+        kind: WriteKind,
+        doc: &Value,
+        previous: Option<&Value>,
+    ) -> Vec<(String, String)> {
+        let ended = |doc: &Value| crate::fulfilment::FINAL.contains(&text(doc, "state").as_str());
+        match self.0.resume {
+            Some(queue)
+                if kind == WriteKind::Update && ended(doc) && !previous.is_some_and(ended) =>
+            {
+                vec![(
+                    queue.to_string(),
+                    resume_key_prefix(queue, &text(doc, "id")),
+                )]
+            }
+            _ => Vec::new(),
+        }
+    }
+
     fn jobs(&self, kind: WriteKind, doc: &Value, previous: Option<&Value>) -> Vec<NewJob> {
         match (kind, self.0.start) {
             // A client's order: its first step is queued with it. An order fulfilment
@@ -208,10 +231,19 @@ impl Hooks for OrderHooks {
         vec![NewJob {
             queue: parent.queue.to_string(),
             payload: json!({"id": parent_id}),
-            dedup_key: Some(format!("{}:{parent_id}:{child}", parent.queue)),
+            dedup_key: Some(format!(
+                "{}{child}",
+                resume_key_prefix(parent.queue, &parent_id)
+            )),
             run_at: None,
         }]
     }
+}
+
+/// The start of the dedup keys of the `resume` jobs (in `queue`) of order `parent`: one
+/// per child that ended.
+pub fn resume_key_prefix(queue: &str, parent: &str) -> String {
+    format!("{queue}:{parent}:")
 }
 
 /// Sets the state of every item (nested items too) not in one of `keep`.

@@ -13,6 +13,7 @@ pub const ORDER: Order = Order {
     resource_type: "ProductOrder",
     items: "productOrderItem",
     start: Some(crate::fulfilment::product::FULFIL),
+    resume: Some(crate::fulfilment::product::RESUME),
     parent: None,
 };
 

@@ -12,6 +12,7 @@ pub const ORDER: Order = Order {
     resource_type: "ServiceOrder",
     items: "serviceOrderItem",
     start: Some(crate::fulfilment::service::FULFIL),
+    resume: Some(crate::fulfilment::service::RESUME),
     parent: Some(crate::ordering::Parent {
         queue: crate::fulfilment::product::RESUME,
         id: crate::fulfilment::product::parent_of,

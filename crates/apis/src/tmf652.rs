@@ -12,6 +12,7 @@ pub const ORDER: Order = Order {
     resource_type: "ResourceOrder",
     items: "orderItem",
     start: Some(crate::fulfilment::resource::FULFIL),
+    resume: None,
     parent: Some(crate::ordering::Parent {
         queue: crate::fulfilment::service::RESUME,
         id: crate::fulfilment::resource::parent_of,

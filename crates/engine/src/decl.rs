@@ -142,6 +142,18 @@ pub trait Hooks: Send + Sync {
         Vec::new()
     }
 
+    /// Queued jobs the write leaves without a reason, as (queue, dedup key prefix): they
+    /// are dropped with it, unless already running (an order that ended needs no more
+    /// `resume`).
+    fn dropped_jobs(
+        &self,
+        _kind: WriteKind,
+        _doc: &Value,
+        _previous: Option<&Value>,
+    ) -> Vec<(String, String)> {
+        Vec::new()
+    }
+
     /// True when `within` has work to do: the engine then runs it inside the write's
     /// transaction and retries the whole write when a concurrent one moved what it read.
     fn transactional(&self) -> bool {

@@ -1262,6 +1262,11 @@ impl Engine {
             &doc,
             Some(&previous),
         ));
+        if let Some(hooks) = &resource.decl.hooks {
+            for (queue, prefix) in hooks.dropped_jobs(WriteKind::Update, &doc, Some(&previous)) {
+                scope.tx.cancel_jobs(&queue, &prefix).await?;
+            }
+        }
         Ok(Changed {
             stored: Stored {
                 id: id.to_string(),

@@ -25,6 +25,8 @@ pub struct Together {
     written: bool,
     /// Whether `ensure` reads first (see `Engine::together`).
     read_first: bool,
+    /// The jobs the writes start run no sooner than this after the commit.
+    defer: Option<std::time::Duration>,
 }
 
 impl Engine {
@@ -40,6 +42,7 @@ impl Engine {
             announced: Vec::new(),
             written: false,
             read_first,
+            defer: None,
         })
     }
 }
@@ -47,6 +50,14 @@ impl Engine {
 impl Together {
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// The jobs the writes start (e.g. the `resume` of an order's parent) fall due only
+    /// `delay` after the commit: for a caller that goes on to do their work itself at
+    /// once, so that they are a safety net (after a crash) that then finds nothing left
+    /// to do, and do not race the caller. Event deliveries are not deferred.
+    pub fn defer_jobs(&mut self, delay: std::time::Duration) {
+        self.defer = Some(delay);
     }
 
     /// `Engine::ensure` in this transaction: creates the document under `id`, unless
@@ -110,12 +121,20 @@ impl Together {
             scope,
             announced,
             written,
+            defer,
             ..
         } = self;
         if !written {
             return Ok(());
         }
-        let (mut tx, jobs) = scope.finish();
+        let (mut tx, mut jobs) = scope.finish();
+        if let Some(delay) = defer {
+            let due = switchboard_store::now_millis()
+                .saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX));
+            for job in &mut jobs {
+                job.run_at = Some(job.run_at.map_or(due, |at| at.max(due)));
+            }
+        }
         let mut apis: Vec<usize> = announced.iter().map(|(at, _, _)| at.api).collect();
         apis.sort_unstable();
         apis.dedup();

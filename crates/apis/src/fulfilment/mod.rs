@@ -35,6 +35,12 @@ use crate::steps::{payload_id, settle};
 use crate::text;
 pub use activation::Activation;
 
+/// How long after a step ends an order the jobs that end starts (its parent's
+/// `resume`) wait, when the step's caller resumes the parent itself at once: they are
+/// the safety net of a crash in between (an order that ends drops its own `resume` jobs
+/// still waiting, so they seldom run at all).
+pub const SAFETY_NET: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Order states that end an order.
 pub const FINAL: &[&str] = &["completed", "failed", "partial", "rejected", "cancelled"];
 

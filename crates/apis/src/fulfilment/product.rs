@@ -80,7 +80,6 @@ pub(crate) async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -
         return Ok(());
     };
     let at = engine.served(crate::tmf641::CODE, "serviceOrder")?;
-    let mut ordered = false;
     for item in items(&order, ITEMS) {
         if text(item, "state") != "inProgress" {
             continue;
@@ -108,7 +107,6 @@ pub(crate) async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -
                 // Its first step runs here (no job of its own): a crash before it is done
                 // runs this job, and so it, again.
                 super::service::fulfil(engine, activation, &child).await?;
-                ordered = true;
             }
             Need::ProductOnly => {}
             Need::Fails(reason) => {
@@ -116,10 +114,10 @@ pub(crate) async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -
             }
         }
     }
-    if !ordered {
-        resume(engine, activation, id).await?;
-    }
-    Ok(())
+    // The service orders ran here and, unless one waits (an activation, a cancellation),
+    // have ended: the order ends at once (a service order still running resumes it when
+    // it ends).
+    resume(engine, activation, id).await
 }
 
 /// The product an item is about: for `add` from the catalog, for `modify`/`delete` the

@@ -202,6 +202,9 @@ async fn add_together(engine: &Engine, order: &Value) -> Result<bool> {
     let inventory = engine.served(INVENTORY, "resource")?;
     let reservations = engine.served(crate::tmf685::CODE, "reservation")?;
     let mut together = engine.together(false).await?;
+    // A resource order with a parent runs inside the parent's step, which resumes the
+    // parent as soon as this returns.
+    together.defer_jobs(super::SAFETY_NET);
     let mut outcomes = Vec::new();
     let mut made = Vec::new();
     for item in items(order, ITEMS) {

@@ -269,7 +269,7 @@ pub(crate) async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -
         }
     }
     if resource_items.is_empty() {
-        return resume(engine, activation, id).await;
+        return resume_here(engine, activation, id).await;
     }
     let at = engine.served(crate::tmf652::CODE, "resourceOrder")?;
     // Planned from the catalog here: it starts in progress (no acknowledged step).
@@ -286,8 +286,9 @@ pub(crate) async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -
         cancel::cancel_below(engine, Kind::Service, id, Kind::Resource, &resource_order).await?;
     }
     // Its step runs here (no job of its own): a crash before it is done runs this step,
-    // and so it, again.
-    super::resource::fulfil(engine, &resource_order).await
+    // and so it, again. So does this order's resume, as soon as it has ended.
+    super::resource::fulfil(engine, &resource_order).await?;
+    resume_here(engine, activation, id).await
 }
 
 /// Deactivates a live CFS's RFSs and marks them and the CFS `terminated`.
@@ -323,8 +324,28 @@ async fn terminate(engine: &Engine, service: &str) -> Result<()> {
     .await
 }
 
+/// The `resume` job: queued when the order's resource order ends.
 pub(crate) async fn resume(engine: &Engine, activation: &Activation, id: &str) -> Result<()> {
-    super::reading_if_taken(|read_first| resume_with(engine, activation, id, read_first)).await
+    let then = Then::Queued;
+    super::reading_if_taken(|read_first| resume_with(engine, activation, id, read_first, then))
+        .await
+}
+
+/// `resume` run at once by `fulfil`, inside the step of the product order that made
+/// this one (if any), which resumes that order itself next.
+async fn resume_here(engine: &Engine, activation: &Activation, id: &str) -> Result<()> {
+    let then = Then::ParentGoesOn;
+    super::reading_if_taken(|read_first| resume_with(engine, activation, id, read_first, then))
+        .await
+}
+
+/// What follows a service order's end.
+#[derive(Clone, Copy, PartialEq)]
+enum Then {
+    /// Its parent's `resume` job, queued with the end.
+    Queued,
+    /// The caller resumes the parent: the job is only the safety net.
+    ParentGoesOn,
 }
 
 async fn resume_with(
@@ -332,6 +353,7 @@ async fn resume_with(
     activation: &Activation,
     id: &str,
     read_first: bool,
+    then: Then,
 ) -> Result<()> {
     let Some(order) = super::order_to_work_on(engine, activation, Kind::Service, id, false).await?
     else {
@@ -350,6 +372,9 @@ async fn resume_with(
     let mut outcomes = Vec::new();
     // The services of `add` items and the order's end commit together.
     let mut together = engine.together(read_first).await?;
+    if then == Then::ParentGoesOn {
+        together.defer_jobs(super::SAFETY_NET);
+    }
     let mut written: Vec<Activated> = Vec::new();
     for item in items(&order, ITEMS) {
         let item_id = text(item, "id");
