@@ -123,9 +123,9 @@ pub(crate) struct Inner {
     pub config: EngineConfig,
     pub apis: Vec<ApiRuntime>,
     pub wake: Arc<Notify>,
-    /// Set when this process queued a job for later (or a retry): the worker's idea of
-    /// when the next job falls due is out of date.
-    pub due_changed: std::sync::atomic::AtomicBool,
+    /// The earliest time (ms since the epoch) a job this process queued for later (or
+    /// a retry) falls due since the worker last looked; `i64::MAX`: none.
+    pub queued_due: std::sync::atomic::AtomicI64,
     pub handlers: std::collections::HashMap<String, Arc<dyn JobHandler>>,
     pub http: reqwest::Client,
     pub locks: crate::scope::KeyLocks,
@@ -278,7 +278,7 @@ impl Engine {
                 config,
                 apis: runtimes,
                 wake,
-                due_changed: std::sync::atomic::AtomicBool::new(true),
+                queued_due: std::sync::atomic::AtomicI64::new(i64::MAX),
                 handlers: handlers.into_iter().collect(),
                 http,
                 locks: Default::default(),
@@ -337,11 +337,12 @@ impl Engine {
         self.inner.wake.notify_waiters();
     }
 
-    /// A job of this process falls due later than the worker knows of, maybe.
-    pub(crate) fn due_changed(&self) {
+    /// A job of this process falls due at `at` (ms since the epoch), maybe sooner than
+    /// the next one the worker knows of.
+    pub(crate) fn due_at(&self, at: i64) {
         self.inner
-            .due_changed
-            .store(true, std::sync::atomic::Ordering::Release);
+            .queued_due
+            .fetch_min(at, std::sync::atomic::Ordering::AcqRel);
     }
 
     /// The absolute `href` of a resource (the `Location` of a 201).
@@ -840,7 +841,10 @@ impl Engine {
         mut queued: usize,
     ) -> Result<()> {
         let now = switchboard_store::now_millis();
-        let later = jobs.iter().any(|job| job.run_at.is_some_and(|at| at > now));
+        let later = jobs
+            .iter()
+            .filter_map(|job| job.run_at.filter(|at| *at > now))
+            .min();
         for job in &jobs {
             tx.enqueue(
                 &job.queue,
@@ -852,8 +856,8 @@ impl Engine {
             queued += 1;
         }
         tx.commit().await?;
-        if later {
-            self.due_changed();
+        if let Some(at) = later {
+            self.due_at(at);
         }
         if queued > 0 {
             self.wake();

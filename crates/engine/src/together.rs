@@ -52,6 +52,12 @@ impl Together {
         &self.engine
     }
 
+    /// Whether `ensure` reads first: a caller's own checks for what an earlier run
+    /// made are worth a read only then (otherwise the commit finds it).
+    pub fn reads_first(&self) -> bool {
+        self.read_first
+    }
+
     /// The jobs the writes start (e.g. the `resume` of an order's parent) fall due only
     /// `delay` after the commit: for a caller that goes on to do their work itself at
     /// once, so that they are a safety net (after a crash) that then finds nothing left

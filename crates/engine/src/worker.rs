@@ -93,22 +93,25 @@ impl Engine {
     }
 
     /// Until the next job falls due, bounded by the poll interval. The due time is read
-    /// from the store when it may have moved: this process queued a job for later or a
-    /// retry, the one known has come, the last read is a poll interval old, or the
-    /// database is shared (another process may have queued one; its commits wake this
-    /// worker). Otherwise the last read answers: a wake-up for work due now costs no
-    /// read.
+    /// from the store when it may have moved unseen: the one known has come, the last
+    /// read is a poll interval old, or the database is shared (another process may have
+    /// queued one; its commits wake this worker). A job this process queued for later
+    /// (or a retry) moves it by its own time, with no read; so does nothing else (a job
+    /// done or dropped only leaves a wake-up with nothing to do). Otherwise the last read
+    /// answers: a wake-up for work due now costs no read.
     async fn idle_sleep(&self, known: &mut KnownDue) -> Duration {
         // A zero interval would make the clamp below panic (min > max) and kill the
         // worker; a millisecond is as eager as polling needs to be.
         let poll = Duration::from_millis(self.config().poll_interval_ms.max(1));
         let now = switchboard_store::now_millis();
-        let changed = self
+        let queued = self
             .inner
-            .due_changed
-            .swap(false, std::sync::atomic::Ordering::AcqRel);
-        let stale = changed
-            || self.store().is_shared()
+            .queued_due
+            .swap(i64::MAX, std::sync::atomic::Ordering::AcqRel);
+        if queued != i64::MAX {
+            known.due = Some(known.due.map_or(queued, |due| due.min(queued)));
+        }
+        let stale = self.store().is_shared()
             || known.read_at.is_none_or(|at| at.elapsed() >= poll)
             || known.due.is_some_and(|due| due <= now);
         if stale {
@@ -146,18 +149,18 @@ impl Engine {
         };
         metrics::counter!("switchboard_jobs_total", "queue" => job.queue.clone(), "outcome" => settled)
             .increment(1);
+        let retry_at = (settled == "retry").then(|| {
+            let config = self.config();
+            let exponent = (job.attempts - 1).clamp(0, 30) as u32;
+            let delay = config
+                .backoff_base_ms
+                .saturating_mul(1i64 << exponent)
+                .min(config.backoff_max_ms);
+            switchboard_store::now_millis() + delay
+        });
         let result = match outcome {
             Ok(()) => self.store().complete(job.id, job.attempts).await,
             Err(error) => {
-                let config = self.config();
-                let retry_at = (job.attempts < config.max_attempts).then(|| {
-                    let exponent = (job.attempts - 1).clamp(0, 30) as u32;
-                    let delay = config
-                        .backoff_base_ms
-                        .saturating_mul(1i64 << exponent)
-                        .min(config.backoff_max_ms);
-                    switchboard_store::now_millis() + delay
-                });
                 if retry_at.is_none() {
                     tracing::warn!(job = job.id, queue = %job.queue, attempts = job.attempts, %error, "job dead-lettered");
                 } else {
@@ -168,9 +171,9 @@ impl Engine {
                     .await
             }
         };
-        if settled == "retry" && result.is_ok() {
+        if let (Some(at), true) = (retry_at, result.is_ok()) {
             // The worker sleeps until the next due job it knew of: this one may be sooner.
-            self.due_changed();
+            self.due_at(at);
             self.wake();
         }
         if let Err(error) = result {

@@ -500,8 +500,10 @@ async fn activate(
     let item_id = text(item, "id");
     let cfs = cfs_id(&order_id, &item_id);
     let at = engine.served(INVENTORY, "service")?;
-    if engine.document(INVENTORY, "service", &cfs).await?.is_some() {
-        return Ok(Ok(())); // done by an earlier run
+    // Done by an earlier run? Looked up only when reading first: a new CFS id is in no
+    // cache, and the commit finds an earlier one anyway.
+    if together.reads_first() && engine.document(INVENTORY, "service", &cfs).await?.is_some() {
+        return Ok(Ok(()));
     }
     let plan = match add_plan(engine, item, context).await? {
         Ok(plan) => plan,
