@@ -93,11 +93,17 @@ impl JobHandler for CancelJob {
 
 /// Whether the order is being cancelled (a writer that meets this undoes its write).
 pub async fn cancelling(engine: &Engine, kind: Kind, id: &str) -> Result<bool> {
+    /// All of the order this looks at.
+    #[derive(serde::Deserialize)]
+    struct State {
+        state: Option<String>,
+    }
     let order = kind.order();
     Ok(engine
-        .document(order.api, order.collection, id)
+        .document_as::<State>(order.api, order.collection, id)
         .await?
-        .is_some_and(|doc| CANCELLING.contains(&text(&doc, "state").as_str())))
+        .and_then(|order| order.state)
+        .is_some_and(|state| CANCELLING.contains(&state.as_str())))
 }
 
 /// The ids of the orders made for `order` (those that exist or may yet).
