@@ -11,7 +11,7 @@
 //! completed, failed or partial, which queues the service order that made it, if any.
 
 use serde_json::{json, Value};
-use switchboard_engine::{Engine, ErrorKind, Result};
+use switchboard_engine::{Engine, ErrorKind, Result, Together};
 
 use super::activation::Activation;
 use super::cancel::{self, Kind};
@@ -198,10 +198,34 @@ impl Planned {
 /// free unit, a refused resource, a concurrent change): the items then run one by one,
 /// each failing on its own.
 async fn add_together(engine: &Engine, order: &Value) -> Result<bool> {
+    let together = engine.together(false).await?;
+    add_in(engine, together, order).await
+}
+
+/// Creates a resource order a service order planned (`body`, in progress) and, when
+/// every item adds, fulfils it in the same transaction (`add_together`). Answers false,
+/// having written nothing, when that does not go through (the order was made by an
+/// earlier run, say): the caller then creates it and runs `fulfil`.
+pub(crate) async fn create_fulfilled(engine: &Engine, id: &str, body: Value) -> Result<bool> {
+    if !items(&body, ITEMS)
+        .iter()
+        .all(|item| text(item, "action") == "add")
+    {
+        return Ok(false);
+    }
+    let mut together = engine.together(false).await?;
+    let at = engine.served(API, ORDERS)?;
+    match together.ensure(at, id, body).await {
+        Ok((order, _)) => add_in(engine, together, &order).await,
+        Err(_) => Ok(false),
+    }
+}
+
+/// `add_together` in a transaction that may hold more (the order's creation).
+async fn add_in(engine: &Engine, mut together: Together, order: &Value) -> Result<bool> {
     let order_id = text(order, "id");
     let inventory = engine.served(INVENTORY, "resource")?;
     let reservations = engine.served(crate::tmf685::CODE, "reservation")?;
-    let mut together = engine.together(false).await?;
     // A resource order with a parent runs inside the parent's step, which resumes the
     // parent as soon as this returns.
     together.defer_jobs(super::SAFETY_NET);

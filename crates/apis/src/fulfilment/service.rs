@@ -272,7 +272,9 @@ pub(crate) async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -
         return resume_here(engine, activation, id).await;
     }
     let at = engine.served(crate::tmf652::CODE, "resourceOrder")?;
-    // Planned from the catalog here: it starts in progress (no acknowledged step).
+    // Planned from the catalog here: it starts in progress (no acknowledged step), and
+    // its step runs here (no job of its own): a crash before it is done runs this step,
+    // and so it, again. So does this order's resume, as soon as it has ended.
     let body = json!({
         "state": "inProgress",
         "description": format!("resources of service order {id}"),
@@ -280,14 +282,19 @@ pub(crate) async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -
         "relatedParty": order.get("relatedParty").cloned().unwrap_or(json!([])),
         "orderItem": resource_items,
     });
-    engine.ensure(at, &resource_order, body).await?;
+    // Created and fulfilled in one transaction when it only adds, else one after the
+    // other.
+    let done = super::resource::create_fulfilled(engine, &resource_order, body.clone()).await?;
+    if !done {
+        engine.ensure(at, &resource_order, body).await?;
+    }
     if cancel::cancelling(engine, Kind::Service, id).await? {
         // Made after the cancellation looked for it.
         cancel::cancel_below(engine, Kind::Service, id, Kind::Resource, &resource_order).await?;
     }
-    // Its step runs here (no job of its own): a crash before it is done runs this step,
-    // and so it, again. So does this order's resume, as soon as it has ended.
-    super::resource::fulfil(engine, &resource_order).await?;
+    if !done {
+        super::resource::fulfil(engine, &resource_order).await?;
+    }
     resume_here(engine, activation, id).await
 }
 
