@@ -23,15 +23,21 @@ pub(crate) struct KeyLocks {
 }
 
 impl KeyLocks {
-    async fn lock(&self, key: &str) -> OwnedMutexGuard<()> {
-        let lock = {
-            let mut locks = match self.locks.lock() {
-                Ok(locks) => locks,
-                Err(poisoned) => poisoned.into_inner(),
-            };
-            locks.entry(key.to_string()).or_default().clone()
+    fn entry(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = match self.locks.lock() {
+            Ok(locks) => locks,
+            Err(poisoned) => poisoned.into_inner(),
         };
-        lock.lock_owned().await
+        locks.entry(key.to_string()).or_default().clone()
+    }
+
+    async fn lock(&self, key: &str) -> OwnedMutexGuard<()> {
+        self.entry(key).lock_owned().await
+    }
+
+    /// The lock on `key` if no one holds it.
+    fn try_lock(&self, key: &str) -> Option<OwnedMutexGuard<()>> {
+        self.entry(key).try_lock_owned().ok()
     }
 }
 
@@ -79,12 +85,22 @@ impl Scope {
     /// process's lock on `key` (e.g. a pool id). Internal state written under it is
     /// handed to the next holder at once (`Tx::get_latest`), so writers of one key
     /// share group commits instead of waiting for each other's.
-    /// A key this transaction holds already is not waited for again.
+    /// A key this transaction holds already is not waited for again; nor is a second
+    /// key (a transaction of several writes, `Engine::together`): two transactions
+    /// taking two keys in opposite orders would wait for each other for ever. It is
+    /// taken if free, else the write goes on without it and its version checks decide.
     pub async fn serialize_on(&mut self, key: &str) {
         if self.held.iter().any(|held| held == key) {
             return;
         }
-        let guard = self.engine.inner.locks.lock(key).await;
+        let guard = if self.held.is_empty() {
+            self.engine.inner.locks.lock(key).await
+        } else {
+            match self.engine.inner.locks.try_lock(key) {
+                Some(guard) => guard,
+                None => return,
+            }
+        };
         self.guards.push(guard);
         self.held.push(key.to_string());
     }

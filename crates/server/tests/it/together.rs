@@ -129,3 +129,52 @@ async fn a_validation_failure_inside_a_together_write_is_a_400_and_stores_nothin
     drop(together);
     assert_name(&engine, ("TMF639", "resource", "r-1"), None).await;
 }
+
+/// Reserves one unit of each pool, in the order given, in one transaction.
+async fn reserve_both(engine: Engine, pools: [String; 2], ids: [&str; 2]) -> bool {
+    let at = engine.served("TMF685", "reservation").unwrap();
+    let mut together = engine.together(false).await.unwrap();
+    for (pool, id) in pools.iter().zip(ids) {
+        let body = json!({
+            "relatedParty": {"id": "customer-1", "name": "ACME", "@referredType": "Organization"},
+            "reservationItem": [{"quantity": 1, "resourceCapacity": {"resourcePool": {"id": pool}}}],
+        });
+        together.ensure(at, id, body).await.unwrap();
+        // The other transaction gets to take its first pool meanwhile.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    together.commit().await.is_ok()
+}
+
+#[tokio::test]
+async fn two_transactions_taking_two_pools_in_opposite_orders_never_wait_for_each_other() {
+    let (engine, _dir) = engine().await;
+    let pools = engine.served("TMF685", "resourcePool").unwrap();
+    let mut ids = Vec::new();
+    for name in ["a", "b"] {
+        let body = json!({"name": name, "capacity": {"type": "count", "amount": 10}});
+        let (pool, _) = engine.ensure(pools, name, body).await.unwrap();
+        ids.push(pool["id"].as_str().unwrap().to_string());
+    }
+    let (a, b) = (ids[0].clone(), ids[1].clone());
+    let both = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        tokio::join!(
+            tokio::spawn(reserve_both(
+                engine.clone(),
+                [a.clone(), b.clone()],
+                ["r-1", "r-2"]
+            )),
+            tokio::spawn(reserve_both(engine.clone(), [b, a], ["r-3", "r-4"])),
+        )
+    })
+    .await
+    .expect("the two transactions waited for each other");
+    // Each commits, or fails on the version it read (never a unit out twice).
+    let committed = [both.0.unwrap(), both.1.unwrap()];
+    assert!(committed.iter().any(|done| *done), "{committed:?}");
+    for pool in ["a", "b"] {
+        let ledger = engine.view(pools, pool, "availability", "").await.unwrap();
+        let out = committed.iter().filter(|done| **done).count() as u64;
+        assert_eq!(ledger["allocatedAmount"], out, "{ledger}");
+    }
+}
