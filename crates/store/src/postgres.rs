@@ -75,6 +75,10 @@ const MIGRATIONS: &[&str] = &[
     )",
     "CREATE INDEX IF NOT EXISTS jobs_due ON jobs (status, run_at)",
     "CREATE INDEX IF NOT EXISTS jobs_ready ON jobs (run_at, id) WHERE status = 'ready'",
+    // Waiting jobs by dedup key in byte order: a key prefix is a range of it (see
+    // `Op::CancelJobs`), whatever the database's collation.
+    "CREATE INDEX IF NOT EXISTS jobs_ready_key ON jobs ((dedup_key COLLATE \"C\"))
+        WHERE status = 'ready'",
 ];
 
 /// Times a transaction is retried after a serialization failure or a deadlock.
@@ -424,12 +428,18 @@ impl PgStore {
                         .await
                         .map(|_| true)
                 }
+                // A range of the key (`jobs_ready_key`): jobs are dropped as orders end,
+                // while thousands of others may wait (deliveries to a subscriber that is
+                // down), which a scan would read each time.
                 Op::CancelJobs { queue, key_prefix } => sqlx::query(
-                    "DELETE FROM jobs WHERE queue = $1 AND status = 'ready'
+                    "DELETE FROM jobs WHERE (dedup_key COLLATE \"C\") >= $2
+                        AND (dedup_key COLLATE \"C\") < $3
+                        AND queue = $1 AND status = 'ready'
                         AND substr(dedup_key, 1, length($2)) = $2",
                 )
                 .bind(queue)
                 .bind(key_prefix)
+                .bind(format!("{key_prefix}{}", char::MAX))
                 .execute(&mut *tx)
                 .await
                 .map(|_| true),
