@@ -47,9 +47,8 @@ pub struct Scope {
     api: &'static str,
     pub(crate) tx: Tx,
     pub(crate) jobs: Vec<NewJob>,
-    guards: Vec<OwnedMutexGuard<()>>,
-    /// The keys of `guards`: a transaction of several writes takes each key once.
-    held: Vec<String>,
+    /// The key locks held, by key: a transaction of several writes takes each once.
+    guards: Vec<(String, OwnedMutexGuard<()>)>,
 }
 
 /// A piece of internal state as read: its version and value.
@@ -67,7 +66,6 @@ impl Scope {
             tx,
             jobs: Vec::new(),
             guards: Vec::new(),
-            held: Vec::new(),
         }
     }
 
@@ -85,15 +83,16 @@ impl Scope {
     /// process's lock on `key` (e.g. a pool id). Internal state written under it is
     /// handed to the next holder at once (`Tx::get_latest`), so writers of one key
     /// share group commits instead of waiting for each other's.
+    ///
     /// A key this transaction holds already is not waited for again; nor is a second
     /// key (a transaction of several writes, `Engine::together`): two transactions
     /// taking two keys in opposite orders would wait for each other for ever. It is
     /// taken if free, else the write goes on without it and its version checks decide.
     pub async fn serialize_on(&mut self, key: &str) {
-        if self.held.iter().any(|held| held == key) {
+        if self.guards.iter().any(|(held, _)| held == key) {
             return;
         }
-        let guard = if self.held.is_empty() {
+        let guard = if self.guards.is_empty() {
             self.engine.inner.locks.lock(key).await
         } else {
             match self.engine.inner.locks.try_lock(key) {
@@ -101,8 +100,7 @@ impl Scope {
                 None => return,
             }
         };
-        self.guards.push(guard);
-        self.held.push(key.to_string());
+        self.guards.push((key.to_string(), guard));
     }
 
     /// A declared resource as this transaction sees it.
@@ -185,7 +183,7 @@ impl Scope {
     /// The transaction back, with the jobs queued; the locks go with it, released once
     /// its writes are submitted.
     pub(crate) fn finish(mut self) -> (Tx, Vec<NewJob>) {
-        for guard in self.guards {
+        for (_, guard) in self.guards {
             self.tx.release_on_submit(Box::new(guard));
         }
         (self.tx, self.jobs)

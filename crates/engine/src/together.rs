@@ -16,11 +16,10 @@ use crate::scope::Scope;
 /// Writes under way in one transaction; nothing is stored until `commit`, and nothing
 /// at all when it is dropped instead.
 pub struct Together {
-    engine: Engine,
     scope: Scope,
     /// What each write announces; built into events only for an API with
     /// subscriptions.
-    announced: Vec<(ResourceRef, Change, Value)>,
+    announced: Vec<(ResourceRef, Vec<Change>, Value)>,
     /// Whether any write stored something (one may change nothing).
     written: bool,
     /// Whether `ensure` reads first (see `Engine::together`).
@@ -37,7 +36,6 @@ impl Engine {
     pub async fn together(&self, read_first: bool) -> Result<Together> {
         let tx = self.store().begin().await?;
         Ok(Together {
-            engine: self.clone(),
             scope: Scope::new(self.clone(), "", tx),
             announced: Vec::new(),
             written: false,
@@ -49,7 +47,7 @@ impl Engine {
 
 impl Together {
     pub fn engine(&self) -> &Engine {
-        &self.engine
+        self.scope.engine()
     }
 
     /// Whether `ensure` reads first: a caller's own checks for what an earlier run
@@ -74,7 +72,7 @@ impl Together {
         id: &str,
         body: Value,
     ) -> Result<(Value, bool)> {
-        let engine = self.engine.clone();
+        let engine = self.engine().clone();
         let (api, resource) = engine.runtime(at)?;
         if self.read_first {
             if let Some(stored) = self.scope.tx.get(&resource.kind, id).await? {
@@ -91,7 +89,7 @@ impl Together {
         engine
             .insert_in(&mut self.scope, resource, id, &doc)
             .await?;
-        self.announced.push((at, Change::Create, doc.clone()));
+        self.announced.push((at, vec![Change::Create], doc.clone()));
         self.written = true;
         Ok((doc, true))
     }
@@ -104,7 +102,7 @@ impl Together {
         id: &str,
         change: impl Fn(&mut Value) -> Result<()> + Sync,
     ) -> Result<Value> {
-        let engine = self.engine.clone();
+        let engine = self.engine().clone();
         let (api, _) = engine.runtime(at)?;
         self.scope.set_api(api.decl.code);
         let changed = engine
@@ -112,8 +110,9 @@ impl Together {
             .await?;
         if changed.written {
             self.written = true;
-            for change in &changed.changes {
-                self.announced.push((at, *change, changed.doc.clone()));
+            if !changed.changes.is_empty() {
+                self.announced
+                    .push((at, changed.changes, changed.doc.clone()));
             }
         }
         Ok(changed.doc)
@@ -122,8 +121,8 @@ impl Together {
     /// Commits every write (with their events and jobs) at once; a transaction that
     /// wrote nothing commits nothing.
     pub async fn commit(self) -> Result<()> {
+        let engine = self.engine().clone();
         let Together {
-            engine,
             scope,
             announced,
             written,
@@ -151,9 +150,13 @@ impl Together {
                 announced
                     .iter()
                     .filter(|(at, _, _)| at.api == index)
-                    .filter_map(|(at, change, doc)| {
-                        let (_, resource) = engine.runtime(*at).ok()?;
-                        Some(announce(resource, *change, doc))
+                    .filter_map(|(at, changes, doc)| {
+                        Some((engine.runtime(*at).ok()?.1, changes, doc))
+                    })
+                    .flat_map(|(resource, changes, doc)| {
+                        changes
+                            .iter()
+                            .map(move |change| announce(resource, *change, doc))
                     })
                     .collect()
             };

@@ -554,10 +554,6 @@ async fn activate(
     }
     let order_item = order_item_ref(order, item);
     let now = switchboard_engine::now_rfc3339();
-    written.push(Activated {
-        item: item_id.clone(),
-        services: services.clone(),
-    });
     // The RFSs first: the CFS refers to them.
     for mut service in services.iter().cloned() {
         service["serviceOrderItem"] = json!([order_item]);
@@ -584,6 +580,10 @@ async fn activate(
         "startDate": now,
     });
     together.ensure(at, &cfs, body).await?;
+    written.push(Activated {
+        item: item_id,
+        services,
+    });
     Ok(Ok(()))
 }
 
