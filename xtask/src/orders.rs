@@ -12,6 +12,9 @@
 //! - open: orders posted at a steady `--rate` per second whatever the server does
 //!   (latency at the target rate).
 //!
+//! `ORDER_LOAD_TRACE=FILE` makes `order-load` write each completed order as
+//! `started_ms latency_ms` (by start), to see when the slow ones happened.
+//!
 //! Baselines in the same script: bare axum under wrk, and POST productOffering (one
 //! document write) under wrk against a second server with its own database (so the
 //! orders' database holds the catalog and the orders only), so an order's cost reads as
@@ -496,6 +499,26 @@ pub fn order_load(args: &[String]) -> Result<()> {
                 }
                 _ => unfinished += 1,
             }
+        }
+        if let Ok(path) = std::env::var("ORDER_LOAD_TRACE") {
+            // Each completed order as `started_ms latency_ms`, by start: where the slow
+            // ones cluster in time.
+            let mut trace: Vec<(f64, f64)> = started
+                .iter()
+                .filter_map(|(id, at)| {
+                    let (end, _) = ends.get(id)?;
+                    Some((
+                        at.duration_since(begin).as_secs_f64() * 1000.0,
+                        end.duration_since(*at).as_secs_f64() * 1000.0,
+                    ))
+                })
+                .collect();
+            trace.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let lines: String = trace
+                .iter()
+                .map(|(at, latency)| format!("{at:.1} {latency:.2}\n"))
+                .collect();
+            fs::write(path, lines)?;
         }
         latencies.sort_by(|a, b| a.total_cmp(b));
         let percentile = |p: f64| {
