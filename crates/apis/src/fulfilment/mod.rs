@@ -161,10 +161,10 @@ pub(crate) async fn order_to_work_on(
 /// Runs a step that writes through `Engine::together` without reading first
 /// (`step(false)`), and again reading first when an id it derives was taken (a 409
 /// that no concurrent change explains: a run before got further).
-pub(crate) async fn reading_if_taken<Run, Step>(step: Step) -> Result<()>
+pub(crate) async fn reading_if_taken<Run, Step, T>(step: Step) -> Result<T>
 where
     Step: Fn(bool) -> Run,
-    Run: std::future::Future<Output = Result<()>>,
+    Run: std::future::Future<Output = Result<T>>,
 {
     match step(false).await {
         Err(error)
@@ -433,36 +433,48 @@ pub async fn accept_or_reject(
     let now = switchboard_engine::now_rfc3339();
     let stored = engine
         .update_internal(at, id, |order| {
-            if text(order, "state") != "acknowledged" {
-                return Ok(());
-            }
-            let failing: Vec<&str> = problems
-                .iter()
-                .filter_map(|(item, _)| item.as_deref())
-                .collect();
-            let accepted = problems.is_empty();
-            order["state"] = json!(if accepted { "inProgress" } else { "rejected" });
-            if let Some(Value::Array(list)) = order.get_mut(items_attribute) {
-                for item in list {
-                    let state = match (accepted, failing.contains(&text(item, "id").as_str())) {
-                        (true, _) => "inProgress",
-                        (false, true) => "rejected",
-                        (false, false) => "cancelled",
-                    };
-                    item["state"] = json!(state);
-                }
-            }
-            for (item, problem) in problems {
-                let text = match item {
-                    Some(item) => format!("rejected: item {item}: {problem}"),
-                    None => format!("rejected: {problem}"),
-                };
-                add_note(order, &now, text);
-            }
+            accept_or_reject_in(order, items_attribute, problems, &now);
             Ok(())
         })
         .await?;
     let doc: Value = serde_json::from_str(&stored.json)
         .map_err(|error| switchboard_engine::Error::internal(error.to_string()))?;
     Ok(text(&doc, "state") == "inProgress")
+}
+
+/// The change `accept_or_reject` makes to an order still `acknowledged` (none to any
+/// other): `inProgress` with its items when there are no `problems`, else `rejected`
+/// (the items with a problem rejected, the others cancelled) with a note per problem.
+pub fn accept_or_reject_in(
+    order: &mut Value,
+    items_attribute: &str,
+    problems: &[(Option<String>, String)],
+    now: &str,
+) {
+    if text(order, "state") != "acknowledged" {
+        return;
+    }
+    let failing: Vec<&str> = problems
+        .iter()
+        .filter_map(|(item, _)| item.as_deref())
+        .collect();
+    let accepted = problems.is_empty();
+    order["state"] = json!(if accepted { "inProgress" } else { "rejected" });
+    if let Some(Value::Array(list)) = order.get_mut(items_attribute) {
+        for item in list {
+            let state = match (accepted, failing.contains(&text(item, "id").as_str())) {
+                (true, _) => "inProgress",
+                (false, true) => "rejected",
+                (false, false) => "cancelled",
+            };
+            item["state"] = json!(state);
+        }
+    }
+    for (item, problem) in problems {
+        let text = match item {
+            Some(item) => format!("rejected: item {item}: {problem}"),
+            None => format!("rejected: {problem}"),
+        };
+        add_note(order, now, text);
+    }
 }

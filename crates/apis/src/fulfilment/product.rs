@@ -75,49 +75,156 @@ struct ItemProduct {
 }
 
 pub(crate) async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -> Result<()> {
-    let Some(order) = super::order_to_work_on(engine, activation, Kind::Product, id, true).await?
-    else {
-        return Ok(());
-    };
-    let at = engine.served(crate::tmf641::CODE, "serviceOrder")?;
-    for item in items(&order, ITEMS) {
-        if text(item, "state") != "inProgress" {
-            continue;
-        }
-        let item_id = text(item, "id");
-        match need(engine, item).await? {
-            Need::Services(service_items) => {
-                // Checked here already: it starts in progress (no acknowledged step).
-                let body = json!({
-                    "state": "inProgress",
-                    "description": format!("fulfils item {item_id} of product order {id}"),
-                    "externalReference": [
-                        {"externalReferenceType": "ProductOrder", "name": id},
-                        {"externalReferenceType": "ProductOrderItem", "name": item_id},
-                    ],
-                    "relatedParty": order.get("relatedParty").cloned().unwrap_or(json!([])),
-                    "serviceOrderItem": service_items,
-                });
-                let child = service_order_id(id, &item_id);
-                engine.ensure(at, &child, body).await?;
-                if cancel::cancelling(engine, Kind::Product, id).await? {
-                    // Made after the cancellation looked for it.
-                    cancel::cancel_below(engine, Kind::Product, id, Kind::Service, &child).await?;
+    let children = match accept_new(engine, id).await? {
+        Start::Accepted(children) => children,
+        Start::Stop => return Ok(()),
+        Start::NotNew => {
+            let Some(order) =
+                super::order_to_work_on(engine, activation, Kind::Product, id, true).await?
+            else {
+                return Ok(());
+            };
+            let mut children = Vec::new();
+            let mut in_progress: Vec<&Value> = Vec::new();
+            for item in items(&order, ITEMS) {
+                if text(item, "state") == "inProgress" {
+                    in_progress.push(item);
                 }
-                // Its first step runs here (no job of its own): a crash before it is done
-                // runs this job, and so it, again.
-                super::service::fulfil(engine, activation, &child).await?;
             }
+            for (item_id, need) in needs(engine, in_progress).await? {
+                match need {
+                    Need::Services(service_items) => {
+                        let child = service_order_id(id, &item_id);
+                        let body = service_order(&order, id, &item_id, service_items);
+                        engine.ensure(service_orders(engine)?, &child, body).await?;
+                        children.push(child);
+                    }
+                    Need::ProductOnly => {}
+                    Need::Fails(reason) => {
+                        super::fail_item(engine, API, ORDERS, ITEMS, id, &item_id, &reason).await?
+                    }
+                }
+            }
+            children
+        }
+    };
+    for child in &children {
+        if cancel::cancelling(engine, Kind::Product, id).await? {
+            // Made after the cancellation looked for it.
+            cancel::cancel_below(engine, Kind::Product, id, Kind::Service, child).await?;
+        }
+        // Its first step runs here (no job of its own): a crash before it is done runs
+        // this job, and so it, again.
+        super::service::fulfil(engine, activation, child).await?;
+    }
+    // The service orders ran here and, unless one waits (an activation, a cancellation),
+    // have ended: the order ends at once (a service order still running resumes it when
+    // it ends).
+    resume(engine, activation, id).await
+}
+
+/// How `fulfil` starts.
+enum Start {
+    /// The order was new, passed its checks and was accepted in the transaction that
+    /// created these service orders (its items that fail have failed).
+    Accepted(Vec<String>),
+    /// Nothing to do: the order is gone, or was new and is now rejected.
+    Stop,
+    /// The order is not (or no longer) new: a run before accepted it, or a
+    /// cancellation came first.
+    NotNew,
+}
+
+/// Checks a new (`acknowledged`) order and accepts it in the transaction that creates
+/// its service orders: one commit less per order than accepting it first.
+async fn accept_new(engine: &Engine, id: &str) -> Result<Start> {
+    let Some(order) = engine.document(API, ORDERS, id).await? else {
+        return Ok(Start::Stop);
+    };
+    if text(&order, "state") != "acknowledged" {
+        return Ok(Start::NotNew);
+    }
+    let problems = crate::order_validation::problems(engine, &order).await?;
+    if !problems.is_empty() {
+        super::accept_or_reject(engine, API, ORDERS, ITEMS, id, &problems).await?;
+        return Ok(Start::Stop);
+    }
+    // Every item: accepting the order starts them all.
+    let needs = needs(engine, items(&order, ITEMS)).await?;
+    let (at, below) = (engine.served(API, ORDERS)?, service_orders(engine)?);
+    let now = switchboard_engine::now_rfc3339();
+    let accepted = super::reading_if_taken(|read_first| {
+        let (needs, order, now) = (&needs, &order, &now);
+        async move {
+            let mut together = engine.together(read_first).await?;
+            let stored = together
+                .update(at, id, |order| {
+                    super::accept_or_reject_in(order, ITEMS, &[], now);
+                    Ok(())
+                })
+                .await?;
+            if text(&stored, "state") != "inProgress" {
+                // Changed since it was read (a cancellation): nothing written here.
+                return Ok(false);
+            }
+            for (item_id, need) in needs {
+                if let Need::Services(service_items) = need {
+                    let body = service_order(order, id, item_id, service_items.clone());
+                    together
+                        .ensure(below, &service_order_id(id, item_id), body)
+                        .await?;
+                }
+            }
+            together.commit().await?;
+            Ok(true)
+        }
+    })
+    .await?;
+    if !accepted {
+        return Ok(Start::NotNew);
+    }
+    let mut children = Vec::new();
+    for (item_id, need) in needs {
+        match need {
+            Need::Services(_) => children.push(service_order_id(id, &item_id)),
             Need::ProductOnly => {}
             Need::Fails(reason) => {
                 super::fail_item(engine, API, ORDERS, ITEMS, id, &item_id, &reason).await?
             }
         }
     }
-    // The service orders ran here and, unless one waits (an activation, a cancellation),
-    // have ended: the order ends at once (a service order still running resumes it when
-    // it ends).
-    resume(engine, activation, id).await
+    Ok(Start::Accepted(children))
+}
+
+/// What each of these items needs, by item id.
+async fn needs<'a>(
+    engine: &Engine,
+    items: impl IntoIterator<Item = &'a Value>,
+) -> Result<Vec<(String, Need)>> {
+    let mut needs = Vec::new();
+    for item in items {
+        needs.push((text(item, "id"), need(engine, item).await?));
+    }
+    Ok(needs)
+}
+
+fn service_orders(engine: &Engine) -> Result<switchboard_engine::ResourceRef> {
+    engine.served(crate::tmf641::CODE, "serviceOrder")
+}
+
+/// The service order that fulfils item `item_id` of product order `order` (`id`):
+/// planned from the catalog, so it starts in progress (no acknowledged step).
+fn service_order(order: &Value, id: &str, item_id: &str, service_items: Vec<Value>) -> Value {
+    json!({
+        "state": "inProgress",
+        "description": format!("fulfils item {item_id} of product order {id}"),
+        "externalReference": [
+            {"externalReferenceType": "ProductOrder", "name": id},
+            {"externalReferenceType": "ProductOrderItem", "name": item_id},
+        ],
+        "relatedParty": order.get("relatedParty").cloned().unwrap_or(json!([])),
+        "serviceOrderItem": service_items,
+    })
 }
 
 /// The product an item is about: for `add` from the catalog, for `modify`/`delete` the
