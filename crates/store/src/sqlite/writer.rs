@@ -15,6 +15,7 @@
 //! (BEGIN, COMMIT) fails every member of it.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -80,13 +81,15 @@ pub(crate) fn start(
     let checkpointer = open(path, synchronous_full).map_err(|error| store_error(&error))?;
     let (groups_tx, groups_rx) = std_mpsc::channel::<Vec<Request>>();
     let (wrote_tx, wrote_rx) = std_mpsc::sync_channel::<()>(1);
+    let caught_up = Arc::new(AtomicBool::new(false));
+    let checkpointed = caught_up.clone();
     std::thread::Builder::new()
         .name("sqlite-checkpoint".to_string())
-        .spawn(move || checkpoint(checkpointer, wrote_rx))
+        .spawn(move || checkpoint(checkpointer, wrote_rx, &checkpointed))
         .map_err(|error| StoreError::Unavailable(format!("cannot start the writer: {error}")))?;
     std::thread::Builder::new()
         .name("sqlite-writer".to_string())
-        .spawn(move || run(connection, caches, groups_rx, wrote_tx))
+        .spawn(move || run(connection, caches, groups_rx, wrote_tx, &caught_up))
         .map_err(|error| StoreError::Unavailable(format!("cannot start the writer: {error}")))?;
     let (requests_tx, requests_rx) = mpsc::unbounded_channel();
     tokio::spawn(gather(requests_rx, groups_tx));
@@ -148,18 +151,22 @@ const BACKSTOP_PAGES: i64 = 16_000;
 /// The checkpoint thread: copies the WAL back into the database while the writer goes on
 /// (a passive checkpoint blocks no writer). Done by the writer at commit, as SQLite does
 /// by default, a checkpoint of a few thousand pages stopped every write for 25-50 ms.
-/// It runs again at once while it did not catch up with the end of the WAL, so that the
-/// writer finds it wholly copied between two groups and starts it over from the
-/// beginning (the WAL does not grow).
-fn checkpoint(connection: Connection, wrote: std_mpsc::Receiver<()>) {
+/// It runs again at once while it did not catch up with the end of the WAL; when it
+/// did, it tells the writer (`caught_up`), which copies the few pages committed since
+/// before its next group: SQLite starts the WAL over from its beginning only at a write
+/// transaction that began with the WAL wholly copied, which the writer, going on with
+/// its next group while this thread copies, never found by itself. (The WAL then grew
+/// to the writer's backstop, 64 MB, each time, every frame a new page of the file, and
+/// every page lookup searched a longer WAL index: ~15 % more CPU per order.)
+fn checkpoint(connection: Connection, wrote: std_mpsc::Receiver<()>, caught_up: &AtomicBool) {
     while wrote.recv().is_ok() {
         for _ in 0..4 {
-            let outcome = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
-                Ok((row.get::<_, i64>(1)?, row.get::<_, i64>(2)?))
-            });
-            match outcome {
+            match passive_checkpoint(&connection) {
                 Ok((log, copied)) if copied < log => continue,
-                Ok(_) => break,
+                Ok(_) => {
+                    caught_up.store(true, Ordering::Release);
+                    break;
+                }
                 Err(error) => {
                     tracing::warn!(%error, "checkpointing the WAL failed");
                     break;
@@ -169,15 +176,30 @@ fn checkpoint(connection: Connection, wrote: std_mpsc::Receiver<()>) {
     }
 }
 
+/// Copies what it can of the WAL into the database: (frames in the WAL, frames copied).
+fn passive_checkpoint(connection: &Connection) -> rusqlite::Result<(i64, i64)> {
+    connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+        Ok((row.get::<_, i64>(1)?, row.get::<_, i64>(2)?))
+    })
+}
+
 /// The writer thread: runs groups until the store is gone.
 fn run(
     connection: Connection,
     caches: Arc<Caches>,
     groups: std_mpsc::Receiver<Vec<Request>>,
     wrote: std_mpsc::SyncSender<()>,
+    caught_up: &AtomicBool,
 ) {
     let mut since_checkpoint = 0;
     while let Ok(mut group) = groups.recv() {
+        if caught_up.swap(false, Ordering::Acquire) {
+            // The checkpoint thread copied all but what the last groups wrote: copied
+            // too, the WAL starts over at this group (see `checkpoint`).
+            if let Err(error) = passive_checkpoint(&connection) {
+                tracing::warn!(%error, "checkpointing the WAL failed");
+            }
+        }
         while group.len() < GROUP_MAX {
             match groups.try_recv() {
                 Ok(more) => group.extend(more),
