@@ -96,6 +96,35 @@ const LINK_MIGRATIONS: &[&str] = &[
      END",
 ];
 
+/// The SQL of a list: the filter alone (to count the matches) and the page, the
+/// documents of the page aggregated inside SQLite into one value, in the page's order.
+fn page_sql(query: &ListQuery) -> (Builder, Builder) {
+    let mut filter = Builder::default();
+    where_clause(&mut filter, query);
+    let mut page = filter.clone();
+    page.sql = format!(
+        "SELECT coalesce(group_concat(d.doc, ','{{ORDER}}), ''), count(*) FROM \
+         (SELECT d.seq, d.p_name, d.p_state, d.p_type, d.p_updated, d.id, d.doc \
+          FROM documents d WHERE {}",
+        filter.sql
+    );
+    order_clause(&mut page, &query.sort);
+    // Through subqueries: SQLite's planner reads a bound LIMIT's or OFFSET's value, and
+    // a statement whose plan read a bound value is prepared again at each execution.
+    page.push(" LIMIT (SELECT ");
+    page.bind(Bind::Int(query.limit.min(i64::MAX as u64) as i64));
+    page.push(") OFFSET (SELECT ");
+    page.bind(Bind::Int(query.offset.min(i64::MAX as u64) as i64));
+    page.push(")) AS d");
+    // The aggregate's ORDER BY repeats the page order; its binds number on.
+    let mut order = page.clone();
+    order.sql.clear();
+    order_clause(&mut order, &query.sort);
+    page.binds = order.binds;
+    page.sql = page.sql.replacen("{ORDER}", &order.sql, 1);
+    (filter, page)
+}
+
 // SQLite keeps the document as JSON text, read as it is (PostgreSQL's JSONB is read
 // through `doc::text`).
 const DOCUMENT: &str = "SELECT id, version, doc FROM documents WHERE kind = $1 AND id = $2";
@@ -210,28 +239,7 @@ impl SqliteStore {
 
     /// One page of matches and the count of all matches, read in one snapshot.
     pub(crate) async fn list(&self, query: &ListQuery) -> StoreResult<Page> {
-        let mut filter = Builder::default();
-        where_clause(&mut filter, query);
-        // The page is aggregated inside SQLite into one value, in the page's order.
-        let mut page = filter.clone();
-        page.sql = format!(
-            "SELECT coalesce(group_concat(d.doc, ','{{ORDER}}), ''), count(*) FROM \
-             (SELECT d.seq, d.p_name, d.p_state, d.p_type, d.p_updated, d.id, d.doc \
-              FROM documents d WHERE {}",
-            filter.sql
-        );
-        order_clause(&mut page, &query.sort);
-        page.push(" LIMIT ");
-        page.bind(Bind::Int(query.limit.min(i64::MAX as u64) as i64));
-        page.push(" OFFSET ");
-        page.bind(Bind::Int(query.offset.min(i64::MAX as u64) as i64));
-        page.push(") AS d");
-        // The aggregate's ORDER BY repeats the page order; its binds number on.
-        let mut order = page.clone();
-        order.sql.clear();
-        order_clause(&mut order, &query.sort);
-        page.binds = order.binds;
-        page.sql = page.sql.replacen("{ORDER}", &order.sql, 1);
+        let (filter, page) = page_sql(query);
         // Counts of unchanged kinds are remembered: a paged list then costs one index
         // range scan of `limit` rows instead of a scan of every match. The count holds
         // for the page if no write to the kind committed while the page was read.
@@ -298,7 +306,7 @@ impl SqliteStore {
              FROM links l JOIN documents d ON d.seq = l.seq
              WHERE l.target IN (SELECT value FROM json_each($1))
                AND d.kind IN (SELECT value FROM json_each($2))
-             ORDER BY l.seq LIMIT $3",
+             ORDER BY l.seq LIMIT (SELECT $3)",
         )
         .bind(shared::list_json(targets))
         .bind(shared::list_json(kinds))
@@ -497,4 +505,82 @@ impl SqliteStore {
 
 fn stopped() -> StoreError {
     StoreError::Unavailable("the SQLite writer has stopped".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use crate::query::{Column, Condition, Op, Operand, SortKey, Target};
+
+    /// A list's page statement is prepared once however often it runs, whatever its
+    /// limit and offset (a bound LIMIT read by the planner made SQLite prepare it anew at
+    /// every execution).
+    #[test]
+    fn a_list_page_is_prepared_once_whatever_its_limit_and_offset() {
+        let connection = rusqlite::Connection::open_in_memory().unwrap();
+        for statement in MIGRATIONS.iter().chain(LINK_MIGRATIONS) {
+            connection.execute_batch(statement).unwrap();
+        }
+        for seq in 0..50 {
+            connection
+                .execute(
+                    "INSERT INTO documents (kind, id, version, p_state, doc)
+                     VALUES ('offering', ?1, 1, 'Launched', '{}')",
+                    [format!("o{seq}")],
+                )
+                .unwrap();
+        }
+        let launched = Condition {
+            target: Target::Column(Column::State),
+            op: Op::Eq,
+            values: vec![Operand {
+                raw: "Launched".to_string(),
+                number: None,
+                instant: None,
+                boolean: None,
+            }],
+        };
+        for sort in [
+            vec![],
+            vec![SortKey {
+                target: Target::Column(Column::Name),
+                descending: true,
+            }],
+        ] {
+            let query = |limit, offset| ListQuery {
+                kind: "offering".to_string(),
+                conditions: vec![launched.clone()],
+                sort: sort.clone(),
+                offset,
+                limit,
+            };
+            let (_, first) = page_sql(&query(20, 0));
+            let mut statement = connection.prepare(&first.sql).unwrap();
+            for (limit, offset) in [(20, 0), (20, 20), (5, 45), (20, 0)] {
+                let (_, page) = page_sql(&query(limit, offset));
+                assert_eq!(page.sql, first.sql, "one statement for every page");
+                for (index, bind) in page.binds.iter().enumerate() {
+                    let at = statement
+                        .parameter_index(&format!("${}", index + 1))
+                        .unwrap()
+                        .unwrap();
+                    match bind {
+                        Bind::Text(text) => statement.raw_bind_parameter(at, text),
+                        Bind::Real(real) => statement.raw_bind_parameter(at, real),
+                        Bind::Int(int) => statement.raw_bind_parameter(at, int),
+                    }
+                    .unwrap();
+                }
+                let mut rows = statement.raw_query();
+                let count: i64 = rows.next().unwrap().unwrap().get(1).unwrap();
+                assert_eq!(count, (50 - offset as i64).min(limit as i64));
+            }
+            assert_eq!(
+                statement.get_status(rusqlite::StatementStatus::RePrepare),
+                0
+            );
+        }
+    }
 }
