@@ -84,28 +84,21 @@ pub(crate) async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -
             else {
                 return Ok(());
             };
-            let mut children = Vec::new();
             let mut in_progress: Vec<&Value> = Vec::new();
             for item in items(&order, ITEMS) {
                 if text(item, "state") == "inProgress" {
                     in_progress.push(item);
                 }
             }
-            for (item_id, need) in needs(engine, in_progress).await? {
-                match need {
-                    Need::Services(service_items) => {
-                        let child = service_order_id(id, &item_id);
-                        let body = service_order(&order, id, &item_id, service_items);
-                        engine.ensure(service_orders(engine)?, &child, body).await?;
-                        children.push(child);
-                    }
-                    Need::ProductOnly => {}
-                    Need::Fails(reason) => {
-                        super::fail_item(engine, API, ORDERS, ITEMS, id, &item_id, &reason).await?
-                    }
+            let needs = needs(engine, in_progress).await?;
+            for (item_id, need) in &needs {
+                if let Need::Services(service_items) = need {
+                    let body = service_order(&order, id, item_id, service_items.clone());
+                    let child = service_order_id(id, item_id);
+                    engine.ensure(service_orders(engine)?, &child, body).await?;
                 }
             }
-            children
+            started(engine, id, needs).await?
         }
     };
     for child in &children {
@@ -183,6 +176,12 @@ async fn accept_new(engine: &Engine, id: &str) -> Result<Start> {
     if !accepted {
         return Ok(Start::NotNew);
     }
+    Ok(Start::Accepted(started(engine, id, needs).await?))
+}
+
+/// Once the service orders of order `id`'s items are made: their ids, after failing
+/// the items that cannot be fulfilled.
+async fn started(engine: &Engine, id: &str, needs: Vec<(String, Need)>) -> Result<Vec<String>> {
     let mut children = Vec::new();
     for (item_id, need) in needs {
         match need {
@@ -193,7 +192,7 @@ async fn accept_new(engine: &Engine, id: &str) -> Result<Start> {
             }
         }
     }
-    Ok(Start::Accepted(children))
+    Ok(children)
 }
 
 /// What each of these items needs, by item id.

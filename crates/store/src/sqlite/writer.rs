@@ -157,7 +157,8 @@ const BACKSTOP_PAGES: i64 = 16_000;
 /// transaction that began with the WAL wholly copied, which the writer, going on with
 /// its next group while this thread copies, never found by itself. (The WAL then grew
 /// to the writer's backstop, 64 MB, each time, every frame a new page of the file, and
-/// every page lookup searched a longer WAL index: ~15 % more CPU per order.)
+/// every page lookup searched a longer WAL index; the CPU this saves per order was
+/// within the noise of the order bench.)
 fn checkpoint(connection: Connection, wrote: std_mpsc::Receiver<()>, caught_up: &AtomicBool) {
     while wrote.recv().is_ok() {
         for _ in 0..4 {
@@ -440,8 +441,8 @@ fn member(connection: &Connection, request: &Request, now: i64) -> StoreResult<O
 /// `jobs_due` range: the index serves it all the same, but the planner no longer estimates
 /// the range from the bound value (STAT4), which made SQLite prepare the statement again
 /// at every claim (~4 % of the core). So is the limit: the planner reads a bound LIMIT's
-/// value, and a claim with another number of free slots than the last prepared the
-/// statement again (~8 % of the core at 300 orders/s).
+/// value, and such a statement is prepared again whenever that parameter is bound, even
+/// to the same value (~8 % of the core at 300 orders/s).
 const CLAIM: &str = "UPDATE OR ROLLBACK jobs SET lease_until = ?1, attempts = attempts + 1
      WHERE id IN (
         SELECT id FROM jobs
