@@ -17,7 +17,7 @@ use std::sync::Arc;
 use serde_json::{json, Map, Value};
 use switchboard_engine::{Engine, Error, Result, View, ViewFuture};
 
-use crate::catalog_rules::{has_characteristic, value_sources, Entity, Role};
+use crate::catalog::{has_characteristic, value_sources, Entity, Role};
 
 /// Levels a tree may have (an offering with its specification, a CFS, an RFS and a
 /// resource is five). Cycles are refused on write; this bounds what an import or a

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use switchboard_engine::{ApiDecl, JobHandler};
 
+pub mod catalog;
 mod catalog_jobs;
 pub mod catalog_rules;
 pub mod decomposition;

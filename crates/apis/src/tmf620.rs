@@ -9,7 +9,7 @@ use crate::catalog_jobs::{catalog_entity, catalog_job, catalog_job_handlers};
 use crate::catalog_rules::{with_hooks, ProductSpecificationRules};
 use crate::decomposition::Decomposition;
 
-pub const CODE: &str = "TMF620";
+pub const CODE: &str = crate::catalog::PRODUCT_CATALOG;
 const EXPORT_QUEUE: &str = "tmf620.exportJob";
 const IMPORT_QUEUE: &str = "tmf620.importJob";
 /// What an export writes and an import reads.
@@ -42,10 +42,14 @@ pub fn api() -> ApiDecl {
                 ResourceDecl {
                     references: const {
                         &[
-                            Reference::to("serviceSpecification", "TMF633", "serviceSpecification"),
+                            Reference::to(
+                                "serviceSpecification",
+                                crate::catalog::SERVICE_CATALOG,
+                                "serviceSpecification",
+                            ),
                             Reference::to(
                                 "resourceSpecification",
-                                "TMF634",
+                                crate::catalog::RESOURCE_CATALOG,
                                 "resourceSpecification",
                             ),
                             Reference::to(

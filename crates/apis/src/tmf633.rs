@@ -8,7 +8,7 @@ use switchboard_engine::{ApiDecl, JobHandler, Reference, ResourceDecl};
 use crate::catalog_jobs::{catalog_entity, catalog_job, catalog_job_handlers};
 use crate::catalog_rules::{with_hooks, SpecificationRules};
 
-pub const CODE: &str = "TMF633";
+pub const CODE: &str = crate::catalog::SERVICE_CATALOG;
 const EXPORT_QUEUE: &str = "tmf633.exportJob";
 const IMPORT_QUEUE: &str = "tmf633.importJob";
 const CATALOG_COLLECTIONS: &[&str] = &[
@@ -47,7 +47,7 @@ pub fn api() -> ApiDecl {
                                 .acyclic(),
                             Reference::to(
                                 "resourceSpecification",
-                                "TMF634",
+                                crate::catalog::RESOURCE_CATALOG,
                                 "resourceSpecification",
                             ),
                         ]

@@ -8,7 +8,7 @@ use switchboard_engine::{ApiDecl, JobHandler, Reference, ResourceDecl};
 use crate::catalog_jobs::{catalog_entity, catalog_job, catalog_job_handlers};
 use crate::catalog_rules::{with_hooks, SpecificationRules};
 
-pub const CODE: &str = "TMF634";
+pub const CODE: &str = crate::catalog::RESOURCE_CATALOG;
 const EXPORT_QUEUE: &str = "tmf634.exportJob";
 const IMPORT_QUEUE: &str = "tmf634.importJob";
 const CATALOG_COLLECTIONS: &[&str] = &[
