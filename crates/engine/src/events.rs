@@ -38,7 +38,7 @@ pub fn event(resource_type: &str, collection: &str, change: Change, resource: &V
     payload.insert(collection.to_string(), resource.clone());
     json!({
         "eventId": uuid::Uuid::new_v4().to_string(),
-        "eventTime": crate::now_rfc3339(),
+        "eventTime": crate::clock::now_rfc3339(),
         "eventType": format!("{resource_type}{}", change.suffix()),
         "event": Value::Object(payload),
     })

@@ -2,54 +2,17 @@
 //! as the write sees them, keeps state of its own that clients never see (a pool's
 //! allocation ledger), queues jobs, and serialises on a key. Everything it writes
 //! commits with the document, or nothing does.
-
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+//! (The `Scope` struct itself is in `kernel`, since hooks and the engine refer to it;
+//! here is what a hook may do with it.)
 
 use serde_json::Value;
-use switchboard_store::{Promoted, Tx};
-use tokio::sync::OwnedMutexGuard;
+use switchboard_store::Promoted;
 
-use crate::decl::NewJob;
-use crate::engine::{parse_stored, storable_json, Engine};
+use crate::document::{parse_stored, storable_json};
 use crate::error::{Error, Result};
+use crate::model::NewJob;
 
-/// In-process locks by key: writers of one key queue here instead of colliding at
-/// commit. Correctness never rests on them (versions do that, across processes too);
-/// they only spare a hot key the retries.
-#[derive(Default)]
-pub(crate) struct KeyLocks {
-    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-}
-
-impl KeyLocks {
-    fn entry(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = match self.locks.lock() {
-            Ok(locks) => locks,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        locks.entry(key.to_string()).or_default().clone()
-    }
-
-    async fn lock(&self, key: &str) -> OwnedMutexGuard<()> {
-        self.entry(key).lock_owned().await
-    }
-
-    /// The lock on `key` if no one holds it.
-    fn try_lock(&self, key: &str) -> Option<OwnedMutexGuard<()>> {
-        self.entry(key).try_lock_owned().ok()
-    }
-}
-
-/// A hook's view of the write transaction.
-pub struct Scope {
-    engine: Engine,
-    api: &'static str,
-    pub(crate) tx: Tx,
-    pub(crate) jobs: Vec<NewJob>,
-    /// The key locks held, by key: a transaction of several writes takes each once.
-    guards: Vec<(String, OwnedMutexGuard<()>)>,
-}
+pub use crate::kernel::Scope;
 
 /// A piece of internal state as read: its version and value.
 #[derive(Debug, Clone)]
@@ -59,26 +22,6 @@ pub struct Internal {
 }
 
 impl Scope {
-    pub(crate) fn new(engine: Engine, api: &'static str, tx: Tx) -> Scope {
-        Scope {
-            engine,
-            api,
-            tx,
-            jobs: Vec::new(),
-            guards: Vec::new(),
-        }
-    }
-
-    /// The API whose internal state the next write's hooks keep (a transaction of
-    /// several writes may span APIs).
-    pub(crate) fn set_api(&mut self, api: &'static str) {
-        self.api = api;
-    }
-
-    pub fn engine(&self) -> &Engine {
-        &self.engine
-    }
-
     /// Waits for, then holds until the write is submitted for commit (or fails), this
     /// process's lock on `key` (e.g. a pool id). Internal state written under it is
     /// handed to the next holder at once (`Tx::get_latest`), so writers of one key
@@ -178,14 +121,5 @@ impl Scope {
     /// Queues a job with the write.
     pub fn enqueue(&mut self, job: NewJob) {
         self.jobs.push(job);
-    }
-
-    /// The transaction back, with the jobs queued; the locks go with it, released once
-    /// its writes are submitted.
-    pub(crate) fn finish(mut self) -> (Tx, Vec<NewJob>) {
-        for (_, guard) in self.guards {
-            self.tx.release_on_submit(Box::new(guard));
-        }
-        (self.tx, self.jobs)
     }
 }

@@ -7,11 +7,12 @@
 
 use serde_json::Value;
 
-use crate::decl::WriteKind;
-use crate::engine::{announce, parse_stored, transactional, Engine, ResourceRef};
+use crate::commit::{announce, transactional};
+use crate::document::parse_stored;
 use crate::error::Result;
 use crate::events::{self, Change};
-use crate::scope::Scope;
+use crate::kernel::{Engine, Scope};
+use crate::model::{ResourceRef, WriteKind};
 
 /// Writes under way in one transaction; nothing is stored until `commit`, and nothing
 /// at all when it is dropped instead.

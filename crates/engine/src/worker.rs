@@ -3,7 +3,6 @@
 //! done, retried with exponential backoff, or dead-lettered.
 
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,8 +10,10 @@ use serde_json::Value;
 use switchboard_store::Job;
 use tokio::task::JoinSet;
 
-use crate::engine::Engine;
 use crate::events::DELIVERY_QUEUE;
+use crate::kernel::Engine;
+
+pub use crate::kernel::{JobFuture, JobHandler};
 
 /// Jobs claimed per round trip and run at once by one worker.
 const BATCH: i64 = 32;
@@ -23,14 +24,6 @@ const MAX_IN_FLIGHT: usize = 256;
 struct KnownDue {
     read_at: Option<std::time::Instant>,
     due: Option<i64>,
-}
-
-pub type JobFuture<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
-
-/// Runs the jobs of one queue. A handler must be idempotent: after a crash the same
-/// job may run again.
-pub trait JobHandler: Send + Sync {
-    fn run<'a>(&'a self, engine: &'a Engine, payload: &'a Value) -> JobFuture<'a>;
 }
 
 impl Engine {
