@@ -1,9 +1,9 @@
 //! TMF622 Product Ordering v4: product orders and their cancellation. A new order is
-//! validated first (`order_validation`).
+//! validated first (by the chain, crate `switchboard-fulfilment`).
 
 use switchboard_engine::{ApiDecl, Reference};
 
-use crate::ordering::Order;
+use crate::ordering::{queues, Order};
 
 pub const CODE: &str = "TMF622";
 
@@ -12,8 +12,8 @@ pub const ORDER: Order = Order {
     collection: "productOrder",
     resource_type: "ProductOrder",
     items: "productOrderItem",
-    start: Some(crate::fulfilment::product::FULFIL),
-    resume: Some(crate::fulfilment::product::RESUME),
+    start: Some(queues::PRODUCT_FULFIL),
+    resume: Some(queues::PRODUCT_RESUME),
     parent: None,
 };
 

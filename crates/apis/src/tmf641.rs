@@ -2,7 +2,7 @@
 
 use switchboard_engine::{ApiDecl, Reference};
 
-use crate::ordering::Order;
+use crate::ordering::{parents, queues, Order, Parent};
 
 pub const CODE: &str = "TMF641";
 
@@ -11,11 +11,11 @@ pub const ORDER: Order = Order {
     collection: "serviceOrder",
     resource_type: "ServiceOrder",
     items: "serviceOrderItem",
-    start: Some(crate::fulfilment::service::FULFIL),
-    resume: Some(crate::fulfilment::service::RESUME),
-    parent: Some(crate::ordering::Parent {
-        queue: crate::fulfilment::product::RESUME,
-        id: crate::fulfilment::product::parent_of,
+    start: Some(queues::SERVICE_FULFIL),
+    resume: Some(queues::SERVICE_RESUME),
+    parent: Some(Parent {
+        queue: queues::PRODUCT_RESUME,
+        id: parents::product_order_of,
     }),
 };
 

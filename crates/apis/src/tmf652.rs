@@ -2,7 +2,7 @@
 
 use switchboard_engine::{ApiDecl, Reference};
 
-use crate::ordering::Order;
+use crate::ordering::{parents, queues, Order, Parent};
 
 pub const CODE: &str = "TMF652";
 
@@ -11,11 +11,11 @@ pub const ORDER: Order = Order {
     collection: "resourceOrder",
     resource_type: "ResourceOrder",
     items: "orderItem",
-    start: Some(crate::fulfilment::resource::FULFIL),
+    start: Some(queues::RESOURCE_FULFIL),
     resume: None,
-    parent: Some(crate::ordering::Parent {
-        queue: crate::fulfilment::service::RESUME,
-        id: crate::fulfilment::resource::parent_of,
+    parent: Some(Parent {
+        queue: queues::SERVICE_RESUME,
+        id: parents::service_order_of,
     }),
 };
 

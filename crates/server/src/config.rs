@@ -2,8 +2,8 @@
 //! twin.
 
 use clap::{Args, ValueEnum};
-use switchboard_apis::fulfilment::Activation;
 use switchboard_engine::callbacks::CallbackPolicy;
+use switchboard_fulfilment::Activation;
 
 /// What a `serve` process does; API nodes and workers scale separately on PostgreSQL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -16,6 +16,7 @@ pub mod transfer;
 
 use std::future::Future;
 
+use switchboard_apis::Registration;
 use switchboard_engine::{Engine, EngineConfig};
 use switchboard_store::{Store, StoreConfig};
 use tokio::net::TcpListener;
@@ -57,12 +58,9 @@ pub async fn build(config: &ServeConfig) -> anyhow_free::Result<(Engine, axum::R
         callbacks: config.callback_policy(),
         ..EngineConfig::default()
     };
-    let engine = Engine::new(
-        store,
-        engine_config,
-        switchboard_apis::all(),
-        switchboard_apis::job_handlers_with(config.activation()?),
-    )?;
+    // One list: each API's routes and the handlers of its jobs.
+    let (apis, jobs) = Registration::split(switchboard_fulfilment::all(config.activation()?));
+    let engine = Engine::new(store, engine_config, apis, jobs)?;
     let router = if config.role.serves_apis() {
         routes::router(engine.clone(), config.max_body_bytes)
     } else {

@@ -444,7 +444,7 @@ impl HrefRewrite {
             public_url: public_url.trim_end_matches('/').to_string(),
             bases: switchboard_apis::all()
                 .iter()
-                .map(|api| (api.code, api.base_path))
+                .map(|api| (api.decl.code, api.decl.base_path))
                 .collect(),
         }
     }

@@ -5,7 +5,7 @@
 //! an order that already ended. And TMF640 service activation (services with their
 //! state machine, read-only monitors).
 //!
-//! Every new order is worked on by the server at once (`fulfilment` in the apis crate;
+//! Every new order is worked on by the server at once (the `fulfilment` crate;
 //! `order_validation.rs` tests a product order's validation). The minimal orders here
 //! settle fast: a product order for an offering without a specification completes (a
 //! product in TMF637, nothing ordered below it), while the service and resource orders

@@ -10,50 +10,28 @@
 //! nothing is left in the inventories for it.
 
 use serde_json::{json, Value};
+use switchboard_apis::catalog_rules::Entity;
+use switchboard_apis::ordering::parents;
+use switchboard_apis::ordering::states::FINAL;
+use switchboard_apis::{text, tmf622, tmf637, tmf638, tmf641};
 use switchboard_engine::{Engine, Result, Together};
 
-use super::activation::Activation;
-use super::cancel::{self, Kind};
-use super::plan::{self, Catalog, Context, Values};
-use super::{derived_id, finish_together, items, Outcome, FINAL};
-use crate::catalog_rules::Entity;
-use crate::text;
+use crate::activation::Activation;
+use crate::entry::order_to_work_on;
+use crate::ids::{cfs_id, product_id, service_order_id};
+use crate::kind::{cancelling, Kind};
+use crate::orders::{
+    accept_or_reject, accept_or_reject_in, fail_item, finish_together, items, reading_if_taken,
+    reasons, Outcome,
+};
+use crate::plan::{self, Catalog, Context, Values};
+use crate::product_plan::item_product;
+use crate::validation::problems_of;
+use crate::{cancel, service, undo};
 
-pub const FULFIL: &str = "tmf622.fulfilProductOrder";
-pub const RESUME: &str = "tmf622.resumeProductOrder";
-const API: &str = crate::tmf622::CODE;
+const API: &str = tmf622::CODE;
 const ORDERS: &str = "productOrder";
 const ITEMS: &str = "productOrderItem";
-
-/// The service order made for a product order item.
-pub fn service_order_id(order: &str, item: &str) -> String {
-    derived_id(order, item, "serviceOrder")
-}
-
-/// The product an `add` item creates.
-pub fn product_id(order: &str, item: &str) -> String {
-    derived_id(order, item, "product")
-}
-
-/// The product order a service order was made for (its `externalReference`).
-pub fn parent_of(service_order: &Value) -> Option<String> {
-    service_order
-        .get("externalReference")
-        .and_then(Value::as_array)?
-        .iter()
-        .find(|reference| text(reference, "externalReferenceType") == "ProductOrder")
-        .map(|reference| text(reference, "name"))
-}
-
-/// The product order item a service order was made for.
-pub fn parent_item_of(service_order: &Value) -> Option<String> {
-    service_order
-        .get("externalReference")
-        .and_then(Value::as_array)?
-        .iter()
-        .find(|reference| text(reference, "externalReferenceType") == "ProductOrderItem")
-        .map(|reference| text(reference, "name"))
-}
 
 /// What one product order item needs.
 enum Need {
@@ -65,22 +43,12 @@ enum Need {
     Fails(String),
 }
 
-/// What the product of an item is: its specification and characteristic values.
-struct ItemProduct {
-    specification: Option<Value>,
-    offering: Option<Value>,
-    values: Values,
-    /// The inventory product a modify or delete names.
-    held: Option<Value>,
-}
-
-pub(crate) async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -> Result<()> {
+pub async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -> Result<()> {
     let children = match accept_new(engine, id).await? {
         Start::Accepted(children) => children,
         Start::Stop => return Ok(()),
         Start::NotNew => {
-            let Some(order) =
-                super::order_to_work_on(engine, activation, Kind::Product, id, true).await?
+            let Some(order) = order_to_work_on(engine, activation, Kind::Product, id, true).await?
             else {
                 return Ok(());
             };
@@ -102,13 +70,13 @@ pub(crate) async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -
         }
     };
     for child in &children {
-        if cancel::cancelling(engine, Kind::Product, id).await? {
+        if cancelling(engine, Kind::Product, id).await? {
             // Made after the cancellation looked for it.
             cancel::cancel_below(engine, Kind::Product, id, Kind::Service, child).await?;
         }
         // Its first step runs here (no job of its own): a crash before it is done runs
         // this job, and so it, again.
-        super::service::fulfil(engine, activation, child).await?;
+        service::fulfil(engine, activation, child).await?;
     }
     // The service orders ran here and, unless one waits (an activation, a cancellation),
     // have ended: the order ends at once (a service order still running resumes it when
@@ -137,22 +105,22 @@ async fn accept_new(engine: &Engine, id: &str) -> Result<Start> {
     if text(&order, "state") != "acknowledged" {
         return Ok(Start::NotNew);
     }
-    let problems = crate::order_validation::problems(engine, &order).await?;
+    let problems = problems_of(engine, Kind::Product, &order).await?;
     if !problems.is_empty() {
-        super::accept_or_reject(engine, API, ORDERS, ITEMS, id, &problems).await?;
+        accept_or_reject(engine, API, ORDERS, ITEMS, id, &problems).await?;
         return Ok(Start::Stop);
     }
     // Every item: accepting the order starts them all.
     let needs = needs(engine, items(&order, ITEMS)).await?;
     let (at, below) = (engine.served(API, ORDERS)?, service_orders(engine)?);
     let now = switchboard_engine::now_rfc3339();
-    let accepted = super::reading_if_taken(|read_first| {
+    let accepted = reading_if_taken(|read_first| {
         let (needs, order, now) = (&needs, &order, &now);
         async move {
             let mut together = engine.together(read_first).await?;
             let stored = together
                 .update(at, id, |order| {
-                    super::accept_or_reject_in(order, ITEMS, &[], now);
+                    accept_or_reject_in(order, ITEMS, &[], now);
                     Ok(())
                 })
                 .await?;
@@ -188,7 +156,7 @@ async fn started(engine: &Engine, id: &str, needs: Vec<(String, Need)>) -> Resul
             Need::Services(_) => children.push(service_order_id(id, &item_id)),
             Need::ProductOnly => {}
             Need::Fails(reason) => {
-                super::fail_item(engine, API, ORDERS, ITEMS, id, &item_id, &reason).await?
+                fail_item(engine, API, ORDERS, ITEMS, id, &item_id, &reason).await?
             }
         }
     }
@@ -208,7 +176,7 @@ async fn needs<'a>(
 }
 
 fn service_orders(engine: &Engine) -> Result<switchboard_engine::ResourceRef> {
-    engine.served(crate::tmf641::CODE, "serviceOrder")
+    engine.served(tmf641::CODE, "serviceOrder")
 }
 
 /// The service order that fulfils item `item_id` of product order `order` (`id`):
@@ -217,121 +185,9 @@ fn service_order(order: &Value, id: &str, item_id: &str, service_items: Vec<Valu
     json!({
         "state": "inProgress",
         "description": format!("fulfils item {item_id} of product order {id}"),
-        "externalReference": [
-            {"externalReferenceType": "ProductOrder", "name": id},
-            {"externalReferenceType": "ProductOrderItem", "name": item_id},
-        ],
+        "externalReference": parents::of_product_order_item(id, item_id),
         "relatedParty": order.get("relatedParty").cloned().unwrap_or(json!([])),
         "serviceOrderItem": service_items,
-    })
-}
-
-/// The product an item is about: for `add` from the catalog, for `modify`/`delete` the
-/// inventory product with the item's values over its own.
-async fn item_product(
-    engine: &Engine,
-    item: &Value,
-) -> Result<std::result::Result<ItemProduct, String>> {
-    let catalog = Catalog::new(engine);
-    let product = item.get("product");
-    let given = plan::from_list(product.and_then(|product| product.get("productCharacteristic")));
-    let mut spec_id = product
-        .and_then(|product| product.get("productSpecification"))
-        .map(|spec| text(spec, "id"))
-        .filter(|id| !id.is_empty());
-    let mut offering = None;
-    let mut held = None;
-    let mut base = Values::new();
-    match text(item, "action").as_str() {
-        "add" => {
-            let offering_id = item
-                .get("productOffering")
-                .map(|offering| text(offering, "id"))
-                .unwrap_or_default();
-            match catalog.read(Entity::ProductOffering, &offering_id).await? {
-                Ok(doc) => {
-                    if spec_id.is_none() {
-                        spec_id = doc
-                            .get("productSpecification")
-                            .map(|spec| text(spec, "id"))
-                            .filter(|id| !id.is_empty());
-                    }
-                    offering = Some(doc);
-                }
-                Err(message) => return Ok(Err(message)),
-            }
-        }
-        "modify" | "delete" => {
-            let product_id = product
-                .map(|product| text(product, "id"))
-                .unwrap_or_default();
-            let Some(doc) = engine
-                .document(crate::tmf637::CODE, "product", &product_id)
-                .await?
-            else {
-                return Ok(Err(format!(
-                    "product '{product_id}' is not in the inventory"
-                )));
-            };
-            if spec_id.is_none() {
-                spec_id = doc
-                    .get("productSpecification")
-                    .map(|spec| text(spec, "id"))
-                    .filter(|id| !id.is_empty());
-            }
-            base = plan::from_list(doc.get("productCharacteristic"));
-            held = Some(doc);
-        }
-        _ => {}
-    }
-    let specification = match spec_id {
-        Some(spec_id) => match catalog.read(Entity::ProductSpecification, &spec_id).await? {
-            Ok(spec) => Some(spec),
-            Err(message) => return Ok(Err(message)),
-        },
-        None => None,
-    };
-    let mut values = match &specification {
-        Some(spec) => plan::values(
-            Entity::ProductSpecification,
-            spec,
-            &Context::default(),
-            &Values::new(),
-        ),
-        None => Values::new(),
-    };
-    values.extend(base);
-    values.extend(given);
-    Ok(Ok(ItemProduct {
-        specification,
-        offering,
-        values,
-        held,
-    }))
-}
-
-/// The product context the services of a product order item take values from.
-pub async fn context_of(engine: &Engine, service_order: &Value) -> Result<Context> {
-    let (Some(order_id), Some(item_id)) = (parent_of(service_order), parent_item_of(service_order))
-    else {
-        return Ok(Context::default());
-    };
-    let Some(order) = engine.document(API, ORDERS, &order_id).await? else {
-        return Ok(Context::default());
-    };
-    let Some(item) = items(&order, ITEMS)
-        .iter()
-        .find(|item| text(item, "id") == item_id)
-    else {
-        return Ok(Context::default());
-    };
-    Ok(match item_product(engine, item).await? {
-        Ok(ItemProduct {
-            specification: Some(spec),
-            values,
-            ..
-        }) => Context::default().with(Entity::ProductSpecification, &text(&spec, "id"), &values),
-        _ => Context::default(),
     })
 }
 
@@ -393,7 +249,7 @@ async fn need(engine: &Engine, item: &Value) -> Result<Need> {
                 let mut service = json!({"id": service_id});
                 if action == "modify" {
                     let Some(current) = engine
-                        .document(crate::tmf638::CODE, "service", &service_id)
+                        .document(tmf638::CODE, "service", &service_id)
                         .await?
                     else {
                         return Ok(Need::Fails(format!(
@@ -433,8 +289,8 @@ async fn need(engine: &Engine, item: &Value) -> Result<Need> {
     })
 }
 
-pub(crate) async fn resume(engine: &Engine, activation: &Activation, id: &str) -> Result<()> {
-    super::reading_if_taken(|read_first| resume_with(engine, activation, id, read_first)).await
+pub async fn resume(engine: &Engine, activation: &Activation, id: &str) -> Result<()> {
+    reading_if_taken(|read_first| resume_with(engine, activation, id, read_first)).await
 }
 
 async fn resume_with(
@@ -443,8 +299,7 @@ async fn resume_with(
     id: &str,
     read_first: bool,
 ) -> Result<()> {
-    let Some(order) = super::order_to_work_on(engine, activation, Kind::Product, id, false).await?
-    else {
+    let Some(order) = order_to_work_on(engine, activation, Kind::Product, id, false).await? else {
         return Ok(());
     };
     let mut outcomes = Vec::new();
@@ -461,7 +316,7 @@ async fn resume_with(
         }
         let service_order = engine
             .document(
-                crate::tmf641::CODE,
+                tmf641::CODE,
                 "serviceOrder",
                 &service_order_id(id, &item_id),
             )
@@ -489,7 +344,7 @@ async fn resume_with(
         if let Some(service_order) = &service_order {
             let state = text(service_order, "state");
             if state != "completed" {
-                super::service::undo_all(engine, activation, service_order).await?;
+                undo::service_order(engine, activation, service_order).await?;
                 outcomes.push(Outcome::failed(
                     &item_id,
                     format!(
@@ -508,7 +363,7 @@ async fn resume_with(
         outcomes.push(Outcome::of(&item_id, done));
     }
     let committed = finish_together(together, (API, ORDERS, ITEMS), id, &outcomes).await;
-    let cancelling = cancel::cancelling(engine, Kind::Product, id).await?;
+    let cancelling = cancelling(engine, Kind::Product, id).await?;
     match committed {
         // The order changed under the commit: its cancellation undoes what is left.
         Err(_) if cancelling => Ok(()),
@@ -516,28 +371,11 @@ async fn resume_with(
         Ok(()) => {
             if cancelling {
                 for product in &added {
-                    terminate_product(engine, product).await?; // the cancellation's undo may have run
+                    undo::terminate_product(engine, product).await?; // the cancellation's undo may have run
                 }
             }
             Ok(())
         }
-    }
-}
-
-/// The reasons a finished order gives in its notes, for the parent's note.
-pub fn reasons(order: &Value) -> String {
-    let texts: Vec<String> = order
-        .get("note")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .map(|note| text(note, "text"))
-        .filter(|text| !text.is_empty())
-        .collect();
-    if texts.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", texts.join("; "))
     }
 }
 
@@ -554,7 +392,7 @@ async fn record_product(
     let action = text(item, "action");
     let engine = together.engine().clone();
     let engine = &engine;
-    let at = engine.served(crate::tmf637::CODE, "product")?;
+    let at = engine.served(tmf637::CODE, "product")?;
     let product = match item_product(engine, item).await? {
         Ok(product) => product,
         Err(message) => return Ok(Err(message)),
@@ -574,7 +412,7 @@ async fn record_product(
                     .iter()
                     .map(|service_item| {
                         json!({
-                            "id": super::service::cfs_id(&text(service_order, "id"), &text(service_item, "id")),
+                            "id": cfs_id(&text(service_order, "id"), &text(service_item, "id")),
                             "@referredType": "Service",
                         })
                     })
@@ -647,30 +485,4 @@ fn push_order_item(doc: &mut Value, order_item: &Value) {
             list.push(order_item.clone());
         }
     }
-}
-
-/// Undoes what a product order added (a cancellation): each item's service order is
-/// undone and the product an `add` created is terminated.
-pub async fn undo(engine: &Engine, activation: &Activation, order: &Value) -> Result<()> {
-    let order_id = text(order, "id");
-    for item in items(order, ITEMS) {
-        let item_id = text(item, "id");
-        if let Some(service_order) = engine
-            .document(
-                crate::tmf641::CODE,
-                "serviceOrder",
-                &service_order_id(&order_id, &item_id),
-            )
-            .await?
-        {
-            super::service::undo_all(engine, activation, &service_order).await?;
-        }
-        terminate_product(engine, &product_id(&order_id, &item_id)).await?;
-    }
-    Ok(())
-}
-
-async fn terminate_product(engine: &Engine, id: &str) -> Result<()> {
-    let product = (crate::tmf637::CODE, "product");
-    super::terminate(engine, product, ("status", "terminationDate"), id).await
 }

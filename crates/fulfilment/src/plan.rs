@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use serde_json::{json, Map, Value};
 use switchboard_engine::{Engine, Result};
 
-use crate::catalog_rules::{value_sources, Entity};
-use crate::text;
+use switchboard_apis::catalog_rules::{value_sources, Entity};
+use switchboard_apis::text;
 
 /// Characteristic name → value.
 pub type Values = Map<String, Value>;

@@ -11,86 +11,28 @@
 //! completed, failed or partial, which queues the service order that made it, if any.
 
 use serde_json::{json, Value};
+use switchboard_apis::catalog_rules::Entity;
+use switchboard_apis::{text, tmf639, tmf652, tmf685};
 use switchboard_engine::{Engine, ErrorKind, Result, Together};
 
-use super::activation::Activation;
-use super::cancel::{self, Kind};
-use super::plan::{self, Values};
-use super::{derived_id, finish, items, Outcome};
-use crate::catalog_rules::Entity;
-use crate::text;
+use crate::activation::Activation;
+use crate::entry::order_to_work_on;
+use crate::ids::{reservation_id, resource_id};
+use crate::kind::{cancelling, Kind};
+use crate::orders::{finish, finish_together, items, Outcome, SAFETY_NET};
+use crate::plan::{self, Values};
+use crate::undo::{release, resource as undo};
+use crate::validation::{specification_of, target_of};
 
-pub const FULFIL: &str = "tmf652.fulfilResourceOrder";
-const API: &str = crate::tmf652::CODE;
+const API: &str = tmf652::CODE;
 const ORDERS: &str = "resourceOrder";
 const ITEMS: &str = "orderItem";
-const INVENTORY: &str = crate::tmf639::CODE;
+const INVENTORY: &str = tmf639::CODE;
 
-/// The resource an `add` item creates.
-pub fn resource_id(order: &str, item: &str) -> String {
-    derived_id(order, item, "resource")
-}
-
-/// The reservation holding a resource's pool unit.
-fn reservation_id(resource: &str) -> String {
-    derived_id(resource, "", "reservation")
-}
-
-/// The service order a resource order was made for (its `externalReference`).
-pub fn parent_of(resource_order: &Value) -> Option<String> {
-    resource_order
-        .get("externalReference")
-        .and_then(Value::as_array)?
-        .iter()
-        .find(|reference| text(reference, "entityType") == "ServiceOrder")
-        .map(|reference| text(reference, "id"))
-}
-
-fn specification_of(item: &Value) -> String {
-    item.get("resourceSpecification")
-        .or_else(|| {
-            item.get("resource")
-                .and_then(|r| r.get("resourceSpecification"))
-        })
-        .map(|spec| text(spec, "id"))
-        .unwrap_or_default()
-}
-
-fn target_of(item: &Value) -> String {
-    item.get("resource")
-        .map(|r| text(r, "id"))
-        .unwrap_or_default()
-}
-
-pub(crate) async fn problems(
-    engine: &Engine,
-    order: &Value,
-) -> Result<Vec<(Option<String>, String)>> {
-    let mut problems = Vec::new();
-    for item in items(order, ITEMS) {
-        let add = (
-            (crate::tmf634::CODE, "resourceSpecification"),
-            specification_of(item),
-            "resourceSpecification",
-        );
-        let target = (
-            (INVENTORY, "resource"),
-            target_of(item),
-            "resource (resource.id)",
-        );
-        if let Some(problem) = super::item_problem(engine, item, add, target).await? {
-            problems.push((Some(text(item, "id")), problem));
-        }
-    }
-    Ok(problems)
-}
-
-pub(crate) async fn fulfil(engine: &Engine, id: &str) -> Result<()> {
+pub async fn fulfil(engine: &Engine, id: &str) -> Result<()> {
     // A resource order activates nothing: its cancellation undoes without adapters.
     let activation = Activation::default();
-    let Some(order) =
-        super::order_to_work_on(engine, &activation, Kind::Resource, id, true).await?
-    else {
+    let Some(order) = order_to_work_on(engine, &activation, Kind::Resource, id, true).await? else {
         return Ok(());
     };
     let items = items(&order, ITEMS);
@@ -206,7 +148,7 @@ async fn add_together(engine: &Engine, order: &Value) -> Result<bool> {
 /// every item adds, fulfils it in the same transaction (`add_together`). Answers false,
 /// having written nothing, when that does not go through (the order was made by an
 /// earlier run, say): the caller then creates it and runs `fulfil`.
-pub(crate) async fn create_fulfilled(engine: &Engine, id: &str, body: Value) -> Result<bool> {
+pub async fn create_fulfilled(engine: &Engine, id: &str, body: Value) -> Result<bool> {
     if !items(&body, ITEMS)
         .iter()
         .all(|item| text(item, "action") == "add")
@@ -225,10 +167,10 @@ pub(crate) async fn create_fulfilled(engine: &Engine, id: &str, body: Value) -> 
 async fn add_in(engine: &Engine, mut together: Together, order: &Value) -> Result<bool> {
     let order_id = text(order, "id");
     let inventory = engine.served(INVENTORY, "resource")?;
-    let reservations = engine.served(crate::tmf685::CODE, "reservation")?;
+    let reservations = engine.served(tmf685::CODE, "reservation")?;
     // A resource order with a parent runs inside the parent's step, which resumes the
     // parent as soon as this returns.
-    together.defer_jobs(super::SAFETY_NET);
+    together.defer_jobs(SAFETY_NET);
     let mut outcomes = Vec::new();
     let mut made = Vec::new();
     for item in items(order, ITEMS) {
@@ -256,11 +198,11 @@ async fn add_in(engine: &Engine, mut together: Together, order: &Value) -> Resul
         made.push(resource_id);
         outcomes.push(Outcome::completed(&text(item, "id")));
     }
-    let ends = super::finish_together(together, (API, ORDERS, ITEMS), &order_id, &outcomes);
+    let ends = finish_together(together, (API, ORDERS, ITEMS), &order_id, &outcomes);
     if ends.await.is_err() {
         return Ok(false);
     }
-    if cancel::cancelling(engine, Kind::Resource, &order_id).await? {
+    if cancelling(engine, Kind::Resource, &order_id).await? {
         for resource in &made {
             undo(engine, resource).await?; // the cancellation's undo may have run
         }
@@ -286,7 +228,7 @@ async fn add(
     let at = engine.served(INVENTORY, "resource")?;
     match engine.ensure(at, &resource_id, body).await {
         Ok(_) => {
-            if cancel::cancelling(engine, Kind::Resource, &order_id).await? {
+            if cancelling(engine, Kind::Resource, &order_id).await? {
                 undo(engine, &resource_id).await?; // the cancellation's undo may have run
             }
             Ok(Ok(()))
@@ -334,7 +276,7 @@ async fn reserve(
     resource: &str,
     order: &Value,
 ) -> Result<std::result::Result<String, String>> {
-    let at = engine.served(crate::tmf685::CODE, "reservation")?;
+    let at = engine.served(tmf685::CODE, "reservation")?;
     let body = reservation_body(pool, resource, order);
     let reservation = match engine.ensure(at, &reservation_id(resource), body).await {
         Ok((reservation, _)) => reservation,
@@ -388,49 +330,4 @@ async fn modify(engine: &Engine, item: &Value) -> Result<std::result::Result<(),
         Err(error) if error.kind == ErrorKind::BadRequest => Ok(Err(error.message)),
         Err(error) => Err(error),
     }
-}
-
-/// Takes a resource out of the inventory and gives its pool unit back: a `delete`
-/// item, and the compensation of an `add` whose service could not be activated. Each
-/// part is skipped when already done.
-pub async fn undo(engine: &Engine, resource: &str) -> Result<()> {
-    if resource.is_empty() {
-        return Ok(());
-    }
-    let at = engine.served(INVENTORY, "resource")?;
-    match engine.delete(at, resource, None).await {
-        Ok(()) => {}
-        Err(error) if error.kind == ErrorKind::NotFound => {}
-        Err(error) => return Err(error),
-    }
-    release(engine, resource).await
-}
-
-/// Gives back the pool unit held for a resource, if any.
-async fn release(engine: &Engine, resource: &str) -> Result<()> {
-    let at = engine.served(crate::tmf685::CODE, "reservation")?;
-    match engine
-        .update_internal(at, &reservation_id(resource), |reservation| {
-            if text(reservation, "reservationState") == "reserved" {
-                reservation["reservationState"] = json!("released");
-            }
-            Ok(())
-        })
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(error) if error.kind == ErrorKind::NotFound => Ok(()),
-        Err(error) => Err(error),
-    }
-}
-
-/// Undoes every `add` of a resource order (a cancellation).
-pub async fn undo_all(engine: &Engine, order: &Value) -> Result<()> {
-    let order_id = text(order, "id");
-    for item in items(order, ITEMS) {
-        if text(item, "action") == "add" {
-            undo(engine, &resource_id(&order_id, &text(item, "id"))).await?;
-        }
-    }
-    Ok(())
 }

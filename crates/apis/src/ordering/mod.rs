@@ -2,6 +2,14 @@
 //! orders): the order and item state machines, the server-owned parts of an order, and
 //! the cancel task (`cancel…Order`), whose job takes a not yet finished order through
 //! assessingCancellation and pendingCancellation to cancelled.
+//!
+//! Below it, what the order declarations and the chain (crate `switchboard-fulfilment`)
+//! both speak of: `states` (transitions and groups of states), `queues` (the chain's
+//! job queues) and `parents` (how an order the chain makes names its parent).
+
+pub mod parents;
+pub mod queues;
+pub mod states;
 
 use std::sync::Arc;
 
@@ -13,62 +21,7 @@ use switchboard_engine::{
 use crate::catalog_jobs::schema_name;
 use crate::steps::job_for;
 use crate::text;
-
-/// The order cycle (v4 `…OrderStateType`): acknowledged on receipt, then rejected, or
-/// worked (pending/held/inProgress) to completed, failed or partial; a cancellation goes
-/// through assessingCancellation and pendingCancellation.
-pub const ORDER_TRANSITIONS: &[(&str, &[&str])] = &[
-    (
-        "acknowledged",
-        &[
-            "rejected",
-            "pending",
-            "held",
-            "inProgress",
-            "assessingCancellation",
-        ],
-    ),
-    (
-        "pending",
-        &["inProgress", "held", "rejected", "assessingCancellation"],
-    ),
-    ("held", &["inProgress", "pending", "assessingCancellation"]),
-    (
-        "inProgress",
-        &[
-            "completed",
-            "failed",
-            "partial",
-            "held",
-            "pending",
-            "assessingCancellation",
-        ],
-    ),
-    (
-        "assessingCancellation",
-        &["pendingCancellation", "inProgress", "held", "pending"],
-    ),
-    ("pendingCancellation", &["cancelled"]),
-    ("completed", &[]),
-    ("failed", &[]),
-    ("partial", &[]),
-    ("rejected", &[]),
-    ("cancelled", &[]),
-];
-
-/// Orders in these states can still be cancelled.
-pub const CANCELLABLE: &[&str] = &["acknowledged", "pending", "held", "inProgress"];
-
-/// The cancel task cycle (v4 `TaskStateType`).
-const TASK_TRANSITIONS: &[(&str, &[&str])] = &[
-    (
-        "acknowledged",
-        &["inProgress", "done", "terminatedWithError"],
-    ),
-    ("inProgress", &["done", "terminatedWithError"]),
-    ("done", &[]),
-    ("terminatedWithError", &[]),
-];
+use states::{FINAL, ORDER_TRANSITIONS, TASK_TRANSITIONS};
 
 /// One ordering API's order resource.
 #[derive(Debug, Clone, Copy)]
@@ -155,12 +108,12 @@ impl Order {
         }
     }
 
-    /// The queue of this API's cancel task job (`fulfilment::cancel`).
+    /// The queue of this API's cancel task job (handled by the chain's `cancel`).
     pub fn cancel_queue(self) -> &'static str {
         match self.api {
-            "TMF622" => "tmf622.cancelProductOrder",
-            "TMF641" => "tmf641.cancelServiceOrder",
-            _ => "tmf652.cancelResourceOrder",
+            "TMF622" => queues::PRODUCT_CANCEL,
+            "TMF641" => queues::SERVICE_CANCEL,
+            _ => queues::RESOURCE_CANCEL,
         }
     }
 }
@@ -191,7 +144,7 @@ impl Hooks for OrderHooks {
         doc: &Value,
         previous: Option<&Value>,
     ) -> Vec<(String, String)> {
-        let ended = |doc: &Value| crate::fulfilment::FINAL.contains(&text(doc, "state").as_str());
+        let ended = |doc: &Value| FINAL.contains(&text(doc, "state").as_str());
         match self.0.resume {
             Some(queue)
                 if kind == WriteKind::Update && ended(doc) && !previous.is_some_and(ended) =>
@@ -215,7 +168,7 @@ impl Hooks for OrderHooks {
             (WriteKind::Create, _) => return Vec::new(),
             _ => {}
         }
-        let ended = |doc: &Value| crate::fulfilment::FINAL.contains(&text(doc, "state").as_str());
+        let ended = |doc: &Value| FINAL.contains(&text(doc, "state").as_str());
         let Some(parent) = self.0.parent else {
             return Vec::new();
         };

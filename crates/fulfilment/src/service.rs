@@ -12,200 +12,34 @@
 //! released) and fails with the reason; the order ends completed, failed or partial.
 
 use serde_json::{json, Value};
-use switchboard_engine::{Engine, ErrorKind, Result, Together};
+use switchboard_apis::ordering::parents;
+use switchboard_apis::ordering::states::FINAL;
+use switchboard_apis::{text, tmf638, tmf639, tmf641, tmf652};
+use switchboard_engine::{Engine, Result, Together};
 
-use super::activation::{Action, Activation};
-use super::cancel::{self, Kind};
-use super::plan::{self, Catalog, Context, RfsPlan, Values};
-use super::{derived_id, finish_together, items, Outcome, FINAL};
-use crate::catalog_rules::Entity;
-use crate::text;
+use crate::activation::{Action, Activation};
+use crate::entry::order_to_work_on;
+use crate::ids::{cfs_id, resource_id, resource_item, resource_order_id, rfs_id};
+use crate::kind::{cancelling, Kind};
+use crate::orders::{fail_item, finish_together, items, reading_if_taken, reasons, Outcome};
+use crate::plan::{self, Context};
+use crate::product_plan::context_of;
+use crate::service_plan::{add_plan, live, Live};
+use crate::undo::{deactivate, service_order_item as undo_item, terminate_service};
+use crate::{cancel, resource, undo};
 
-pub const FULFIL: &str = "tmf641.fulfilServiceOrder";
-pub const RESUME: &str = "tmf641.resumeServiceOrder";
-const API: &str = crate::tmf641::CODE;
+const API: &str = tmf641::CODE;
 const ORDERS: &str = "serviceOrder";
 const ITEMS: &str = "serviceOrderItem";
-const INVENTORY: &str = crate::tmf638::CODE;
+const INVENTORY: &str = tmf638::CODE;
 
-/// The resource order made for a service order.
-pub fn resource_order_id(order: &str) -> String {
-    derived_id(order, "", "resourceOrder")
-}
-
-/// The CFS service an `add` item creates.
-pub fn cfs_id(order: &str, item: &str) -> String {
-    derived_id(order, item, "service")
-}
-
-/// The RFS service number `rfs` of an `add` item.
-fn rfs_id(order: &str, item: &str, rfs: usize) -> String {
-    derived_id(order, item, &format!("rfs.{rfs}"))
-}
-
-/// The resource order item for resource `resource` of RFS `rfs` of an item.
-fn resource_item(item: &str, rfs: usize, resource: usize) -> String {
-    format!("{item}.{rfs}.{resource}")
-}
-
-pub(crate) async fn problems(
-    engine: &Engine,
-    order: &Value,
-) -> Result<Vec<(Option<String>, String)>> {
-    let mut problems = Vec::new();
-    for item in items(order, ITEMS) {
-        let service = item.get("service");
-        let spec = service
-            .and_then(|s| s.get("serviceSpecification"))
-            .map(|spec| text(spec, "id"))
-            .unwrap_or_default();
-        let target = service.map(|s| text(s, "id")).unwrap_or_default();
-        let add = (
-            (crate::tmf633::CODE, "serviceSpecification"),
-            spec,
-            "service.serviceSpecification",
-        );
-        let target = ((INVENTORY, "service"), target, "service (service.id)");
-        if let Some(problem) = super::item_problem(engine, item, add, target).await? {
-            problems.push((Some(text(item, "id")), problem));
-        }
-    }
-    Ok(problems)
-}
-
-/// What an `add` item becomes: the CFS's values and its RFSs with their resources.
-struct AddPlan {
-    cfs_spec: Value,
-    values: Values,
-    rfs: Vec<RfsPlan>,
-}
-
-async fn add_plan(
-    engine: &Engine,
-    item: &Value,
-    context: &Context,
-) -> Result<std::result::Result<AddPlan, String>> {
-    let service = item.get("service");
-    let spec_id = service
-        .and_then(|s| s.get("serviceSpecification"))
-        .map(|spec| text(spec, "id"))
-        .unwrap_or_default();
-    let catalog = Catalog::new(engine);
-    let cfs_spec = match catalog.read(Entity::ServiceSpecification, &spec_id).await? {
-        Ok(spec) => spec,
-        Err(message) => return Ok(Err(message)),
-    };
-    let given = plan::from_list(service.and_then(|s| s.get("serviceCharacteristic")));
-    let values = plan::values(Entity::ServiceSpecification, &cfs_spec, context, &given);
-    let inner = context
-        .clone()
-        .with(Entity::ServiceSpecification, &spec_id, &values);
-    let rfs = match catalog.rfs_of(&cfs_spec, &inner).await? {
-        Ok(rfs) => rfs,
-        Err(message) => return Ok(Err(message)),
-    };
-    Ok(Ok(AddPlan {
-        cfs_spec,
-        values,
-        rfs,
-    }))
-}
-
-/// A live CFS as the inventory holds it, with new values for it, its RFSs and their
-/// resources (a `modify`), or the current ones (a `delete`).
-struct Live {
-    cfs: Value,
-    values: Values,
-    rfs: Vec<LiveRfs>,
-}
-
-/// A live RFS with its new values, and its resources with theirs.
-type LiveRfs = (Value, Values, Vec<(Value, Values)>);
-
-async fn live(
-    engine: &Engine,
-    item: &Value,
-    context: &Context,
-) -> Result<std::result::Result<Live, String>> {
-    let service = item.get("service");
-    let target = service.map(|s| text(s, "id")).unwrap_or_default();
-    let Some(cfs) = engine.document(INVENTORY, "service", &target).await? else {
-        return Ok(Err(format!("service '{target}' is not in the inventory")));
-    };
-    let catalog = Catalog::new(engine);
-    let given = plan::from_list(service.and_then(|s| s.get("serviceCharacteristic")));
-    let (cfs_spec_id, values) =
-        current_values(&catalog, &cfs, Entity::ServiceSpecification, given, context).await?;
-    let cfs_context = context
-        .clone()
-        .with(Entity::ServiceSpecification, &cfs_spec_id, &values);
-    let mut rfs = Vec::new();
-    // An entry gone from the inventory is skipped: nothing to change or take down.
-    for rfs_doc in super::referred(engine, &cfs, crate::tmf638::SUPPORTING_SERVICE).await? {
-        let (rfs_spec_id, rfs_values) = current_values(
-            &catalog,
-            &rfs_doc,
-            Entity::ServiceSpecification,
-            Values::new(),
-            &cfs_context,
-        )
-        .await?;
-        let rfs_context =
-            cfs_context
-                .clone()
-                .with(Entity::ServiceSpecification, &rfs_spec_id, &rfs_values);
-        let mut resources = Vec::new();
-        for resource in
-            super::referred(engine, &rfs_doc, crate::tmf638::SUPPORTING_RESOURCE).await?
-        {
-            let (_, resource_values) = current_values(
-                &catalog,
-                &resource,
-                Entity::ResourceSpecification,
-                Values::new(),
-                &rfs_context,
-            )
-            .await?;
-            resources.push((resource, resource_values));
-        }
-        rfs.push((rfs_doc, rfs_values, resources));
-    }
-    Ok(Ok(Live { cfs, values, rfs }))
-}
-
-/// An inventory entry's values after a change: what it holds, then what its
-/// specification derives from `context`, then `given`; and its specification's id.
-async fn current_values(
-    catalog: &Catalog<'_>,
-    doc: &Value,
-    entity: Entity,
-    given: Values,
-    context: &Context,
-) -> Result<(String, Values)> {
-    let (list, spec_key) = match entity {
-        Entity::ResourceSpecification => ("resourceCharacteristic", "resourceSpecification"),
-        _ => ("serviceCharacteristic", "serviceSpecification"),
-    };
-    let mut values = plan::from_list(doc.get(list));
-    let spec_id = doc
-        .get(spec_key)
-        .map(|spec| text(spec, "id"))
-        .unwrap_or_default();
-    if let Ok(spec) = catalog.read(entity, &spec_id).await? {
-        values.extend(plan::mapped(entity, &spec, context));
-    }
-    values.extend(given);
-    Ok((spec_id, values))
-}
-
-pub(crate) async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -> Result<()> {
-    let Some(order) = super::order_to_work_on(engine, activation, Kind::Service, id, true).await?
-    else {
+pub async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -> Result<()> {
+    let Some(order) = order_to_work_on(engine, activation, Kind::Service, id, true).await? else {
         return Ok(());
     };
-    let context = super::product::context_of(engine, &order).await?;
+    let context = context_of(engine, &order).await?;
     let resource_order = resource_order_id(id);
-    let inventory = engine.served(crate::tmf639::CODE, "resource")?;
+    let inventory = engine.served(tmf639::CODE, "resource")?;
     let mut resource_items = Vec::new();
     for item in items(&order, ITEMS) {
         if text(item, "state") != "inProgress" {
@@ -218,7 +52,7 @@ pub(crate) async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -
                     for (r, rfs) in plan.rfs.iter().enumerate() {
                         for (k, resource) in rfs.resources.iter().enumerate() {
                             let entry = resource_item(&item_id, r, k);
-                            let resource_id = super::resource::resource_id(&resource_order, &entry);
+                            let resource_id = resource_id(&resource_order, &entry);
                             let spec = plan::spec_ref(&resource.spec, "ResourceSpecification");
                             resource_items.push(json!({
                                 "id": entry,
@@ -235,9 +69,7 @@ pub(crate) async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -
                         }
                     }
                 }
-                Err(reason) => {
-                    super::fail_item(engine, API, ORDERS, ITEMS, id, &item_id, &reason).await?
-                }
+                Err(reason) => fail_item(engine, API, ORDERS, ITEMS, id, &item_id, &reason).await?,
             },
             action @ ("modify" | "delete") => match live(engine, item, &context).await? {
                 Ok(live) => {
@@ -261,9 +93,7 @@ pub(crate) async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -
                         }
                     }
                 }
-                Err(reason) => {
-                    super::fail_item(engine, API, ORDERS, ITEMS, id, &item_id, &reason).await?
-                }
+                Err(reason) => fail_item(engine, API, ORDERS, ITEMS, id, &item_id, &reason).await?,
             },
             _ => {}
         }
@@ -271,29 +101,29 @@ pub(crate) async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -
     if resource_items.is_empty() {
         return resume_here(engine, activation, id).await;
     }
-    let at = engine.served(crate::tmf652::CODE, "resourceOrder")?;
+    let at = engine.served(tmf652::CODE, "resourceOrder")?;
     // Planned from the catalog here: it starts in progress (no acknowledged step), and
     // its step runs here (no job of its own): a crash before it is done runs this step,
     // and so it, again. So does this order's resume, as soon as it has ended.
     let body = json!({
         "state": "inProgress",
         "description": format!("resources of service order {id}"),
-        "externalReference": [{"entityType": "ServiceOrder", "id": id, "owner": "Switchboard"}],
+        "externalReference": parents::of_service_order(id),
         "relatedParty": order.get("relatedParty").cloned().unwrap_or(json!([])),
         "orderItem": resource_items,
     });
     // Created and fulfilled in one transaction when it only adds, else one after the
     // other.
-    let done = super::resource::create_fulfilled(engine, &resource_order, body.clone()).await?;
+    let done = resource::create_fulfilled(engine, &resource_order, body.clone()).await?;
     if !done {
         engine.ensure(at, &resource_order, body).await?;
     }
-    if cancel::cancelling(engine, Kind::Service, id).await? {
+    if cancelling(engine, Kind::Service, id).await? {
         // Made after the cancellation looked for it.
         cancel::cancel_below(engine, Kind::Service, id, Kind::Resource, &resource_order).await?;
     }
     if !done {
-        super::resource::fulfil(engine, &resource_order).await?;
+        resource::fulfil(engine, &resource_order).await?;
     }
     resume_here(engine, activation, id).await
 }
@@ -303,47 +133,20 @@ async fn take_down(engine: &Engine, activation: &Activation, live: &Live) -> Res
     for (rfs, _, _) in &live.rfs {
         deactivate(engine, activation, rfs).await?;
     }
-    terminate(engine, &text(&live.cfs, "id")).await
-}
-
-async fn deactivate(engine: &Engine, activation: &Activation, service: &Value) -> Result<()> {
-    if text(service, "state") == "terminated" {
-        return Ok(());
-    }
-    if let Err(reason) = activation.apply(Action::Deactivate, service).await {
-        // Retried with the job: a service that cannot be taken down stays up.
-        return Err(switchboard_engine::Error::new(
-            ErrorKind::Unavailable,
-            "Activation failed",
-            reason,
-        ));
-    }
-    terminate(engine, &text(service, "id")).await
-}
-
-async fn terminate(engine: &Engine, service: &str) -> Result<()> {
-    super::terminate(
-        engine,
-        (INVENTORY, "service"),
-        ("state", "endDate"),
-        service,
-    )
-    .await
+    terminate_service(engine, &text(&live.cfs, "id")).await
 }
 
 /// The `resume` job: queued when the order's resource order ends.
-pub(crate) async fn resume(engine: &Engine, activation: &Activation, id: &str) -> Result<()> {
+pub async fn resume(engine: &Engine, activation: &Activation, id: &str) -> Result<()> {
     let then = Then::Queued;
-    super::reading_if_taken(|read_first| resume_with(engine, activation, id, read_first, then))
-        .await
+    reading_if_taken(|read_first| resume_with(engine, activation, id, read_first, then)).await
 }
 
 /// `resume` run at once by `fulfil`, inside the step of the product order that made
 /// this one (if any), which resumes that order itself next.
 async fn resume_here(engine: &Engine, activation: &Activation, id: &str) -> Result<()> {
     let then = Then::ParentGoesOn;
-    super::reading_if_taken(|read_first| resume_with(engine, activation, id, read_first, then))
-        .await
+    reading_if_taken(|read_first| resume_with(engine, activation, id, read_first, then)).await
 }
 
 /// What follows a service order's end.
@@ -362,25 +165,24 @@ async fn resume_with(
     read_first: bool,
     then: Then,
 ) -> Result<()> {
-    let Some(order) = super::order_to_work_on(engine, activation, Kind::Service, id, false).await?
-    else {
+    let Some(order) = order_to_work_on(engine, activation, Kind::Service, id, false).await? else {
         return Ok(());
     };
     let resource_order_id = resource_order_id(id);
     let resource_order = engine
-        .document(crate::tmf652::CODE, "resourceOrder", &resource_order_id)
+        .document(tmf652::CODE, "resourceOrder", &resource_order_id)
         .await?;
     if let Some(resource_order) = &resource_order {
         if !FINAL.contains(&text(resource_order, "state").as_str()) {
             return Ok(()); // its end resumes this
         }
     }
-    let context = super::product::context_of(engine, &order).await?;
+    let context = context_of(engine, &order).await?;
     let mut outcomes = Vec::new();
     // The services of `add` items and the order's end commit together.
     let mut together = engine.together(read_first).await?;
     if then == Then::ParentGoesOn {
-        together.defer_jobs(super::SAFETY_NET);
+        together.defer_jobs(crate::orders::SAFETY_NET);
     }
     let mut written: Vec<Activated> = Vec::new();
     for item in items(&order, ITEMS) {
@@ -408,15 +210,11 @@ async fn resume_with(
         {
             if action == "add" {
                 for entry in &resource_items {
-                    let resource =
-                        super::resource::resource_id(&resource_order_id, &text(entry, "id"));
-                    super::resource::undo(engine, &resource).await?;
+                    let resource = resource_id(&resource_order_id, &text(entry, "id"));
+                    undo::resource(engine, &resource).await?;
                 }
             }
-            let reasons = resource_order
-                .as_ref()
-                .map(super::product::reasons)
-                .unwrap_or_default();
+            let reasons = resource_order.as_ref().map(reasons).unwrap_or_default();
             outcomes.push(Outcome::failed(
                 &item_id,
                 format!("resource order {resource_order_id} did not complete{reasons}"),
@@ -441,7 +239,7 @@ async fn resume_with(
     // A cancellation that began while the adapters worked: what was activated is taken
     // down again (the commit failed on the order's change) or undone (it went through
     // before the cancellation's undo looked).
-    let cancelling = cancel::cancelling(engine, Kind::Service, id).await?;
+    let cancelling = cancelling(engine, Kind::Service, id).await?;
     match committed {
         Err(_) if cancelling => {
             for activated in &written {
@@ -522,7 +320,7 @@ async fn activate(
         let supporting: Vec<Value> = (0..rfs.resources.len())
             .map(|k| {
                 json!({
-                    "id": super::resource::resource_id(&resource_order, &resource_item(&item_id, r, k)),
+                    "id": resource_id(&resource_order, &resource_item(&item_id, r, k)),
                     "@referredType": "Resource",
                 })
             })
@@ -643,54 +441,4 @@ async fn modify(
             .await?;
     }
     Ok(Ok(()))
-}
-
-/// Undoes every `add` of a service order (a cancellation, or a product order item that
-/// failed as a whole): its RFSs deactivated and terminated, its CFS terminated, its
-/// resources removed and their units released. Each part is skipped when already done.
-pub async fn undo_all(engine: &Engine, activation: &Activation, order: &Value) -> Result<()> {
-    let order_id = text(order, "id");
-    for item in items(order, ITEMS) {
-        if text(item, "action") == "add" {
-            undo_item(engine, activation, &order_id, &text(item, "id")).await?;
-        }
-    }
-    Ok(())
-}
-
-async fn undo_item(
-    engine: &Engine,
-    activation: &Activation,
-    order_id: &str,
-    item_id: &str,
-) -> Result<()> {
-    // RFSs are written in order, so the first one missing ends the list.
-    for r in 0.. {
-        let Some(rfs) = engine
-            .document(INVENTORY, "service", &rfs_id(order_id, item_id, r))
-            .await?
-        else {
-            break;
-        };
-        deactivate(engine, activation, &rfs).await?;
-    }
-    terminate(engine, &cfs_id(order_id, item_id)).await?;
-    let resource_order = resource_order_id(order_id);
-    if let Some(resources) = engine
-        .document(crate::tmf652::CODE, "resourceOrder", &resource_order)
-        .await?
-    {
-        let prefix = format!("{item_id}.");
-        for entry in items(&resources, "orderItem") {
-            let entry_id = text(entry, "id");
-            if text(entry, "action") == "add" && entry_id.starts_with(&prefix) {
-                super::resource::undo(
-                    engine,
-                    &super::resource::resource_id(&resource_order, &entry_id),
-                )
-                .await?;
-            }
-        }
-    }
-    Ok(())
 }

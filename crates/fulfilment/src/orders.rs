@@ -1,39 +1,10 @@
-//! The order-to-activation chain (DESIGN.md "The chain"): product orders decompose into
-//! service orders, service orders into resource orders and activations, and what they
-//! produce is written to the inventories; the outcome rolls back up.
-//!
-//! Every step is a job about one order and is idempotent: what a step creates gets an id
-//! derived from (order, item, what) (`derived_id`), created with `Engine::ensure`, so a
-//! step run twice (after a crash, or by a second process) finds what the first run made
-//! instead of making it again. The next step is queued in the transaction that ends the
-//! previous one: a new order queues its `fulfil` step (`Order::start`), and an order
-//! reaching a final state queues the `resume` step of the order it was made for
-//! (`Order::parent`). No timer polls.
-//!
-//! - `product`: TMF622 — validate (`order_validation`), one service order per item,
-//!   then the product inventory (TMF637) when the service orders end.
-//! - `service`: TMF641 — the RFSs of each CFS, one resource order for the resources they
-//!   need, then activation (`activation`) and the service inventory (TMF638).
-//! - `resource`: TMF652 — pool reservations (TMF685) and the resource inventory (TMF639).
-//! - `plan`: reading the catalog and deriving characteristic values.
-//! - `cancel`: cancel tasks, cascading down and undoing what was done.
-
-pub mod activation;
-pub mod cancel;
-pub mod plan;
-pub mod product;
-pub mod resource;
-pub mod service;
-
-use std::sync::Arc;
+//! What a step does to the order it works on, the same for the three kinds: its items,
+//! accepting or rejecting it, failing one item, ending it with its items' outcomes (alone
+//! or with what the step made, in one transaction), and the notes that say why.
 
 use serde_json::{json, Value};
-use switchboard_engine::{Engine, JobFuture, JobHandler, Result, Together};
-
-use crate::steps::{payload_id, settle};
-
-use crate::text;
-pub use activation::Activation;
+use switchboard_apis::text;
+use switchboard_engine::{Engine, Result, Together};
 
 /// How long after a step ends an order the jobs that end starts (its parent's
 /// `resume`) wait, when the step's caller resumes the parent itself at once: they are
@@ -41,127 +12,10 @@ pub use activation::Activation;
 /// still waiting, so they seldom run at all).
 pub const SAFETY_NET: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// Order states that end an order.
-pub const FINAL: &[&str] = &["completed", "failed", "partial", "rejected", "cancelled"];
-
-/// Order states of a cancellation under way: fulfilment stops and undoes what it did.
-pub const CANCELLING: &[&str] = &["assessingCancellation", "pendingCancellation", "cancelled"];
-
-/// The id of what step `what` of `order`'s `item` creates: the same on every run.
-///
-/// A UUIDv8 (RFC 9562): the first 48 bits are the order id's (for a server-made order,
-/// a UUIDv7, its creation time), the rest a name-based hash of (order, item, what). So
-/// what one order makes sorts beside the order and beside what recent orders made: the
-/// store's id indexes take new entries at their end instead of at random leaves (a write
-/// group rewrites one page per index, not one per new document).
-pub fn derived_id(order: &str, item: &str, what: &str) -> String {
-    const NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x5a1f_c4b0_a7d2_4e11_9c3b_7e8f_2d6a_0b15);
-    let mut bytes = *uuid::Uuid::new_v5(
-        &NAMESPACE,
-        format!("{order}\u{1f}{item}\u{1f}{what}").as_bytes(),
-    )
-    .as_bytes();
-    if let Ok(parent) = uuid::Uuid::parse_str(order) {
-        bytes[..6].copy_from_slice(&parent.as_bytes()[..6]);
-    }
-    uuid::Uuid::new_v8(bytes).to_string()
-}
-
-/// The job handlers of the chain, activating through `activation`.
-pub fn job_handlers(activation: Activation) -> Vec<(String, Arc<dyn JobHandler>)> {
-    let activation = Arc::new(activation);
-    let cancels = cancel::handlers(activation.clone());
-    [
-        (product::FULFIL, Step::ProductFulfil),
-        (product::RESUME, Step::ProductResume),
-        (service::FULFIL, Step::ServiceFulfil),
-        (service::RESUME, Step::ServiceResume),
-        (resource::FULFIL, Step::ResourceFulfil),
-    ]
-    .into_iter()
-    .map(|(queue, step)| {
-        let job: Arc<dyn JobHandler> = Arc::new(StepJob {
-            step,
-            activation: activation.clone(),
-        });
-        (queue.to_string(), job)
-    })
-    .chain(cancels)
-    .collect()
-}
-
-/// The steps of the chain that run as jobs, each about one order (`{"id": …}`).
-#[derive(Debug, Clone, Copy)]
-enum Step {
-    ProductFulfil,
-    ProductResume,
-    ServiceFulfil,
-    ServiceResume,
-    ResourceFulfil,
-}
-
-/// A step's job, with the adapters it activates (or, undoing, deactivates) through.
-struct StepJob {
-    step: Step,
-    activation: Arc<Activation>,
-}
-
-impl JobHandler for StepJob {
-    fn run<'a>(&'a self, engine: &'a Engine, payload: &'a Value) -> JobFuture<'a> {
-        Box::pin(async move {
-            let (id, activation) = (payload_id(payload), self.activation.as_ref());
-            settle(match self.step {
-                Step::ProductFulfil => product::fulfil(engine, activation, id).await,
-                Step::ProductResume => product::resume(engine, activation, id).await,
-                Step::ServiceFulfil => service::fulfil(engine, activation, id).await,
-                Step::ServiceResume => service::resume(engine, activation, id).await,
-                Step::ResourceFulfil => resource::fulfil(engine, id).await,
-            })
-        })
-    }
-}
-
-/// The order a step works on, if it is to work on it: an `acknowledged` order (a
-/// client's) is checked first when `check_new` (→ `inProgress`, or `rejected` with the
-/// reasons); a pending cancellation is completed instead (a step is what the end of the
-/// orders below wakes); only an order `inProgress` is answered.
-pub(crate) async fn order_to_work_on(
-    engine: &Engine,
-    activation: &Activation,
-    kind: cancel::Kind,
-    id: &str,
-    check_new: bool,
-) -> Result<Option<Value>> {
-    let order = kind.order();
-    let (api, collection, items_attribute) = (order.api, order.collection, order.items);
-    let Some(mut doc) = engine.document(api, collection, id).await? else {
-        return Ok(None);
-    };
-    if check_new && text(&doc, "state") == "acknowledged" {
-        let problems = match kind {
-            cancel::Kind::Product => crate::order_validation::problems(engine, &doc).await?,
-            cancel::Kind::Service => service::problems(engine, &doc).await?,
-            cancel::Kind::Resource => resource::problems(engine, &doc).await?,
-        };
-        if !accept_or_reject(engine, api, collection, items_attribute, id, &problems).await? {
-            return Ok(None);
-        }
-        doc = engine.require(api, collection, id).await?;
-    }
-    match text(&doc, "state").as_str() {
-        "pendingCancellation" => {
-            cancel::complete(engine, activation, kind, id).await?;
-            Ok(None)
-        }
-        "inProgress" => Ok(Some(doc)),
-        _ => Ok(None),
-    }
-}
-
 /// Runs a step that writes through `Engine::together` without reading first
 /// (`step(false)`), and again reading first when an id it derives was taken (a 409
 /// that no concurrent change explains: a run before got further).
-pub(crate) async fn reading_if_taken<Run, Step, T>(step: Step) -> Result<T>
+pub async fn reading_if_taken<Run, Step, T>(step: Step) -> Result<T>
 where
     Step: Fn(bool) -> Run,
     Run: std::future::Future<Output = Result<T>>,
@@ -191,7 +45,7 @@ pub async fn finish_together(
 }
 
 /// The stored documents a reference attribute of `doc` names (those still there).
-pub(crate) async fn referred(
+pub async fn referred(
     engine: &Engine,
     doc: &Value,
     reference: switchboard_engine::Reference,
@@ -372,40 +226,6 @@ pub async fn terminate(
     }
 }
 
-/// What is wrong with one item of an order a client posted, if anything: an `add`
-/// needs `add` (a specification, as (id, what it is)) to exist in `catalog`; a `modify`
-/// or `delete` needs its `target` (id, what it is) in `inventory`.
-pub async fn item_problem(
-    engine: &Engine,
-    item: &Value,
-    add: ((&str, &str), String, &str),
-    target: ((&str, &str), String, &str),
-) -> Result<Option<String>> {
-    let action = text(item, "action");
-    let ((api, collection), id, what) = match action.as_str() {
-        "add" => add,
-        "modify" | "delete" => target,
-        "noChange" => return Ok(None),
-        other => {
-            return Ok(Some(format!(
-                "action '{other}' is not add, modify, delete or noChange"
-            )))
-        }
-    };
-    if id.is_empty() {
-        let article = if action == "add" { "an" } else { "a" };
-        return Ok(Some(format!("{article} '{action}' item names no {what}")));
-    }
-    if engine.document(api, collection, &id).await?.is_none() {
-        return Ok(Some(if action == "add" {
-            format!("{collection} '{id}' does not exist")
-        } else {
-            format!("{collection} '{id}' is not in the inventory")
-        }));
-    }
-    Ok(None)
-}
-
 /// Appends a note by the server.
 pub fn add_note(order: &mut Value, now: &str, text: String) {
     let Some(fields) = order.as_object_mut() else {
@@ -476,5 +296,22 @@ pub fn accept_or_reject_in(
             None => format!("rejected: {problem}"),
         };
         add_note(order, now, text);
+    }
+}
+
+/// The reasons a finished order gives in its notes, for the parent's note.
+pub fn reasons(order: &Value) -> String {
+    let texts: Vec<String> = order
+        .get("note")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|note| text(note, "text"))
+        .filter(|text| !text.is_empty())
+        .collect();
+    if texts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", texts.join("; "))
     }
 }

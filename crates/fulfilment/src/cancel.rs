@@ -21,61 +21,20 @@
 use std::sync::Arc;
 
 use serde_json::{json, Value};
+use switchboard_apis::ordering::states::{CANCELLABLE, CANCELLING, FINAL};
+use switchboard_apis::steps::{payload_id, settle};
+use switchboard_apis::text;
 use switchboard_engine::{Engine, InternalChange, JobFuture, JobHandler, Result};
 
-use super::activation::Activation;
-use super::{derived_id, items, CANCELLING, FINAL};
-use crate::ordering::{Order, CANCELLABLE};
-use crate::steps::{payload_id, settle};
-use crate::text;
+use crate::activation::Activation;
+use crate::ids::cancel_task_id;
+use crate::kind::Kind;
+use crate::undo;
 
-/// The three ordering APIs of the chain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Product,
-    Service,
-    Resource,
-}
-
-impl Kind {
-    pub fn order(self) -> Order {
-        match self {
-            Kind::Product => crate::tmf622::ORDER,
-            Kind::Service => crate::tmf641::ORDER,
-            Kind::Resource => crate::tmf652::ORDER,
-        }
-    }
-
-    /// The cancel task collection.
-    pub fn cancel(self) -> &'static str {
-        match self {
-            Kind::Product => "cancelProductOrder",
-            Kind::Service => "cancelServiceOrder",
-            Kind::Resource => "cancelResourceOrder",
-        }
-    }
-
-    /// The kind of the orders made for this one.
-    fn below(self) -> Option<Kind> {
-        match self {
-            Kind::Product => Some(Kind::Service),
-            Kind::Service => Some(Kind::Resource),
-            Kind::Resource => None,
-        }
-    }
-}
-
-pub fn handlers(activation: Arc<Activation>) -> Vec<(String, Arc<dyn JobHandler>)> {
-    [Kind::Product, Kind::Service, Kind::Resource]
-        .into_iter()
-        .map(|kind| {
-            let handler: Arc<dyn JobHandler> = Arc::new(CancelJob {
-                kind,
-                activation: activation.clone(),
-            });
-            (kind.order().cancel_queue().to_string(), handler)
-        })
-        .collect()
+/// The cancel task job of orders of `kind`, with its queue.
+pub fn handler(kind: Kind, activation: Arc<Activation>) -> (String, Arc<dyn JobHandler>) {
+    let handler: Arc<dyn JobHandler> = Arc::new(CancelJob { kind, activation });
+    (kind.order().cancel_queue().to_string(), handler)
 }
 
 struct CancelJob {
@@ -88,34 +47,6 @@ impl JobHandler for CancelJob {
         Box::pin(async move {
             settle(run(engine, &self.activation, self.kind, payload_id(payload)).await)
         })
-    }
-}
-
-/// Whether the order is being cancelled (a writer that meets this undoes its write).
-pub async fn cancelling(engine: &Engine, kind: Kind, id: &str) -> Result<bool> {
-    /// All of the order this looks at.
-    #[derive(serde::Deserialize)]
-    struct State {
-        state: Option<String>,
-    }
-    let order = kind.order();
-    Ok(engine
-        .document_as::<State>(order.api, order.collection, id)
-        .await?
-        .and_then(|order| order.state)
-        .is_some_and(|state| CANCELLING.contains(&state.as_str())))
-}
-
-/// The ids of the orders made for `order` (those that exist or may yet).
-fn children(kind: Kind, order: &Value) -> Vec<String> {
-    let id = text(order, "id");
-    match kind {
-        Kind::Product => items(order, "productOrderItem")
-            .iter()
-            .map(|item| super::product::service_order_id(&id, &text(item, "id")))
-            .collect(),
-        Kind::Service => vec![super::service::resource_order_id(&id)],
-        Kind::Resource => Vec::new(),
     }
 }
 
@@ -196,7 +127,7 @@ async fn run(engine: &Engine, activation: &Activation, kind: Kind, task_id: &str
     let doc: Value = serde_json::from_str(&stored.json)
         .map_err(|error| switchboard_engine::Error::internal(error.to_string()))?;
     if let Some(below) = kind.below() {
-        for child in children(kind, &doc) {
+        for child in kind.children(&doc) {
             cancel_below(engine, kind, &order_id, below, &child).await?;
         }
     }
@@ -241,7 +172,7 @@ pub async fn cancel_below(
     });
     let cancel_at = engine.served(below_order.api, below.cancel())?;
     engine
-        .ensure(cancel_at, &derived_id(child, "", "cancel"), body)
+        .ensure(cancel_at, &cancel_task_id(child), body)
         .await?;
     Ok(())
 }
@@ -263,7 +194,7 @@ pub async fn complete(
     }
     if let Some(below) = kind.below() {
         let below_order = below.order();
-        for child in children(kind, &doc) {
+        for child in kind.children(&doc) {
             if let Some(child_doc) = engine
                 .document(below_order.api, below_order.collection, &child)
                 .await?
@@ -275,9 +206,9 @@ pub async fn complete(
         }
     }
     match kind {
-        Kind::Product => super::product::undo(engine, activation, &doc).await?,
-        Kind::Service => super::service::undo_all(engine, activation, &doc).await?,
-        Kind::Resource => super::resource::undo_all(engine, &doc).await?,
+        Kind::Product => undo::product_order(engine, activation, &doc).await?,
+        Kind::Service => undo::service_order(engine, activation, &doc).await?,
+        Kind::Resource => undo::resource_order(engine, &doc).await?,
     }
     let items_attribute = order.items;
     let now = switchboard_engine::now_rfc3339();

@@ -1,8 +1,9 @@
-//! The first step of fulfilment (DESIGN.md "The chain", step 1): a product order just
-//! acknowledged is checked against the catalog, the parties and the inventory, and moves
-//! to `rejected` with the reasons in a note, or to `inProgress`.
+//! The first step of fulfilment (DESIGN.md "The chain", step 1): an order a client
+//! posted, just acknowledged, is checked against the catalog, the parties and the
+//! inventory, and moves to `rejected` with the reasons in a note, or to `inProgress`
+//! (`problems_of`, for the three kinds).
 //!
-//! Checked per item: `add` names a productOffering that exists and is Launched or
+//! A product order is checked per item: `add` names a productOffering that exists and is Launched or
 //! Active; `modify` and `delete` name a product in the inventory (TMF637); characteristic
 //! values (`product.productCharacteristic`) are ones the product specification declares,
 //! of its `valueType`, and one of its listed values when it lists any. Checked per order:
@@ -11,11 +12,26 @@
 //! (`fulfilment::product`).
 
 use serde_json::Value;
+use switchboard_apis::{text, tmf620, tmf632, tmf633, tmf634, tmf637, tmf638, tmf639};
 use switchboard_engine::{Engine, Result};
 
-use crate::text;
+use crate::kind::Kind;
 
-const CATALOG: &str = crate::tmf620::CODE;
+const CATALOG: &str = tmf620::CODE;
+
+/// What is wrong with a new order of `kind`: (the item, when it is about one, the
+/// reason). Empty when the order can go ahead.
+pub async fn problems_of(
+    engine: &Engine,
+    kind: Kind,
+    order: &Value,
+) -> Result<Vec<(Option<String>, String)>> {
+    match kind {
+        Kind::Product => problems(engine, order).await,
+        Kind::Service => service_problems(engine, order).await,
+        Kind::Resource => resource_problems(engine, order).await,
+    }
+}
 
 /// What is wrong with a product order: (the item, when it is about one, the reason).
 /// Empty when the order can go ahead.
@@ -100,10 +116,7 @@ async fn check_item(engine: &Engine, item: &Value) -> Result<Vec<String>> {
                 problems.push(format!("a '{action}' item names no product (product.id)"));
                 return Ok(problems);
             };
-            let Some(held) = engine
-                .document(crate::tmf637::CODE, "product", product_id)
-                .await?
-            else {
+            let Some(held) = engine.document(tmf637::CODE, "product", product_id).await? else {
                 problems.push(format!("product '{product_id}' is not in the inventory"));
                 return Ok(problems);
             };
@@ -212,7 +225,7 @@ async fn check_party(engine: &Engine, party: &Value) -> Result<Option<String>> {
     };
     for collection in collections {
         if engine
-            .document(crate::tmf632::CODE, collection, id)
+            .document(tmf632::CODE, collection, id)
             .await?
             .is_some()
         {
@@ -227,4 +240,105 @@ async fn check_party(engine: &Engine, party: &Value) -> Result<Option<String>> {
             format!(" ({referred})")
         }
     )))
+}
+
+/// A service order's problems: an `add` names a service specification in TMF633, a
+/// `modify`/`delete` a service in TMF638.
+async fn service_problems(engine: &Engine, order: &Value) -> Result<Vec<(Option<String>, String)>> {
+    let mut problems = Vec::new();
+    for item in crate::orders::items(order, Kind::Service.order().items) {
+        let service = item.get("service");
+        let spec = service
+            .and_then(|s| s.get("serviceSpecification"))
+            .map(|spec| text(spec, "id"))
+            .unwrap_or_default();
+        let target = service.map(|s| text(s, "id")).unwrap_or_default();
+        let add = (
+            (tmf633::CODE, "serviceSpecification"),
+            spec,
+            "service.serviceSpecification",
+        );
+        let target = ((tmf638::CODE, "service"), target, "service (service.id)");
+        if let Some(problem) = item_problem(engine, item, add, target).await? {
+            problems.push((Some(text(item, "id")), problem));
+        }
+    }
+    Ok(problems)
+}
+
+/// A resource order's problems: an `add` names a resource specification in TMF634, a
+/// `modify`/`delete` a resource in TMF639.
+async fn resource_problems(
+    engine: &Engine,
+    order: &Value,
+) -> Result<Vec<(Option<String>, String)>> {
+    let mut problems = Vec::new();
+    for item in crate::orders::items(order, Kind::Resource.order().items) {
+        let add = (
+            (tmf634::CODE, "resourceSpecification"),
+            specification_of(item),
+            "resourceSpecification",
+        );
+        let target = (
+            (tmf639::CODE, "resource"),
+            target_of(item),
+            "resource (resource.id)",
+        );
+        if let Some(problem) = item_problem(engine, item, add, target).await? {
+            problems.push((Some(text(item, "id")), problem));
+        }
+    }
+    Ok(problems)
+}
+
+/// The resource specification a resource order item names.
+pub fn specification_of(item: &Value) -> String {
+    item.get("resourceSpecification")
+        .or_else(|| {
+            item.get("resource")
+                .and_then(|r| r.get("resourceSpecification"))
+        })
+        .map(|spec| text(spec, "id"))
+        .unwrap_or_default()
+}
+
+/// The inventory resource a resource order item names.
+pub fn target_of(item: &Value) -> String {
+    item.get("resource")
+        .map(|r| text(r, "id"))
+        .unwrap_or_default()
+}
+
+/// What is wrong with one item of an order a client posted, if anything: an `add`
+/// needs `add` (a specification, as (id, what it is)) to exist in `catalog`; a `modify`
+/// or `delete` needs its `target` (id, what it is) in `inventory`.
+async fn item_problem(
+    engine: &Engine,
+    item: &Value,
+    add: ((&str, &str), String, &str),
+    target: ((&str, &str), String, &str),
+) -> Result<Option<String>> {
+    let action = text(item, "action");
+    let ((api, collection), id, what) = match action.as_str() {
+        "add" => add,
+        "modify" | "delete" => target,
+        "noChange" => return Ok(None),
+        other => {
+            return Ok(Some(format!(
+                "action '{other}' is not add, modify, delete or noChange"
+            )))
+        }
+    };
+    if id.is_empty() {
+        let article = if action == "add" { "an" } else { "a" };
+        return Ok(Some(format!("{article} '{action}' item names no {what}")));
+    }
+    if engine.document(api, collection, &id).await?.is_none() {
+        return Ok(Some(if action == "add" {
+            format!("{collection} '{id}' does not exist")
+        } else {
+            format!("{collection} '{id}' is not in the inventory")
+        }));
+    }
+    Ok(None)
 }

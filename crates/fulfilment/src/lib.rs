@@ -1,0 +1,70 @@
+//! The order-to-activation chain (DESIGN.md "The chain"): product orders decompose into
+//! service orders, service orders into resource orders and activations, and what they
+//! produce is written to the inventories; the outcome rolls back up.
+//!
+//! A crate above `switchboard-apis`: the order APIs (TMF622, TMF641, TMF652) are declared
+//! there, with the queues their writes start (`ordering::queues`); this crate handles
+//! those queues. `all` is the one list the server runs: the APIs' list with the chain's
+//! job handlers attached to the order APIs.
+//!
+//! Every step is a job about one order and is idempotent: what a step creates gets an id
+//! derived from (order, item, what) (`ids`), created with `Engine::ensure`, so a step run
+//! twice (after a crash, or by a second process) finds what the first run made instead
+//! of making it again. The next step is queued in the transaction that ends the previous
+//! one: a new order queues its `fulfil` step (`Order::start`), and an order reaching a
+//! final state queues the `resume` step of the order it was made for (`Order::parent`).
+//! No timer polls.
+//!
+//! Modules, from the top down (each uses only those below it):
+//! - `jobs`: the job handlers, by order API.
+//! - `product`: TMF622 — validate (`validation`), one service order per item, then the
+//!   product inventory (TMF637) when the service orders end.
+//! - `service`: TMF641 — the RFSs of each CFS, one resource order for the resources they
+//!   need, then activation (`activation`) and the service inventory (TMF638).
+//! - `resource`: TMF652 — pool reservations (TMF685) and the resource inventory (TMF639).
+//! - `entry`: where a step starts (the order, checked when new; a pending cancellation
+//!   completed instead).
+//! - `cancel`: cancel tasks, cascading down; `undo`: undoing what was added.
+//! - `product_plan`, `service_plan`, `plan`: what an item becomes, read from the catalog
+//!   and the inventory, with characteristic values derived by `valueFrom`.
+//! - `validation`: the checks of a new order.
+//! - `kind`: the three order APIs and how they connect; `orders`: what a step does to
+//!   its order (accept, fail an item, end it); `ids`: the derived ids;
+//!   `activation`: the adapters.
+
+pub mod activation;
+pub mod cancel;
+pub mod entry;
+pub mod ids;
+pub mod jobs;
+pub mod kind;
+pub mod orders;
+pub mod plan;
+pub mod product;
+pub mod product_plan;
+pub mod resource;
+pub mod service;
+pub mod service_plan;
+pub mod undo;
+pub mod validation;
+
+use std::sync::Arc;
+
+use switchboard_apis::Registration;
+
+pub use activation::Activation;
+
+/// Every API this build serves (`switchboard_apis::all`), the order APIs with the
+/// chain's job handlers, activating services through `activation`.
+pub fn all(activation: Activation) -> Vec<Registration> {
+    let activation = Arc::new(activation);
+    switchboard_apis::all()
+        .into_iter()
+        .map(
+            |registration| match kind::Kind::of_api(registration.decl.code) {
+                Some(kind) => registration.with_jobs(jobs::of(kind, &activation)),
+                None => registration,
+            },
+        )
+        .collect()
+}
