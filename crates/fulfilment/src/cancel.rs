@@ -21,7 +21,7 @@
 use std::sync::Arc;
 
 use serde_json::{json, Value};
-use switchboard_apis::ordering::states::{CANCELLABLE, CANCELLING, FINAL};
+use switchboard_apis::ordering::states::{ended, OrderState};
 use switchboard_apis::steps::{payload_id, settle};
 use switchboard_apis::text;
 use switchboard_engine::{Engine, InternalChange, JobFuture, JobHandler, Result};
@@ -73,7 +73,12 @@ async fn run(engine: &Engine, activation: &Activation, kind: Kind, task_id: &str
             "{} '{order_id}' no longer exists",
             order.collection
         )),
-        Some(state) if CANCELLABLE.contains(&state) || CANCELLING.contains(&state) => None,
+        Some(state)
+            if OrderState::parse(state)
+                .is_some_and(|state| state.is_cancellable() || state.is_cancelling()) =>
+        {
+            None
+        }
         Some(state) => Some(format!(
             "{} '{order_id}' is {state}: past the point where it can be cancelled",
             order.collection
@@ -115,7 +120,7 @@ async fn run(engine: &Engine, activation: &Activation, kind: Kind, task_id: &str
         .await?;
     let stored = engine
         .update_internal(order_at, &order_id, |doc| {
-            if CANCELLABLE.contains(&text(doc, "state").as_str()) {
+            if OrderState::of(doc).is_some_and(OrderState::is_cancellable) {
                 doc["state"] = json!("assessingCancellation");
                 if let Some(reason) = &reason {
                     doc["cancellationReason"] = reason.clone();
@@ -160,7 +165,7 @@ pub async fn cancel_below(
     else {
         return Ok(());
     };
-    if FINAL.contains(&text(&child_doc, "state").as_str()) {
+    if ended(&child_doc) {
         return Ok(());
     }
     let mut body = json!({
@@ -199,7 +204,7 @@ pub async fn complete(
                 .document(below_order.api, below_order.collection, &child)
                 .await?
             {
-                if !FINAL.contains(&text(&child_doc, "state").as_str()) {
+                if !ended(&child_doc) {
                     return Ok(()); // its end resumes this order
                 }
             }

@@ -1,7 +1,7 @@
 //! Where every step of the chain starts: the order it is about, if there is work on it.
 
 use serde_json::Value;
-use switchboard_apis::text;
+use switchboard_apis::ordering::states::OrderState;
 use switchboard_engine::{Engine, Result};
 
 use crate::activation::Activation;
@@ -26,19 +26,19 @@ pub async fn order_to_work_on(
     let Some(mut doc) = engine.document(api, collection, id).await? else {
         return Ok(None);
     };
-    if check_new && text(&doc, "state") == "acknowledged" {
+    if check_new && OrderState::of(&doc) == Some(OrderState::Acknowledged) {
         let problems = problems_of(engine, kind, &doc).await?;
         if !accept_or_reject(engine, api, collection, items_attribute, id, &problems).await? {
             return Ok(None);
         }
         doc = engine.require(api, collection, id).await?;
     }
-    match text(&doc, "state").as_str() {
-        "pendingCancellation" => {
+    match OrderState::of(&doc) {
+        Some(OrderState::PendingCancellation) => {
             cancel::complete(engine, activation, kind, id).await?;
             Ok(None)
         }
-        "inProgress" => Ok(Some(doc)),
+        Some(OrderState::InProgress) => Ok(Some(doc)),
         _ => Ok(None),
     }
 }

@@ -3,7 +3,7 @@
 //! looks at after writing.
 
 use serde_json::Value;
-use switchboard_apis::ordering::states::CANCELLING;
+use switchboard_apis::ordering::states::OrderState;
 use switchboard_apis::ordering::Order;
 use switchboard_apis::{text, tmf622, tmf641, tmf652};
 use switchboard_engine::{Engine, Result};
@@ -78,5 +78,6 @@ pub async fn cancelling(engine: &Engine, kind: Kind, id: &str) -> Result<bool> {
         .document_as::<State>(order.api, order.collection, id)
         .await?
         .and_then(|order| order.state)
-        .is_some_and(|state| CANCELLING.contains(&state.as_str())))
+        .and_then(|state| OrderState::parse(&state))
+        .is_some_and(OrderState::is_cancelling))
 }

@@ -12,7 +12,7 @@
 use serde_json::{json, Value};
 use switchboard_apis::catalog_rules::Entity;
 use switchboard_apis::ordering::parents;
-use switchboard_apis::ordering::states::FINAL;
+use switchboard_apis::ordering::states::ended;
 use switchboard_apis::{text, tmf622, tmf637, tmf638, tmf641};
 use switchboard_engine::{Engine, Result, Together};
 
@@ -322,7 +322,7 @@ async fn resume_with(
             )
             .await?;
         match &service_order {
-            Some(service_order) if !FINAL.contains(&text(service_order, "state").as_str()) => {
+            Some(service_order) if !ended(service_order) => {
                 return Ok(()); // another service order still runs; its end resumes this
             }
             Some(_) => {}

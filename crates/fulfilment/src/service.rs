@@ -13,7 +13,7 @@
 
 use serde_json::{json, Value};
 use switchboard_apis::ordering::parents;
-use switchboard_apis::ordering::states::FINAL;
+use switchboard_apis::ordering::states::ended;
 use switchboard_apis::{text, tmf638, tmf639, tmf641, tmf652};
 use switchboard_engine::{Engine, Result, Together};
 
@@ -173,7 +173,7 @@ async fn resume_with(
         .document(tmf652::CODE, "resourceOrder", &resource_order_id)
         .await?;
     if let Some(resource_order) = &resource_order {
-        if !FINAL.contains(&text(resource_order, "state").as_str()) {
+        if !ended(resource_order) {
             return Ok(()); // its end resumes this
         }
     }

@@ -12,6 +12,7 @@
 //! (`fulfilment::product`).
 
 use serde_json::Value;
+use switchboard_apis::ordering::states::ItemAction;
 use switchboard_apis::{text, tmf620, tmf632, tmf633, tmf634, tmf637, tmf638, tmf639};
 use switchboard_engine::{Engine, Result};
 
@@ -319,13 +320,13 @@ async fn item_problem(
     target: ((&str, &str), String, &str),
 ) -> Result<Option<String>> {
     let action = text(item, "action");
-    let ((api, collection), id, what) = match action.as_str() {
-        "add" => add,
-        "modify" | "delete" => target,
-        "noChange" => return Ok(None),
-        other => {
+    let ((api, collection), id, what) = match ItemAction::of(item) {
+        Some(ItemAction::Add) => add,
+        Some(ItemAction::Modify | ItemAction::Delete) => target,
+        Some(ItemAction::NoChange) => return Ok(None),
+        None => {
             return Ok(Some(format!(
-                "action '{other}' is not add, modify, delete or noChange"
+                "action '{action}' is not add, modify, delete or noChange"
             )))
         }
     };

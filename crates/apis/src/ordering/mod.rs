@@ -21,7 +21,7 @@ use switchboard_engine::{
 use crate::catalog_jobs::schema_name;
 use crate::steps::job_for;
 use crate::text;
-use states::{FINAL, ORDER_TRANSITIONS, TASK_TRANSITIONS};
+use states::{ended, ORDER_TRANSITIONS, TASK_TRANSITIONS};
 
 /// One ordering API's order resource.
 #[derive(Debug, Clone, Copy)]
@@ -144,7 +144,6 @@ impl Hooks for OrderHooks {
         doc: &Value,
         previous: Option<&Value>,
     ) -> Vec<(String, String)> {
-        let ended = |doc: &Value| FINAL.contains(&text(doc, "state").as_str());
         match self.0.resume {
             Some(queue)
                 if kind == WriteKind::Update && ended(doc) && !previous.is_some_and(ended) =>
@@ -168,7 +167,6 @@ impl Hooks for OrderHooks {
             (WriteKind::Create, _) => return Vec::new(),
             _ => {}
         }
-        let ended = |doc: &Value| FINAL.contains(&text(doc, "state").as_str());
         let Some(parent) = self.0.parent else {
             return Vec::new();
         };

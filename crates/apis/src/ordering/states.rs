@@ -63,3 +63,110 @@ pub const TASK_TRANSITIONS: &[(&str, &[&str])] = &[
     ("done", &[]),
     ("terminatedWithError", &[]),
 ];
+
+/// An order's state (v4 `…OrderStateType`), read from an order once instead of
+/// compared as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderState {
+    Acknowledged,
+    Rejected,
+    Pending,
+    Held,
+    InProgress,
+    Cancelled,
+    Completed,
+    Failed,
+    Partial,
+    AssessingCancellation,
+    PendingCancellation,
+}
+
+impl OrderState {
+    pub const ALL: [OrderState; 11] = [
+        OrderState::Acknowledged,
+        OrderState::Rejected,
+        OrderState::Pending,
+        OrderState::Held,
+        OrderState::InProgress,
+        OrderState::Cancelled,
+        OrderState::Completed,
+        OrderState::Failed,
+        OrderState::Partial,
+        OrderState::AssessingCancellation,
+        OrderState::PendingCancellation,
+    ];
+
+    /// The state of `order` (its `state` attribute), if it holds one of the cycle's.
+    pub fn of(order: &serde_json::Value) -> Option<OrderState> {
+        order
+            .get("state")
+            .and_then(serde_json::Value::as_str)
+            .and_then(OrderState::parse)
+    }
+
+    /// The state named `name` on the wire.
+    pub fn parse(name: &str) -> Option<OrderState> {
+        OrderState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == name)
+    }
+
+    /// The name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderState::Acknowledged => "acknowledged",
+            OrderState::Rejected => "rejected",
+            OrderState::Pending => "pending",
+            OrderState::Held => "held",
+            OrderState::InProgress => "inProgress",
+            OrderState::Cancelled => "cancelled",
+            OrderState::Completed => "completed",
+            OrderState::Failed => "failed",
+            OrderState::Partial => "partial",
+            OrderState::AssessingCancellation => "assessingCancellation",
+            OrderState::PendingCancellation => "pendingCancellation",
+        }
+    }
+
+    /// Whether it ends the order (`FINAL`).
+    pub fn is_final(self) -> bool {
+        FINAL.contains(&self.as_str())
+    }
+
+    /// Whether a cancellation is under way or done (`CANCELLING`).
+    pub fn is_cancelling(self) -> bool {
+        CANCELLING.contains(&self.as_str())
+    }
+
+    /// Whether the order can still be cancelled (`CANCELLABLE`).
+    pub fn is_cancellable(self) -> bool {
+        CANCELLABLE.contains(&self.as_str())
+    }
+}
+
+/// Whether `order` has ended (is in a final state).
+pub fn ended(order: &serde_json::Value) -> bool {
+    OrderState::of(order).is_some_and(OrderState::is_final)
+}
+
+/// What an order item asks for (v4 `ItemActionType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemAction {
+    Add,
+    Modify,
+    Delete,
+    NoChange,
+}
+
+impl ItemAction {
+    /// The action of `item` (its `action` attribute), if it is one of the four.
+    pub fn of(item: &serde_json::Value) -> Option<ItemAction> {
+        match item.get("action").and_then(serde_json::Value::as_str)? {
+            "add" => Some(ItemAction::Add),
+            "modify" => Some(ItemAction::Modify),
+            "delete" => Some(ItemAction::Delete),
+            "noChange" => Some(ItemAction::NoChange),
+            _ => None,
+        }
+    }
+}
