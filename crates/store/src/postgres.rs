@@ -2,8 +2,11 @@
 //! are JSONB; writes are one transaction each, checked by version; jobs are claimed with
 //! `FOR UPDATE SKIP LOCKED` under a lease. Only SQL that CockroachDB and YugabyteDB also
 //! run: no extensions, no PL/pgSQL, no advisory locks. No in-process caches: another
-//! process may write at any time.
+//! process may write at any time. Here: opening (the `schema=` parameter, migrations) and
+//! the reads; the write transaction is `commit`, the job queue and its wake-ups `jobs`.
 
+mod commit;
+mod jobs;
 pub(crate) mod transfer;
 
 use std::str::FromStr;
@@ -16,8 +19,7 @@ use crate::pg_sql::{order_clause, where_clause};
 use crate::query::ListQuery;
 use crate::shared::{self, apply, map};
 use crate::sql::{Bind, Builder};
-use crate::tx::Op;
-use crate::{DeadJob, Document, Job, Page, StoreConfig, StoreError, StoreResult};
+use crate::{Document, Page, StoreConfig, StoreError, StoreResult};
 
 /// Fills `links` from the documents' `p_links` when it is empty (an older database, or
 /// an import, which writes documents only).
@@ -88,12 +90,10 @@ const RETRIES: usize = 5;
 pub(crate) struct PgStore {
     pool: PgPool,
     /// When this process last sent a NOTIFY (ms since the epoch): NOTIFY serialises
-    /// commits, so it is sent at most every `NOTIFY_EVERY_MS`; the wake-up it gives
+    /// commits, so it is sent at most every 50 ms (see `commit`); the wake-up it gives
     /// other processes is only a hint anyway.
     last_notify: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
-
-const NOTIFY_EVERY_MS: i64 = 50;
 
 // `doc::text`: JSONB does not decode as text, and `Document` hands the text on
 // unparsed (SQLite's document is text already).
@@ -101,12 +101,6 @@ const DOCUMENT: &str =
     "SELECT id, version, doc::text AS doc FROM documents WHERE kind = $1 AND id = $2";
 const DOCUMENTS_OF_KIND: &str =
     "SELECT id, version, doc::text AS doc FROM documents WHERE kind = $1 ORDER BY seq";
-
-/// True for errors worth retrying the whole transaction for.
-fn retryable(error: &sqlx::Error) -> bool {
-    matches!(error, sqlx::Error::Database(db)
-        if matches!(db.code().as_deref(), Some("40001") | Some("40P01")))
-}
 
 /// Splits our own `schema=NAME` parameter off a PostgreSQL URL: each test (or tenant)
 /// can live in a schema of its own.
@@ -313,316 +307,4 @@ impl PgStore {
     pub(crate) async fn all_small(&self, kind: &str) -> StoreResult<Vec<Document>> {
         self.all(kind).await
     }
-
-    /// One transaction for the writes, retried on serialization failures.
-    /// Locks handed in (`submit.release`) are held until the transaction has committed:
-    /// nothing is published before it is.
-    pub(crate) async fn commit(
-        &self,
-        ops: Vec<Op>,
-        _touched: Vec<(String, String)>,
-        _submit: crate::tx::Submit,
-    ) -> StoreResult<()> {
-        let mut attempt = 0;
-        loop {
-            match self.commit_once(&ops).await {
-                Err(Retry::Again(error)) if attempt + 1 < RETRIES => {
-                    attempt += 1;
-                    tracing::debug!(%error, attempt, "retrying a transaction");
-                    tokio::time::sleep(Duration::from_millis(5 * attempt as u64)).await;
-                }
-                Err(Retry::Again(error)) => return Err(StoreError::classify(error)),
-                Err(Retry::Final(error)) => return Err(error),
-                Ok(()) => return Ok(()),
-            }
-        }
-    }
-
-    async fn commit_once(&self, ops: &[Op]) -> Result<(), Retry> {
-        let mut tx = self.pool.begin().await.map_err(Retry::from)?;
-        let now = crate::now_millis();
-        let mut queued = false;
-        for op in ops {
-            let changed = match op {
-                Op::Insert {
-                    kind,
-                    id,
-                    json,
-                    promoted,
-                } => sqlx::query(
-                    "INSERT INTO documents (kind, id, version, p_name, p_state, p_type, p_updated, doc, p_links)
-                     VALUES ($1, $2, 1, $3, $4, $5, $6, $7::jsonb, $8::jsonb)",
-                )
-                .bind(kind)
-                .bind(id)
-                .bind(promoted.name.as_deref())
-                .bind(promoted.state.as_deref())
-                .bind(promoted.type_name.as_deref())
-                .bind(promoted.updated.as_deref())
-                .bind(json)
-                .bind(promoted.links_json())
-                .execute(&mut *tx)
-                .await
-                .map(|done| done.rows_affected() == 1),
-                Op::Update {
-                    kind,
-                    id,
-                    expected_version,
-                    json,
-                    promoted,
-                } => sqlx::query(
-                    "UPDATE documents SET version = version + 1, p_name = $1, p_state = $2,
-                        p_type = $3, p_updated = $4, doc = $5::jsonb, p_links = $9::jsonb
-                     WHERE kind = $6 AND id = $7 AND version = $8",
-                )
-                .bind(promoted.name.as_deref())
-                .bind(promoted.state.as_deref())
-                .bind(promoted.type_name.as_deref())
-                .bind(promoted.updated.as_deref())
-                .bind(json)
-                .bind(kind)
-                .bind(id)
-                .bind(expected_version)
-                .bind(promoted.links_json())
-                .execute(&mut *tx)
-                .await
-                .map(|done| done.rows_affected() == 1),
-                Op::Delete {
-                    kind,
-                    id,
-                    expected_version,
-                } => sqlx::query(
-                    "DELETE FROM documents WHERE kind = $1 AND id = $2 AND version = $3",
-                )
-                .bind(kind)
-                .bind(id)
-                .bind(expected_version)
-                .execute(&mut *tx)
-                .await
-                .map(|done| done.rows_affected() == 1),
-                Op::Enqueue {
-                    queue,
-                    payload,
-                    dedup_key,
-                    run_at,
-                } => {
-                    queued = true;
-                    sqlx::query(
-                        "INSERT INTO jobs (queue, dedup_key, payload, run_at, created_at)
-                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-                    )
-                    .bind(queue)
-                    .bind(dedup_key.as_deref())
-                    .bind(payload)
-                    .bind(run_at)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await
-                    .map(|_| true)
-                }
-                Op::CompleteJob { id, attempts } => {
-                    sqlx::query("DELETE FROM jobs WHERE id = $1 AND attempts = $2")
-                        .bind(id)
-                        .bind(attempts)
-                        .execute(&mut *tx)
-                        .await
-                        .map(|_| true)
-                }
-                // A range of the key (`jobs_ready_key`): jobs are dropped as orders end,
-                // while thousands of others may wait (deliveries to a subscriber that is
-                // down), which a scan would read each time.
-                Op::CancelJobs { queue, key_prefix } => sqlx::query(
-                    "DELETE FROM jobs WHERE (dedup_key COLLATE \"C\") >= $2
-                        AND (dedup_key COLLATE \"C\") < $3
-                        AND queue = $1 AND status = 'ready'
-                        AND substr(dedup_key, 1, length($2)) = $2",
-                )
-                .bind(queue)
-                .bind(key_prefix)
-                .bind(format!("{key_prefix}{}", char::MAX))
-                .execute(&mut *tx)
-                .await
-                .map(|_| true),
-            };
-            match changed {
-                Ok(true) => {}
-                Ok(false) => return Err(Retry::Final(StoreError::VersionConflict)),
-                Err(error) => return Err(Retry::from(error)),
-            }
-            write_links(&mut tx, op).await.map_err(Retry::from)?;
-        }
-        if queued && self.notify_due() {
-            // A hint for the workers of other processes; polling remains the guarantee.
-            let _ = sqlx::query("NOTIFY switchboard_jobs")
-                .execute(&mut *tx)
-                .await;
-        }
-        tx.commit().await.map_err(Retry::from)
-    }
-
-    /// Listens on the `switchboard_jobs` channel and wakes `wake` on every notification;
-    /// reconnects after a lost connection. Polling stays the guarantee.
-    pub(crate) fn forward_wakeups(&self, wake: std::sync::Arc<tokio::sync::Notify>) {
-        let pool = self.pool.clone();
-        tokio::spawn(async move {
-            loop {
-                if pool.is_closed() {
-                    return;
-                }
-                let listening = async {
-                    let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;
-                    listener.listen("switchboard_jobs").await?;
-                    loop {
-                        listener.recv().await?;
-                        wake.notify_waiters();
-                    }
-                    #[allow(unreachable_code)]
-                    Ok::<(), sqlx::Error>(())
-                };
-                if let Err(error) = listening.await {
-                    tracing::debug!(%error, "job notifications interrupted; reconnecting");
-                }
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        });
-    }
-
-    /// True (and noted) when no NOTIFY went out in the last `NOTIFY_EVERY_MS`.
-    fn notify_due(&self) -> bool {
-        use std::sync::atomic::Ordering;
-        let now = crate::now_millis();
-        let last = self.last_notify.load(Ordering::Relaxed);
-        now - last >= NOTIFY_EVERY_MS
-            && self
-                .last_notify
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-    }
-
-    pub(crate) async fn claim(&self, limit: i64, lease_ms: i64) -> StoreResult<Vec<Job>> {
-        // The rows are locked in the CTE and updated through the join: with
-        // `WHERE id IN (subquery)` a waiting claimer re-checks only the id and claims
-        // the job a second time under READ COMMITTED.
-        let claim = shared::claim_jobs(
-            "WITH due AS (
-                SELECT id FROM jobs
-                WHERE status = 'ready' AND run_at <= $2
-                  AND (lease_until IS NULL OR lease_until <= $2)
-                ORDER BY run_at, id LIMIT $3
-                FOR UPDATE SKIP LOCKED)
-             UPDATE jobs AS j SET lease_until = $1, attempts = j.attempts + 1
-             FROM due WHERE j.id = due.id
-             RETURNING j.id, j.queue, j.payload, j.attempts",
-            limit,
-            lease_ms,
-        );
-        let rows = map(claim.fetch_all(&self.pool).await)?;
-        rows.iter().map(shared::job).collect()
-    }
-
-    pub(crate) async fn renew(
-        &self,
-        job_id: i64,
-        attempts: i64,
-        lease_ms: i64,
-    ) -> StoreResult<bool> {
-        let renew = shared::renew_job(job_id, attempts, lease_ms);
-        let renewed = map(renew.execute(&self.pool).await)?;
-        Ok(renewed.rows_affected() == 1)
-    }
-
-    pub(crate) async fn complete(&self, job_id: i64, attempts: i64) -> StoreResult<()> {
-        let complete = shared::complete_job(job_id, attempts);
-        map(complete.execute(&self.pool).await)?;
-        Ok(())
-    }
-
-    pub(crate) async fn fail(
-        &self,
-        job_id: i64,
-        attempts: i64,
-        error: &str,
-        retry_at: Option<i64>,
-    ) -> StoreResult<()> {
-        let fail = shared::fail_job(job_id, attempts, error, retry_at);
-        map(fail.execute(&self.pool).await)?;
-        Ok(())
-    }
-
-    pub(crate) async fn next_due(&self) -> StoreResult<Option<i64>> {
-        // `greatest` is SQLite's two-argument `max`; the cast makes sure it decodes as i64.
-        let row = map(sqlx::query(
-            "SELECT min(greatest(run_at, coalesce(lease_until, 0)))::bigint FROM jobs
-                 WHERE status = 'ready'",
-        )
-        .fetch_one(&self.pool)
-        .await)?;
-        map(row.try_get::<Option<i64>, _>(0))
-    }
-
-    pub(crate) async fn dead_jobs(&self) -> StoreResult<Vec<DeadJob>> {
-        let rows = map(sqlx::query(shared::DEAD_JOBS).fetch_all(&self.pool).await)?;
-        rows.iter().map(shared::dead_job).collect()
-    }
-
-    pub(crate) async fn pending_jobs(&self) -> StoreResult<i64> {
-        let row = map(sqlx::query(shared::PENDING_JOBS)
-            .fetch_one(&self.pool)
-            .await)?;
-        map(row.try_get(0))
-    }
-}
-
-/// How a transaction attempt failed.
-enum Retry {
-    /// A serialization failure or deadlock: run the whole transaction again.
-    Again(sqlx::Error),
-    /// Anything else, already classified.
-    Final(StoreError),
-}
-
-impl From<sqlx::Error> for Retry {
-    fn from(error: sqlx::Error) -> Self {
-        if retryable(&error) {
-            Retry::Again(error)
-        } else {
-            Retry::Final(StoreError::classify(error))
-        }
-    }
-}
-
-/// Keeps `links` in step with a document write, in its transaction: one statement per
-/// write, and an update that keeps its links leaves their rows alone.
-async fn write_links(tx: &mut Transaction<'static, Postgres>, op: &Op) -> Result<(), sqlx::Error> {
-    let write = match op {
-        Op::Insert {
-            kind, id, promoted, ..
-        } if !promoted.links.is_empty() => sqlx::query(
-            "INSERT INTO links (target, kind, id) SELECT unnest($1::text[]), $2, $3
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(&promoted.links)
-        .bind(kind)
-        .bind(id),
-        // Rows for links the document no longer has go; new ones come; the rest stay.
-        Op::Update {
-            kind, id, promoted, ..
-        } => sqlx::query(
-            "WITH gone AS (
-                DELETE FROM links WHERE kind = $2 AND id = $3 AND target <> ALL($1::text[]))
-             INSERT INTO links (target, kind, id) SELECT unnest($1::text[]), $2, $3
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(&promoted.links)
-        .bind(kind)
-        .bind(id),
-        Op::Delete { kind, id, .. } => sqlx::query("DELETE FROM links WHERE kind = $1 AND id = $2")
-            .bind(kind)
-            .bind(id),
-        Op::Insert { .. } | Op::Enqueue { .. } | Op::CancelJobs { .. } | Op::CompleteJob { .. } => {
-            return Ok(())
-        }
-    };
-    write.execute(&mut **tx).await?;
-    Ok(())
 }
