@@ -15,6 +15,7 @@
 use serde_json::{Map, Value};
 
 use crate::paths::derive_paths;
+use crate::swagger::definition_name;
 use crate::Result;
 
 /// JSON-schema keywords kept in the output; every other keyword is dropped.
@@ -38,9 +39,6 @@ pub const KEPT_KEYWORDS: &[&str] = &[
     "maxItems",
     "pattern",
 ];
-
-/// Prefix of every local reference in a Swagger 2.0 document.
-pub const DEFINITIONS_PREFIX: &str = "#/definitions/";
 
 /// Result of converting one document.
 #[derive(Debug)]
@@ -201,9 +199,7 @@ impl Filter<'_> {
 
     /// True when the reference resolves; a broken one is warned about and dropped.
     fn check_ref(&mut self, value: &Value, location: &str) -> bool {
-        let target = value
-            .as_str()
-            .and_then(|r| r.strip_prefix(DEFINITIONS_PREFIX));
+        let target = value.as_str().and_then(definition_name);
         match target {
             Some(name) if self.definitions.contains_key(name) => true,
             _ => {

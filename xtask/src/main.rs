@@ -14,6 +14,7 @@ mod convert;
 mod orders;
 mod paths;
 mod select;
+mod swagger;
 
 use std::fs;
 use std::path::{Path, PathBuf};

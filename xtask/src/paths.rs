@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::convert::DEFINITIONS_PREFIX;
+use crate::swagger::definition_name;
 
 /// Collection operations, in output order.
 const OPS: [&str; 5] = ["list", "create", "retrieve", "patch", "delete"];
@@ -125,7 +125,7 @@ fn listener_event(item: &Value, definitions: &Map<String, Value>) -> Option<Stri
         .iter()
         .find(|p| p.get("in").and_then(Value::as_str) == Some("body"))?;
     let reference = body.get("schema")?.get("$ref")?.as_str()?;
-    let name = reference.strip_prefix(DEFINITIONS_PREFIX)?;
+    let name = definition_name(reference)?;
     definitions.contains_key(name).then(|| name.to_string())
 }
 
