@@ -4,11 +4,13 @@
 //! script, so every figure is also printed as a ratio to that baseline.
 
 use std::fs;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::Command;
 
+use crate::servers::{
+    bench_database, build_server, curl, drop_database, post_id, require, start_bare, start_server,
+};
+use crate::wrk::{summarize, write_script, wrk, wrk_with, CONNECTIONS};
 use crate::Result;
 
 const OFFERINGS: &str = "/tmf-api/productCatalogManagement/v4/productOffering";
@@ -18,14 +20,10 @@ const RESOURCES: &str = "/tmf-api/resourceInventoryManagement/v4/resource";
 const SERVICES: &str = "/tmf-api/serviceInventory/v4/service";
 const PRODUCTS: &str = "/tmf-api/productInventory/v4/product";
 const SERVICE_SPECS: &str = "/tmf-api/serviceCatalogManagement/v4/serviceSpecification";
-const CONNECTIONS: u32 = 64;
 /// Clients of the allocation case (the issue's figure).
 const ALLOCATION_CLIENTS: u32 = 32;
 /// Resources the impact inventory's services run on: each carries services/1000.
 const IMPACT_RESOURCES: usize = 1000;
-
-/// A static document the size of a typical offering (the baseline's answer).
-const BARE_BODY: &str = r#"{"id":"7d3c5a4e-1f2b-4c8d-9e0a-b1c2d3e4f5a6","href":"http://127.0.0.1:8080/tmf-api/productCatalogManagement/v4/productOffering/7d3c5a4e-1f2b-4c8d-9e0a-b1c2d3e4f5a6","name":"Fiber 1G residential","description":"benchmark offering","lifecycleStatus":"Launched","lastUpdate":"2026-11-27T08:00:00.000Z","productSpecification":{"id":"ps-1","name":"Fiber access"},"@type":"ProductOffering","isBundle":false}"#;
 
 struct Options {
     seconds: u32,
@@ -68,72 +66,6 @@ fn options(args: &[String]) -> Result<Options> {
             .into());
     }
     Ok(options)
-}
-
-/// Serves `BARE_BODY` on every GET: the ceiling any handler on this stack can reach.
-pub fn bare_server(address: &str) -> Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(address).await?;
-        let app = axum::Router::new().fallback(|| async {
-            (
-                [(axum::http::header::CONTENT_TYPE, "application/json")],
-                BARE_BODY,
-            )
-        });
-        axum::serve(listener, app).await?;
-        Ok::<(), crate::Error>(())
-    })
-}
-
-pub(crate) struct Process(pub(crate) Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-pub(crate) fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-pub(crate) fn require(tool: &str) -> Result<()> {
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {tool}"))
-        .stdout(Stdio::null())
-        .status()?
-        .success();
-    if found {
-        return Ok(());
-    }
-    Err(format!("{tool} is not installed (apt-get install {tool})").into())
-}
-
-/// POSTs a JSON body and returns the created resource's id.
-pub(crate) fn post_id(url: &str, body: &str) -> Result<String> {
-    let output = Command::new("curl")
-        .args([
-            "-s",
-            "-X",
-            "POST",
-            "-H",
-            "Content-Type: application/json",
-            "-d",
-            body,
-            url,
-        ])
-        .output()?;
-    let created: serde_json::Value = serde_json::from_slice(&output.stdout)?;
-    created
-        .get("id")
-        .and_then(serde_json::Value::as_str)
-        .map(str::to_string)
-        .ok_or_else(|| format!("POST {url} created nothing: {created}").into())
 }
 
 /// Ids of the first `count` documents of a collection, a thousand per page.
@@ -189,232 +121,8 @@ fn count_of(url: &str) -> Result<u64> {
         .ok_or_else(|| "no X-Total-Count header".into())
 }
 
-/// `curl` a URL; returns (headers, body).
-pub(crate) fn curl(url: &str) -> Result<(String, String)> {
-    let output = Command::new("curl").args(["-s", "-D", "-", url]).output()?;
-    let text = String::from_utf8_lossy(&output.stdout).to_string();
-    let (headers, body) = text
-        .split_once("\r\n\r\n")
-        .map(|(h, b)| (h.to_string(), b.to_string()))
-        .unwrap_or_default();
-    Ok((headers, body))
-}
-
-pub(crate) fn wait_up(url: &str) -> Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if let Ok((headers, _)) = curl(url) {
-            if headers.starts_with("HTTP/1.1 200") {
-                return Ok(());
-            }
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Err(format!("{url} did not come up").into())
-}
-
 fn total_count(base: &str, query: &str) -> Result<u64> {
     count_of(&format!("{base}{OFFERINGS}?{query}"))
-}
-
-/// One wrk run's figures.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Figures {
-    pub(crate) rate: f64,
-    pub(crate) p50_ms: f64,
-    pub(crate) p99_ms: f64,
-    pub(crate) errors: u64,
-}
-
-const REPORT: &str = r#"
-done = function(summary, latency, requests)
-  local errors = summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout
-  io.write(string.format("RESULT %d %d %.4f %.4f %d\n", summary.requests, summary.duration,
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000, errors))
-end
-"#;
-
-/// One wrk per server URL at once (the connections split between them), all on core
-/// 1; rates add up, latencies are the worst of the runs.
-pub(crate) fn wrk(urls: &[String], script: &Path, seconds: u32) -> Result<Figures> {
-    wrk_with(urls, script, seconds, CONNECTIONS)
-}
-
-fn wrk_with(urls: &[String], script: &Path, seconds: u32, clients: u32) -> Result<Figures> {
-    let connections = (clients as usize / urls.len()).max(1) as u32;
-    let runs: Vec<std::result::Result<Figures, String>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = urls
-            .iter()
-            .map(|url| {
-                scope.spawn(move || {
-                    wrk_one(url, script, seconds, connections).map_err(|error| error.to_string())
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|handle| {
-                handle
-                    .join()
-                    .unwrap_or_else(|_| Err("wrk thread failed".to_string()))
-            })
-            .collect()
-    });
-    let mut total = Figures {
-        rate: 0.0,
-        p50_ms: 0.0,
-        p99_ms: 0.0,
-        errors: 0,
-    };
-    for run in runs {
-        let run = run?;
-        total.rate += run.rate;
-        total.p50_ms = total.p50_ms.max(run.p50_ms);
-        total.p99_ms = total.p99_ms.max(run.p99_ms);
-        total.errors += run.errors;
-    }
-    Ok(total)
-}
-
-fn wrk_one(url: &str, script: &Path, seconds: u32, connections: u32) -> Result<Figures> {
-    let output = Command::new("taskset")
-        .args(["-c", "1", "wrk", "-t1"])
-        .arg(format!("-c{connections}"))
-        .arg(format!("-d{seconds}s"))
-        .arg("-s")
-        .arg(script)
-        .arg(url)
-        .output()?;
-    let [requests, micros, p50, p99, errors] = result_line(&output.stdout, "RESULT ", "wrk")?;
-    Ok(Figures {
-        rate: requests / (micros / 1e6),
-        p50_ms: p50,
-        p99_ms: p99,
-        errors: errors as u64,
-    })
-}
-
-/// The `N` numbers of the line starting with `tag` that a load tool (`tool`) printed.
-pub(crate) fn result_line<const N: usize>(
-    stdout: &[u8],
-    tag: &str,
-    tool: &str,
-) -> Result<[f64; N]> {
-    let text = String::from_utf8_lossy(stdout);
-    let line = text
-        .lines()
-        .find(|line| line.starts_with(tag))
-        .ok_or_else(|| format!("{tool} printed no result: {text}"))?;
-    let fields: Vec<f64> = line
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|field| field.parse().ok())
-        .collect();
-    fields
-        .try_into()
-        .map_err(|_| format!("unreadable {tool} result: {line}").into())
-}
-
-pub(crate) fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(|a, b| a.total_cmp(b));
-    values.get(values.len() / 2).copied().unwrap_or(0.0)
-}
-
-pub(crate) fn summarize(runs: &[Figures]) -> Figures {
-    Figures {
-        rate: median(runs.iter().map(|f| f.rate).collect()),
-        p50_ms: median(runs.iter().map(|f| f.p50_ms).collect()),
-        p99_ms: median(runs.iter().map(|f| f.p99_ms).collect()),
-        errors: runs.iter().map(|f| f.errors).sum(),
-    }
-}
-
-pub(crate) fn write_script(dir: &Path, name: &str, body: &str) -> Result<PathBuf> {
-    let path = dir.join(name);
-    fs::write(&path, format!("{body}\n{REPORT}"))?;
-    Ok(path)
-}
-
-/// Builds the release server; answers the binary's path.
-pub(crate) fn build_server() -> Result<PathBuf> {
-    let root = crate::workspace_root()?;
-    println!("building the release server…");
-    let built = Command::new("cargo")
-        .args(["build", "--release", "-p", "switchboard"])
-        .current_dir(&root)
-        .status()?;
-    if !built.success() {
-        return Err("cargo build failed".into());
-    }
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| root.join("target"));
-    Ok(target.join("release/switchboard"))
-}
-
-/// Starts the bare axum baseline on core 0; answers its process and base URL.
-pub(crate) fn start_bare() -> Result<(Process, String)> {
-    let bare_port = free_port()?;
-    let bare_process = Process(
-        Command::new("taskset")
-            .args(["-c", "0"])
-            .arg(std::env::current_exe()?)
-            .args(["bare-server", &format!("127.0.0.1:{bare_port}")])
-            .stdout(Stdio::null())
-            .spawn()?,
-    );
-    let bare = format!("http://127.0.0.1:{bare_port}");
-    wait_up(&format!("{bare}/"))?;
-    Ok((bare_process, bare))
-}
-
-/// Where a bench keeps its data: a schema of its own on the PostgreSQL server `url`
-/// (dropped by `drop_database`), else an SQLite file in `work`. Answers the database
-/// URL and whether it is PostgreSQL.
-pub(crate) fn bench_database(url: Option<&String>, work: &Path, name: &str) -> (String, bool) {
-    match url {
-        Some(url) => {
-            let schema = format!("{name}_{}", std::process::id());
-            let separator = if url.contains('?') { '&' } else { '?' };
-            (format!("{url}{separator}schema={schema}"), true)
-        }
-        None => (work.join(format!("{name}.db")).display().to_string(), false),
-    }
-}
-
-/// Drops a bench's PostgreSQL schema again (psql, where installed).
-pub(crate) fn drop_database(url: Option<&String>, database: &str) {
-    if let (Some(url), Some(schema)) = (url, database.split("schema=").nth(1)) {
-        let _ = Command::new("psql")
-            .args([url.as_str(), "-q", "-c"])
-            .arg(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-            .env("PGOPTIONS", "--client-min-messages=warning")
-            .status();
-    }
-}
-
-/// Starts a server on core 0 on `database` with `flags`; answers it and its base URL
-/// once it is healthy.
-pub(crate) fn start_server(
-    binary: &Path,
-    database: &str,
-    flags: &[&str],
-) -> Result<(Process, String)> {
-    let port = free_port()?;
-    let base = format!("http://127.0.0.1:{port}");
-    let server = Process(
-        Command::new("taskset")
-            .args(["-c", "0"])
-            .arg(binary)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .args(["--database-url", database])
-            .args(flags)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()?,
-    );
-    wait_up(&format!("{base}/health"))?;
-    Ok((server, base))
 }
 
 pub fn run(args: &[String]) -> Result<()> {

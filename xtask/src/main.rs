@@ -11,10 +11,13 @@
 
 mod bench;
 mod convert;
+mod order_load;
 mod orders;
 mod paths;
 mod select;
+mod servers;
 mod swagger;
+mod wrk;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -108,11 +111,11 @@ fn run(args: &[String]) -> Result<ExitCode> {
         }
         "bench" => bench::run(rest).map(|()| ExitCode::SUCCESS),
         "bench-orders" => orders::run(rest).map(|()| ExitCode::SUCCESS),
-        "order-load" => orders::order_load(rest).map(|()| ExitCode::SUCCESS),
+        "order-load" => order_load::order_load(rest).map(|()| ExitCode::SUCCESS),
         "order-catalog" => orders::order_catalog(rest).map(|()| ExitCode::SUCCESS),
         "bare-server" => {
             let address = rest.first().ok_or("bare-server needs an address")?;
-            bench::bare_server(address)?;
+            servers::bare_server(address)?;
             Ok(ExitCode::SUCCESS)
         }
         "-h" | "--help" | "help" => {
