@@ -35,7 +35,8 @@ usage:
   cargo xtask bench [--seconds N] [--runs N] [--items N]
                                                     CRUD benchmark against a bare axum baseline
   cargo xtask bench-orders [--seconds N] [--runs N] [--clients N] [--rate R] [--database-url URL]
-                                                    orders/s and order-to-completed latency of the chain
+                           [--against BINARY]       orders/s and order-to-completed latency of the chain
+                                                    (and of BINARY, with the ratio B/A)
   cargo xtask order-catalog <BASE>                  make bench-orders' catalog on a running server
   cargo xtask order-load <BASE> <OFFERING:CUSTOMER> closed:N|open:R <SECONDS>
                                                     one bench-orders load run (prints ORDERS …)
