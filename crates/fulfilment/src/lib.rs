@@ -26,7 +26,8 @@
 //!   completed instead).
 //! - `cancel`: cancel tasks, cascading down; `undo`: undoing what was added.
 //! - `product_plan`, `service_plan`, `plan`: what an item becomes, read from the catalog
-//!   and the inventory, with characteristic values derived by `valueFrom`.
+//!   and the inventory, with characteristic values derived by `valueFrom`;
+//!   `spec_cache`: catalog specifications parsed once per stored version.
 //! - `validation`: the checks of a new order.
 //! - `kind`: the three order APIs and how they connect; `orders`: what a step does to
 //!   its order (accept, fail an item, end it); `ids`: the derived ids;
@@ -45,6 +46,7 @@ pub mod product_plan;
 pub mod resource;
 pub mod service;
 pub mod service_plan;
+pub mod spec_cache;
 pub mod undo;
 pub mod validation;
 

@@ -5,12 +5,15 @@
 //! default value (`isDefault`), else is left out.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
-use switchboard_engine::{Engine, Result};
+use switchboard_engine::{Engine, ErrorKind, Result};
 
 use switchboard_apis::catalog_rules::{value_sources, Entity};
 use switchboard_apis::text;
+
+use crate::spec_cache::SpecCache;
 
 /// Characteristic name → value.
 pub type Values = Map<String, Value>;
@@ -153,14 +156,22 @@ pub struct RfsPlan {
     pub resources: Vec<ResourcePlan>,
 }
 
-/// Reads catalog entities for one plan.
+/// Reads catalog entities for one plan, each version parsed once for all orders
+/// (`SpecCache`).
 pub struct Catalog<'a> {
     engine: &'a Engine,
+    cache: &'a SpecCache,
 }
 
 impl<'a> Catalog<'a> {
+    /// Reads through the process-wide cache (`SpecCache::shared`).
     pub fn new(engine: &'a Engine) -> Self {
-        Catalog { engine }
+        Catalog::with_cache(engine, SpecCache::shared())
+    }
+
+    /// Reads through `cache`.
+    pub fn with_cache(engine: &'a Engine, cache: &'a SpecCache) -> Self {
+        Catalog { engine, cache }
     }
 
     /// The stored specification, or a message naming what is missing.
@@ -170,10 +181,28 @@ impl<'a> Catalog<'a> {
         id: &str,
     ) -> Result<std::result::Result<Value, String>> {
         Ok(self
-            .engine
-            .document(entity.api(), entity.collection(), id)
+            .read_shared(entity, id)
             .await?
-            .ok_or_else(|| format!("{} '{id}' does not exist", entity.collection())))
+            .map(|spec| spec.as_ref().clone()))
+    }
+
+    /// `read` without the copy: the cached parse itself.
+    pub async fn read_shared(
+        &self,
+        entity: Entity,
+        id: &str,
+    ) -> Result<std::result::Result<Arc<Value>, String>> {
+        let at = self.engine.served(entity.api(), entity.collection())?;
+        // The stored version (the cache's key) comes with a retrieve; every catalog
+        // entity offers GET by id.
+        match self.engine.retrieve(at, id, "").await {
+            Ok(stored) => Ok(Ok(self.cache.parsed(entity, stored)?)),
+            Err(error) if error.kind == ErrorKind::NotFound => Ok(Err(format!(
+                "{} '{id}' does not exist",
+                entity.collection()
+            ))),
+            Err(error) => Err(error),
+        }
     }
 
     /// The specifications `spec` lists under `attribute` (`serviceSpecification`,

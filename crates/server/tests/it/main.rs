@@ -7,6 +7,7 @@ mod process;
 mod support;
 
 mod catalog;
+mod catalog_changes;
 mod chain;
 mod cli;
 mod cluster;
