@@ -107,14 +107,13 @@ impl Engine {
             changed.push((resource, change));
         }
         if changed.iter().any(|(_, change)| change.written) {
-            let (tx, jobs) = scope.finish();
             let events = || {
                 changed
                     .iter()
                     .flat_map(|(resource, change)| change.events(resource))
                     .collect()
             };
-            self.finish(tx, api, events, jobs).await?;
+            self.finish(scope.finish(), api, events).await?;
         }
         Ok(changed
             .into_iter()

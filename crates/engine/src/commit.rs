@@ -8,21 +8,35 @@ use serde_json::Value;
 use switchboard_store::Tx;
 
 use crate::error::{Error, Result};
-use crate::events::{self, Change};
-use crate::kernel::{ApiRuntime, Engine, Hooks, ResourceDecl, ResourceRuntime};
+use crate::events::{self, Change, Emitted};
+use crate::kernel::{ApiRuntime, Engine, Finished, Hooks, ResourceDecl, ResourceRuntime};
 use crate::model::{NewJob, ResourceRef, WriteKind};
 
 impl Engine {
-    /// Writes events and jobs of a change, commits, and wakes the workers. The events
-    /// are built only when the API has subscriptions to match them against.
+    /// Writes events and jobs of a change, commits, and wakes the workers. The change
+    /// events are built only when the API has subscriptions to match them against; the
+    /// domain events its rules `emitted` go out with them, in the same transaction.
     pub(crate) async fn finish(
         &self,
-        mut tx: Tx,
+        finished: Finished,
         api: &ApiRuntime,
         events: impl FnOnce() -> Vec<Value>,
-        jobs: Vec<NewJob>,
     ) -> Result<()> {
-        let queued = events::fan_out(&mut tx, api.decl.code, events).await?;
+        let Finished {
+            mut tx,
+            jobs,
+            emitted,
+        } = finished;
+        let (own, others): (Vec<Emitted>, Vec<Emitted>) = emitted
+            .into_iter()
+            .partition(|emitted| emitted.api == api.decl.code);
+        let mut queued = events::fan_out(&mut tx, api.decl.code, || {
+            let mut all = events();
+            all.extend(own.into_iter().map(|emitted| emitted.event));
+            all
+        })
+        .await?;
+        queued += events::fan_out_emitted(&mut tx, others).await?;
         self.commit_with(tx, jobs, queued).await
     }
 
@@ -93,12 +107,12 @@ pub(crate) fn hook_jobs(
         .unwrap_or_default()
 }
 
-/// The TMF event of `change` to `resource`'s document.
+/// The TMF event of `change` to `resource`'s document, under the name its API gives it.
 pub(crate) fn announce(resource: &ResourceRuntime, change: Change, doc: &Value) -> Value {
     events::event(
         resource.decl.resource_type,
         resource.decl.collection,
-        change,
+        resource.decl.events.suffix(change),
         doc,
     )
 }

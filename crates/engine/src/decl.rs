@@ -5,5 +5,6 @@
 //! engine (`ApiDecl`, `ResourceDecl`, `Hooks`, `View`) in `kernel`, beside the engine
 //! they refer to. This module gathers them under one name.
 
+pub use crate::events::Events;
 pub use crate::kernel::{ApiDecl, HookFuture, Hooks, ResourceDecl, View, ViewFuture};
 pub use crate::model::{NewJob, Operations, Reference, StateMachine, WriteKind};

@@ -21,27 +21,99 @@ pub enum Change {
     Delete,
 }
 
-impl Change {
-    fn suffix(self) -> &'static str {
-        match self {
-            Change::Create => "CreateEvent",
-            Change::AttributeValueChange => "AttributeValueChangeEvent",
-            Change::StateChange => "StateChangeEvent",
-            Change::Delete => "DeleteEvent",
+/// The event names of one resource, as suffixes after its `resourceType`: the event
+/// type is `{resource_type}{suffix}` ("ProductOffering" + "CreateEvent"). The four
+/// changes the engine announces default to their TMF630 names (`Events::STANDARD`);
+/// an API whose specification names one otherwise overrides it (TMF621's state change is
+/// `StatusChangeEvent`), and `domain` lists the events its rules may emit besides
+/// (`InformationRequiredEvent`), each with `Scope::emit` or `Together::emit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Events {
+    pub create: &'static str,
+    pub attribute_value_change: &'static str,
+    pub state_change: &'static str,
+    pub delete: &'static str,
+    /// Domain events the resource may emit; emitting any other is a programming error.
+    pub domain: &'static [&'static str],
+}
+
+impl Events {
+    /// The TMF630 names, and no domain events.
+    pub const STANDARD: Events = Events {
+        create: "CreateEvent",
+        attribute_value_change: "AttributeValueChangeEvent",
+        state_change: "StateChangeEvent",
+        delete: "DeleteEvent",
+        domain: &[],
+    };
+
+    /// The suffix that announces `change`.
+    pub fn suffix(&self, change: Change) -> &'static str {
+        match change {
+            Change::Create => self.create,
+            Change::AttributeValueChange => self.attribute_value_change,
+            Change::StateChange => self.state_change,
+            Change::Delete => self.delete,
         }
+    }
+
+    /// Whether `suffix` is a declared domain event.
+    pub fn declares(&self, suffix: &str) -> bool {
+        self.domain.contains(&suffix)
     }
 }
 
-/// Builds `{eventId, eventTime, eventType, event: {<collection>: resource}}`.
-pub fn event(resource_type: &str, collection: &str, change: Change, resource: &Value) -> Value {
+impl Default for Events {
+    fn default() -> Self {
+        Events::STANDARD
+    }
+}
+
+/// The attributes every event has, which an emitted event's extra fields may not replace.
+const ENVELOPE: [&str; 4] = ["eventId", "eventTime", "eventType", "event"];
+
+/// Builds `{eventId, eventTime, eventType, event: {<collection>: resource}}`, the type
+/// being `{resource_type}{suffix}`.
+pub fn event(resource_type: &str, collection: &str, suffix: &str, resource: &Value) -> Value {
     let mut payload = Map::new();
     payload.insert(collection.to_string(), resource.clone());
     json!({
         "eventId": uuid::Uuid::new_v4().to_string(),
         "eventTime": crate::clock::now_rfc3339(),
-        "eventType": format!("{resource_type}{}", change.suffix()),
+        "eventType": format!("{resource_type}{suffix}"),
         "event": Value::Object(payload),
     })
+}
+
+/// A domain event: `event`'s body with `extra`'s TMF fields beside `event` (a
+/// `fieldPath`, a `milestone`); a field of the envelope in `extra` is a programming
+/// error.
+pub fn domain_event(
+    resource_type: &str,
+    collection: &str,
+    suffix: &str,
+    resource: &Value,
+    extra: Map<String, Value>,
+) -> Result<Value> {
+    if let Some(key) = extra.keys().find(|key| ENVELOPE.contains(&key.as_str())) {
+        return Err(Error::internal(format!(
+            "{resource_type}{suffix}: '{key}' is set by the engine, not by the emitter"
+        )));
+    }
+    let mut body = event(resource_type, collection, suffix, resource);
+    if let Value::Object(object) = &mut body {
+        object.extend(extra);
+    }
+    Ok(body)
+}
+
+/// A domain event emitted in a write's transaction, waiting for the fan-out of its API
+/// with the change events.
+#[derive(Debug, Clone)]
+pub(crate) struct Emitted {
+    /// The code of the API whose subscribers hear it.
+    pub api: &'static str,
+    pub event: Value,
 }
 
 /// The store kind under which an API keeps its hub subscriptions.
@@ -79,6 +151,20 @@ pub fn subscription(body: &Value, id: &str, href: &str) -> Result<Value> {
 /// that unsubscribing can cancel what is still waiting for it.
 pub fn delivery_key_prefix(subscription_id: &str) -> String {
     format!("{subscription_id}:")
+}
+
+/// Queues the deliveries of domain events emitted for APIs of their own (a transaction
+/// of several writes may span APIs), one fan-out per API.
+pub(crate) async fn fan_out_emitted(tx: &mut Tx, mut emitted: Vec<Emitted>) -> Result<usize> {
+    let mut queued = 0;
+    while let Some(first) = emitted.first() {
+        let api = first.api;
+        let (these, rest): (Vec<Emitted>, Vec<Emitted>) =
+            emitted.into_iter().partition(|emitted| emitted.api == api);
+        emitted = rest;
+        queued += fan_out(tx, api, || these.into_iter().map(|e| e.event).collect()).await?;
+    }
+    Ok(queued)
 }
 
 /// Queues one delivery of `event` per subscription of the API whose query matches it.

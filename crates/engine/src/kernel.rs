@@ -14,6 +14,7 @@ use tokio::sync::{Notify, OwnedMutexGuard};
 
 use crate::config::EngineConfig;
 use crate::error::{Error, Result};
+use crate::events::{Emitted, Events};
 use crate::locks::KeyLocks;
 use crate::model::{NewJob, Operations, Reference, ResourceRef, StateMachine, WriteKind};
 use crate::schema::BodyValidator;
@@ -110,6 +111,9 @@ pub struct ResourceDecl {
     pub retired: &'static [&'static str],
     /// Read-only views of one resource: `GET {base}/{collection}/{id}/{name}`.
     pub views: Vec<(&'static str, Arc<dyn View>)>,
+    /// Its event names (the TMF630 ones unless its specification says otherwise) and the
+    /// domain events its rules may emit.
+    pub events: Events,
 }
 
 pub type ViewFuture<'a> = Pin<Box<dyn Future<Output = Result<Value>> + Send + 'a>>;
@@ -141,6 +145,7 @@ impl ResourceDecl {
             in_service: &[],
             retired: &[],
             views: Vec::new(),
+            events: Events::STANDARD,
         }
     }
 }
@@ -289,6 +294,8 @@ pub struct Scope {
     pub(crate) api: &'static str,
     pub(crate) tx: Tx,
     pub(crate) jobs: Vec<NewJob>,
+    /// Domain events emitted so far (`Scope::emit`), fanned out at commit.
+    pub(crate) emitted: Vec<Emitted>,
     /// The key locks held, by key: a transaction of several writes takes each once.
     pub(crate) guards: Vec<(String, OwnedMutexGuard<()>)>,
 }
@@ -300,6 +307,7 @@ impl Scope {
             api,
             tx,
             jobs: Vec::new(),
+            emitted: Vec::new(),
             guards: Vec::new(),
         }
     }
@@ -314,12 +322,34 @@ impl Scope {
         &self.engine
     }
 
-    /// The transaction back, with the jobs queued; the locks go with it, released once
-    /// its writes are submitted.
-    pub(crate) fn finish(mut self) -> (Tx, Vec<NewJob>) {
+    /// The transaction back, with the jobs queued and the events emitted; the locks go
+    /// with it, released once its writes are submitted.
+    pub(crate) fn finish(mut self) -> Finished {
         for (_, guard) in self.guards {
             self.tx.release_on_submit(Box::new(guard));
         }
-        (self.tx, self.jobs)
+        Finished {
+            tx: self.tx,
+            jobs: self.jobs,
+            emitted: self.emitted,
+        }
+    }
+}
+
+/// A write's transaction as its hooks left it, ready for the commit's tail.
+pub(crate) struct Finished {
+    pub tx: Tx,
+    pub jobs: Vec<NewJob>,
+    pub emitted: Vec<Emitted>,
+}
+
+impl Finished {
+    /// A transaction no hook worked in: no jobs, no domain events.
+    pub fn of(tx: Tx) -> Finished {
+        Finished {
+            tx,
+            jobs: Vec::new(),
+            emitted: Vec::new(),
+        }
     }
 }

@@ -8,7 +8,8 @@
 //! - `schema`: body validation against the compact schemas;
 //! - `query`: TMF630 query strings, projection and in-memory matching;
 //! - `callbacks`: where event callbacks may go (the SSRF guard);
-//! - `events`: event construction, hub subscriptions and the fan-out to the outbox;
+//! - `events`: event names and construction (change and domain events), hub
+//!   subscriptions and the fan-out to the outbox;
 //! - `model`: plain data of declarations, addresses and answers;
 //! - `config`: the operator's settings; `locks`: in-process key locks;
 //! - `kernel`: the types that refer to each other: `Engine`, the declarations holding
@@ -61,8 +62,8 @@ mod write;
 pub use clock::{format_instant, now_rfc3339};
 pub use config::EngineConfig;
 pub use decl::{
-    ApiDecl, HookFuture, Hooks, NewJob, Operations, Reference, ResourceDecl, StateMachine, View,
-    ViewFuture, WriteKind,
+    ApiDecl, Events, HookFuture, Hooks, NewJob, Operations, Reference, ResourceDecl, StateMachine,
+    View, ViewFuture, WriteKind,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use internal::InternalChange;

@@ -1,16 +1,17 @@
 //! The transaction a domain hook works in (`Hooks::within`): it reads other resources
 //! as the write sees them, keeps state of its own that clients never see (a pool's
-//! allocation ledger), queues jobs, and serialises on a key. Everything it writes
-//! commits with the document, or nothing does.
+//! allocation ledger), queues jobs, emits declared domain events, and serialises on a
+//! key. Everything it writes or emits commits with the document, or nothing does.
 //! (The `Scope` struct itself is in `kernel`, since hooks and the engine refer to it;
 //! here is what a hook may do with it.)
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 use switchboard_store::Promoted;
 
 use crate::document::{parse_stored, storable_json};
 use crate::error::{Error, Result};
-use crate::model::NewJob;
+use crate::events::{self, Emitted};
+use crate::model::{NewJob, ResourceRef};
 
 pub use crate::kernel::Scope;
 
@@ -121,5 +122,45 @@ impl Scope {
     /// Queues a job with the write.
     pub fn enqueue(&mut self, job: NewJob) {
         self.jobs.push(job);
+    }
+
+    /// Emits the domain event `suffix` (one `collection` of this API declares in its
+    /// `events.domain`) about `doc`, with `extra` TMF fields beside `event` (a
+    /// `fieldPath`): delivered like a change event, to the API's subscribers whose query
+    /// matches it, queued in this transaction and so sent only if the write commits.
+    /// An undeclared event is a programming error (500).
+    pub fn emit(
+        &mut self,
+        collection: &str,
+        suffix: &str,
+        doc: &Value,
+        extra: Map<String, Value>,
+    ) -> Result<()> {
+        let at = self.engine.served(self.api, collection)?;
+        self.emit_at(at, suffix, doc, extra)
+    }
+
+    /// `emit` for the resource at `at`.
+    pub(crate) fn emit_at(
+        &mut self,
+        at: ResourceRef,
+        suffix: &str,
+        doc: &Value,
+        extra: Map<String, Value>,
+    ) -> Result<()> {
+        let (api, resource) = self.engine.runtime(at)?;
+        let decl = &resource.decl;
+        if !decl.events.declares(suffix) {
+            return Err(Error::internal(format!(
+                "{} {} declares no domain event '{suffix}'",
+                api.decl.code, decl.collection
+            )));
+        }
+        let event = events::domain_event(decl.resource_type, decl.collection, suffix, doc, extra)?;
+        self.emitted.push(Emitted {
+            api: api.decl.code,
+            event,
+        });
+        Ok(())
     }
 }

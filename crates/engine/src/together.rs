@@ -3,15 +3,16 @@
 //! order produced commits once, not once per document. Each write is what
 //! `Engine::ensure` or `Engine::update_internal` would do on its own (validation, state
 //! machine, transactional hooks, references, events, jobs); a reader sees all of them
-//! or none.
+//! or none, and the domain events a step emits (`Together::emit`) are sent only if they
+//! commit.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::commit::{announce, transactional};
 use crate::document::parse_stored;
 use crate::error::Result;
-use crate::events::{self, Change};
-use crate::kernel::{Engine, Scope};
+use crate::events::{self, Change, Emitted};
+use crate::kernel::{Engine, Finished, Scope};
 use crate::model::{ResourceRef, WriteKind};
 
 /// Writes under way in one transaction; nothing is stored until `commit`, and nothing
@@ -73,6 +74,17 @@ impl Together {
         id: &str,
         body: Value,
     ) -> Result<(Value, bool)> {
+        let mark = self.scope.emitted.len();
+        let outcome = self.ensure_once(at, id, body).await;
+        self.unemit_failed(mark, outcome)
+    }
+
+    async fn ensure_once(
+        &mut self,
+        at: ResourceRef,
+        id: &str,
+        body: Value,
+    ) -> Result<(Value, bool)> {
         let engine = self.engine().clone();
         let (api, resource) = engine.runtime(at)?;
         if self.read_first {
@@ -106,9 +118,11 @@ impl Together {
         let engine = self.engine().clone();
         let (api, _) = engine.runtime(at)?;
         self.scope.set_api(api.decl.code);
+        let mark = self.scope.emitted.len();
         let changed = engine
             .change_in(&mut self.scope, at, id, None, &|doc, _| change(doc))
-            .await?;
+            .await;
+        let changed = self.unemit_failed(mark, changed)?;
         if changed.written {
             self.written = true;
             if !changed.changes.is_empty() {
@@ -119,8 +133,31 @@ impl Together {
         Ok(changed.doc)
     }
 
+    /// Emits the domain event `suffix` that the resource at `at` declares, about `doc`,
+    /// with `extra` TMF fields beside `event` (see `Scope::emit`): queued with this
+    /// transaction's writes, sent only if they commit. An undeclared event is a
+    /// programming error (500).
+    pub fn emit(
+        &mut self,
+        at: ResourceRef,
+        suffix: &str,
+        doc: &Value,
+        extra: Map<String, Value>,
+    ) -> Result<()> {
+        self.scope.emit_at(at, suffix, doc, extra)
+    }
+
+    /// A write that failed emits nothing: what its hooks emitted since `mark` is
+    /// forgotten, should the caller go on with the transaction.
+    fn unemit_failed<T>(&mut self, mark: usize, outcome: Result<T>) -> Result<T> {
+        if outcome.is_err() {
+            self.scope.emitted.truncate(mark);
+        }
+        outcome
+    }
+
     /// Commits every write (with their events and jobs) at once; a transaction that
-    /// wrote nothing commits nothing.
+    /// wrote and emitted nothing commits nothing.
     pub async fn commit(self) -> Result<()> {
         let engine = self.engine().clone();
         let Together {
@@ -130,10 +167,14 @@ impl Together {
             defer,
             ..
         } = self;
-        if !written {
+        if !written && scope.emitted.is_empty() {
             return Ok(());
         }
-        let (mut tx, mut jobs) = scope.finish();
+        let Finished {
+            mut tx,
+            mut jobs,
+            mut emitted,
+        } = scope.finish();
         if let Some(delay) = defer {
             let due = switchboard_store::now_millis()
                 .saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX));
@@ -147,6 +188,9 @@ impl Together {
         let mut queued = 0;
         for index in apis {
             let code = engine.api(index)?.decl.code;
+            let (own, rest): (Vec<Emitted>, Vec<Emitted>) =
+                emitted.into_iter().partition(|emitted| emitted.api == code);
+            emitted = rest;
             let events = || {
                 announced
                     .iter()
@@ -159,10 +203,12 @@ impl Together {
                             .iter()
                             .map(move |change| announce(resource, *change, doc))
                     })
+                    .chain(own.into_iter().map(|emitted| emitted.event))
                     .collect()
             };
             queued += events::fan_out(&mut tx, code, events).await?;
         }
+        queued += events::fan_out_emitted(&mut tx, emitted).await?;
         engine.commit_with(tx, jobs, queued).await
     }
 }

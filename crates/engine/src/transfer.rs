@@ -8,7 +8,7 @@ use crate::commit::announce;
 use crate::document::{parse_stored, promoted, storable_json, string_at};
 use crate::error::{Error, Result};
 use crate::events::Change;
-use crate::kernel::Engine;
+use crate::kernel::{Engine, Finished};
 
 impl Engine {
     /// Every document of the given collections of an API, keyed by collection
@@ -86,7 +86,7 @@ impl Engine {
                 count += 1;
             }
         }
-        self.finish(tx, api, move || events, Vec::new()).await?;
+        self.finish(Finished::of(tx), api, move || events).await?;
         Ok(count)
     }
 }

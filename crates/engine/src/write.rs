@@ -110,13 +110,9 @@ impl Engine {
         mut scope: Scope,
     ) -> Result<(Stored, Value)> {
         let json = self.insert_in(&mut scope, resource, id, &doc).await?;
-        let (tx, jobs) = scope.finish();
-        self.finish(
-            tx,
-            api,
-            || vec![announce(resource, Change::Create, &doc)],
-            jobs,
-        )
+        self.finish(scope.finish(), api, || {
+            vec![announce(resource, Change::Create, &doc)]
+        })
         .await?;
         let stored = Stored {
             id: id.to_string(),
@@ -177,16 +173,15 @@ impl Engine {
                 .within(&mut scope, WriteKind::Delete, &mut doc, None)
                 .await?;
         }
-        let (mut tx, mut jobs) = scope.finish();
+        let mut finished = scope.finish();
         self.check_unreferenced(at, id, "deleted").await?;
-        tx.delete(&resource.kind, id).await?;
-        jobs.extend(hook_jobs(&resource.decl, WriteKind::Delete, &doc, None));
-        self.finish(
-            tx,
-            api,
-            || vec![announce(resource, Change::Delete, &doc)],
-            jobs,
-        )
+        finished.tx.delete(&resource.kind, id).await?;
+        finished
+            .jobs
+            .extend(hook_jobs(&resource.decl, WriteKind::Delete, &doc, None));
+        self.finish(finished, api, || {
+            vec![announce(resource, Change::Delete, &doc)]
+        })
         .await?;
         Ok(())
     }
