@@ -1,7 +1,8 @@
-//! TMF events and hub subscriptions. An event is built for each change and, inside the
-//! same transaction, copied into the job queue once per subscription whose query it
-//! matches; the worker then delivers it. Nothing is sent before the change commits,
-//! and nothing committed is left unsent.
+//! TMF events and hub subscriptions. An event is built for each change (named as its
+//! resource declares) or emitted by a domain rule and, inside the same transaction,
+//! copied into the job queue once per subscription whose query it matches; the worker
+//! then delivers it. Nothing is sent before the change commits, and nothing committed is
+//! left unsent.
 
 use serde_json::{json, Map, Value};
 use switchboard_store::Tx;

@@ -16,7 +16,8 @@
 //!   hooks (`ApiDecl`, `ResourceDecl`, `Hooks`, `View`), `JobHandler`, `Scope`;
 //! - `decl`: what an API module declares, gathered from `model` and `kernel`;
 //! - `document`: a document as stored (JSON text, indexed values, stamps, If-Match);
-//! - `scope`: what a domain hook does in its transaction (internal state, locks, jobs);
+//! - `scope`: what a domain hook does in its transaction (internal state, locks, jobs,
+//!   domain events);
 //! - `setup`: `Engine::new`, declarations compiled against their schemas;
 //! - `reads`: retrieve, list, views, documents and internal state as committed;
 //! - `commit`: the tail of every write (hooks' jobs, events, commit, wake-up, retries);
