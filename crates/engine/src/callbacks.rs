@@ -1,10 +1,11 @@
-//! Where event callbacks may go (DESIGN.md, security): a hub subscriber names a URL the
-//! server will POST to, so a server reachable from outside must not become a way into
-//! its own network. Unless the operator allows it, callbacks to loopback, link-local,
-//! private, shared (CGNAT), unspecified, multicast and documentation-only addresses are
-//! refused: at registration (an address written in the URL, or a name that resolves only
-//! to such addresses) and again at every delivery, where the resolver drops such
-//! addresses before connecting (a name that changed its answers since gets nowhere).
+//! Where event callbacks may go (docs/wire-choices.md, "Events and the hub"): a hub
+//! subscriber names a URL the server will POST to, so a server reachable from outside must
+//! not become a way into its own network. Unless the operator allows it, callbacks to
+//! loopback, link-local, private, shared (CGNAT), unspecified, multicast and
+//! documentation-only addresses are refused: at registration (an address written in the
+//! URL, or a name that resolves only to such addresses) and again at every delivery, where
+//! the resolver drops such addresses before connecting (a name that changed its answers
+//! since gets nowhere).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;

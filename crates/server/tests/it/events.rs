@@ -620,7 +620,7 @@ async fn a_subscription_sees_only_the_events_of_its_own_api() {
 
 /// A server that does not listen on loopback calls back only to public addresses: a
 /// subscription to a loopback, private or link-local address, written or resolved, is
-/// refused with 400 (DESIGN.md, security). The same server on loopback (every other test
+/// refused with 400 (docs/wire-choices.md, "Events and the hub"). The same server on loopback (every other test
 /// here) calls back anywhere.
 #[tokio::test]
 async fn a_server_guarded_against_ssrf_refuses_private_callbacks() {
