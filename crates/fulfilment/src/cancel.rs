@@ -21,14 +21,15 @@
 use std::sync::Arc;
 
 use serde_json::{json, Value};
-use switchboard_apis::ordering::states::{ended, OrderState};
+use switchboard_apis::ordering::states::OrderState;
 use switchboard_apis::steps::{payload_id, settle};
 use switchboard_apis::text;
 use switchboard_engine::{Engine, InternalChange, JobFuture, JobHandler, Result};
 
 use crate::activation::Activation;
 use crate::ids::cancel_task_id;
-use crate::kind::Kind;
+use crate::kind::{AnyOrder, Kind};
+use crate::model::OrderHead;
 use crate::undo;
 
 /// The cancel task job of orders of `kind`, with its queue.
@@ -66,30 +67,28 @@ async fn run(engine: &Engine, activation: &Activation, kind: Kind, task_id: &str
         .map(|order| text(order, "id"))
         .unwrap_or_default();
     let reason = task.get("cancellationReason").cloned();
-    let current = engine.document(api, order.collection, &order_id).await?;
-    let state = current.as_ref().map(|doc| text(doc, "state"));
-    let refusal = match state.as_deref() {
+    let current = kind.head(engine, &order_id).await?;
+    let refusal = match current.as_ref().map(|current| current.state) {
         None => Some(format!(
             "{} '{order_id}' no longer exists",
             order.collection
         )),
-        Some(state)
-            if OrderState::parse(state)
-                .is_some_and(|state| state.is_cancellable() || state.is_cancelling()) =>
-        {
-            None
-        }
+        Some(Some(state)) if state.is_cancellable() || state.is_cancelling() => None,
         Some(state) => Some(format!(
-            "{} '{order_id}' is {state}: past the point where it can be cancelled",
-            order.collection
+            "{} '{order_id}' is {}: past the point where it can be cancelled",
+            order.collection,
+            state.map(OrderState::as_str).unwrap_or_default()
         )),
     };
-    if state.as_deref() == Some("cancelled") {
+    if let Some(OrderHead {
+        state: Some(OrderState::Cancelled),
+        cancellation_date,
+        ..
+    }) = &current
+    {
         // Cancelled already (by an earlier task): this one has nothing left to do.
-        let at = current
-            .as_ref()
-            .and_then(|doc| doc.get("cancellationDate"))
-            .cloned()
+        let at = cancellation_date
+            .clone()
             .unwrap_or_else(|| json!(switchboard_engine::now_rfc3339()));
         engine
             .update_internal(task_at, task_id, |task| {
@@ -121,7 +120,7 @@ async fn run(engine: &Engine, activation: &Activation, kind: Kind, task_id: &str
     let stored = engine
         .update_internal(order_at, &order_id, |doc| {
             if OrderState::of(doc).is_some_and(OrderState::is_cancellable) {
-                doc["state"] = json!("assessingCancellation");
+                doc["state"] = json!(OrderState::AssessingCancellation);
                 if let Some(reason) = &reason {
                     doc["cancellationReason"] = reason.clone();
                 }
@@ -129,17 +128,15 @@ async fn run(engine: &Engine, activation: &Activation, kind: Kind, task_id: &str
             Ok(())
         })
         .await?;
-    let doc: Value = serde_json::from_str(&stored.json)
-        .map_err(|error| switchboard_engine::Error::internal(error.to_string()))?;
     if let Some(below) = kind.below() {
-        for child in kind.children(&doc) {
+        for child in kind.parse(&stored.json)?.children() {
             cancel_below(engine, kind, &order_id, below, &child).await?;
         }
     }
     engine
         .update_internal(order_at, &order_id, |doc| {
-            if text(doc, "state") == "assessingCancellation" {
-                doc["state"] = json!("pendingCancellation");
+            if OrderState::of(doc) == Some(OrderState::AssessingCancellation) {
+                doc["state"] = json!(OrderState::PendingCancellation);
             }
             Ok(())
         })
@@ -159,13 +156,10 @@ pub async fn cancel_below(
     child: &str,
 ) -> Result<()> {
     let below_order = below.order();
-    let Some(child_doc) = engine
-        .document(below_order.api, below_order.collection, child)
-        .await?
-    else {
+    let Some(child_order) = below.head(engine, child).await? else {
         return Ok(());
     };
-    if ended(&child_doc) {
+    if child_order.ended() {
         return Ok(());
     }
     let mut body = json!({
@@ -173,7 +167,7 @@ pub async fn cancel_below(
     });
     body[below_order.collection] = json!({
         "id": child,
-        "href": child_doc.get("href").cloned().unwrap_or(Value::Null),
+        "href": child_order.href(),
     });
     let cancel_at = engine.served(below_order.api, below.cancel())?;
     engine
@@ -191,29 +185,25 @@ pub async fn complete(
     id: &str,
 ) -> Result<()> {
     let order = kind.order();
-    let Some(doc) = engine.document(order.api, order.collection, id).await? else {
+    let Some(current) = kind.read(engine, id).await? else {
         return Ok(());
     };
-    if text(&doc, "state") != "pendingCancellation" {
+    if current.head().state != Some(OrderState::PendingCancellation) {
         return Ok(());
     }
     if let Some(below) = kind.below() {
-        let below_order = below.order();
-        for child in kind.children(&doc) {
-            if let Some(child_doc) = engine
-                .document(below_order.api, below_order.collection, &child)
-                .await?
-            {
-                if !ended(&child_doc) {
+        for child in current.children() {
+            if let Some(child_order) = below.head(engine, &child).await? {
+                if !child_order.ended() {
                     return Ok(()); // its end resumes this order
                 }
             }
         }
     }
-    match kind {
-        Kind::Product => undo::product_order(engine, activation, &doc).await?,
-        Kind::Service => undo::service_order(engine, activation, &doc).await?,
-        Kind::Resource => undo::resource_order(engine, &doc).await?,
+    match &current {
+        AnyOrder::Product(order) => undo::product_order(engine, activation, order).await?,
+        AnyOrder::Service(order) => undo::service_order(engine, activation, order).await?,
+        AnyOrder::Resource(order) => undo::resource_order(engine, order).await?,
     }
     let items_attribute = order.items;
     let now = switchboard_engine::now_rfc3339();
@@ -235,15 +225,16 @@ pub async fn complete(
         Ok(())
     };
     let order_cancelled = |doc: &mut Value| {
-        if text(doc, "state") != "pendingCancellation" {
+        if OrderState::of(doc) != Some(OrderState::PendingCancellation) {
             return Ok(());
         }
-        doc["state"] = json!("cancelled");
+        doc["state"] = json!(OrderState::Cancelled);
         doc["cancellationDate"] = json!(now);
         if let Some(Value::Array(list)) = doc.get_mut(items_attribute) {
             for item in list {
-                if !["rejected", "failed"].contains(&text(item, "state").as_str()) {
-                    item["state"] = json!("cancelled");
+                let state = OrderState::of(item);
+                if !matches!(state, Some(OrderState::Rejected | OrderState::Failed)) {
+                    item["state"] = json!(OrderState::Cancelled);
                 }
             }
         }

@@ -1,44 +1,42 @@
-//! Where every step of the chain starts: the order it is about, if there is work on it.
+//! Where every step of the chain starts: the order it is about, if there is work on it,
+//! read into its type.
 
-use serde_json::Value;
 use switchboard_apis::ordering::states::OrderState;
-use switchboard_engine::{Engine, Result};
+use switchboard_engine::Result;
 
-use crate::activation::Activation;
 use crate::cancel;
-use crate::kind::Kind;
-use crate::orders::accept_or_reject;
+use crate::model::{Item, Order};
+use crate::orders::{accept_or_reject, Step};
 use crate::validation::problems_of;
 
 /// The order a step works on, if it is to work on it: an `acknowledged` order (a
 /// client's) is checked first when `check_new` (→ `inProgress`, or `rejected` with the
 /// reasons); a pending cancellation is completed instead (a step is what the end of the
 /// orders below wakes); only an order `inProgress` is answered.
-pub async fn order_to_work_on(
-    engine: &Engine,
-    activation: &Activation,
-    kind: Kind,
-    id: &str,
+pub async fn order_to_work_on<I: Item>(
+    step: &Step<'_>,
     check_new: bool,
-) -> Result<Option<Value>> {
-    let order = kind.order();
-    let (api, collection, items_attribute) = (order.api, order.collection, order.items);
+) -> Result<Option<Order<I>>> {
+    let (engine, kind, id) = (step.engine, step.kind, step.id);
+    let (api, collection) = (kind.order().api, kind.order().collection);
     let Some(mut doc) = engine.document(api, collection, id).await? else {
         return Ok(None);
     };
     if check_new && OrderState::of(&doc) == Some(OrderState::Acknowledged) {
+        // The checks read the order as the client posted it.
         let problems = problems_of(engine, kind, &doc).await?;
-        if !accept_or_reject(engine, api, collection, items_attribute, id, &problems).await? {
+        if !accept_or_reject(engine, kind, id, &problems).await? {
             return Ok(None);
         }
         doc = engine.require(api, collection, id).await?;
     }
-    match OrderState::of(&doc) {
+    let order = Order::<I>::from_value(doc)?;
+    match order.state {
         Some(OrderState::PendingCancellation) => {
-            cancel::complete(engine, activation, kind, id).await?;
+            cancel::complete(engine, step.activation, kind, id).await?;
             Ok(None)
         }
-        Some(OrderState::InProgress) => Ok(Some(doc)),
+        Some(OrderState::InProgress) => Ok(Some(order)),
         _ => Ok(None),
     }
 }

@@ -2,13 +2,43 @@
 //! for an order) and whether an order is being cancelled, which every step that writes
 //! looks at after writing.
 
-use serde_json::Value;
 use switchboard_apis::ordering::states::OrderState;
 use switchboard_apis::ordering::Order;
-use switchboard_apis::{text, tmf622, tmf641, tmf652};
+use switchboard_apis::{tmf622, tmf641, tmf652};
 use switchboard_engine::{Engine, Result};
 
 use crate::ids::{resource_order_id, service_order_id};
+use crate::model::{self, Item, OrderHead, ProductOrder, ResourceOrder, ServiceOrder};
+
+/// An order of any of the three kinds, read into its type.
+pub enum AnyOrder {
+    Product(ProductOrder),
+    Service(ServiceOrder),
+    Resource(ResourceOrder),
+}
+
+impl AnyOrder {
+    pub fn head(&self) -> &OrderHead {
+        match self {
+            AnyOrder::Product(order) => &order.head,
+            AnyOrder::Service(order) => &order.head,
+            AnyOrder::Resource(order) => &order.head,
+        }
+    }
+
+    /// The ids of the orders made for it (those that exist or may yet).
+    pub fn children(&self) -> Vec<String> {
+        match self {
+            AnyOrder::Product(order) => order
+                .items
+                .iter()
+                .map(|item| service_order_id(&order.id, item.id()))
+                .collect(),
+            AnyOrder::Service(order) => vec![resource_order_id(&order.id)],
+            AnyOrder::Resource(_) => Vec::new(),
+        }
+    }
+}
 
 /// The three ordering APIs of the chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,32 +82,47 @@ impl Kind {
         }
     }
 
-    /// The ids of the orders made for `order` (those that exist or may yet).
-    pub fn children(self, order: &Value) -> Vec<String> {
-        let id = text(order, "id");
-        match self {
-            Kind::Product => crate::orders::items(order, self.order().items)
-                .iter()
-                .map(|item| service_order_id(&id, &text(item, "id")))
-                .collect(),
-            Kind::Service => vec![resource_order_id(&id)],
-            Kind::Resource => Vec::new(),
-        }
+    /// An order of this kind in `json` (a stored document's text).
+    pub fn parse(self, json: &str) -> Result<AnyOrder> {
+        Ok(match self {
+            Kind::Product => AnyOrder::Product(model::Order::from_json(json)?),
+            Kind::Service => AnyOrder::Service(model::Order::from_json(json)?),
+            Kind::Resource => AnyOrder::Resource(model::Order::from_json(json)?),
+        })
+    }
+
+    /// What the chain reads of the stored order of this kind with this id, but its
+    /// items.
+    pub async fn head(self, engine: &Engine, id: &str) -> Result<Option<OrderHead>> {
+        let order = self.order();
+        engine.document_as(order.api, order.collection, id).await
+    }
+
+    /// The stored order of this kind with this id, read into its type.
+    pub async fn read(self, engine: &Engine, id: &str) -> Result<Option<AnyOrder>> {
+        let (api, collection) = (self.order().api, self.order().collection);
+        Ok(match self {
+            Kind::Product => engine
+                .document_as::<ProductOrder>(api, collection, id)
+                .await?
+                .map(AnyOrder::Product),
+            Kind::Service => engine
+                .document_as::<ServiceOrder>(api, collection, id)
+                .await?
+                .map(AnyOrder::Service),
+            Kind::Resource => engine
+                .document_as::<ResourceOrder>(api, collection, id)
+                .await?
+                .map(AnyOrder::Resource),
+        })
     }
 }
 
 /// Whether the order is being cancelled (a writer that meets this undoes its write).
 pub async fn cancelling(engine: &Engine, kind: Kind, id: &str) -> Result<bool> {
-    /// All of the order this looks at.
-    #[derive(serde::Deserialize)]
-    struct State {
-        state: Option<String>,
-    }
-    let order = kind.order();
-    Ok(engine
-        .document_as::<State>(order.api, order.collection, id)
+    Ok(kind
+        .head(engine, id)
         .await?
         .and_then(|order| order.state)
-        .and_then(|state| OrderState::parse(&state))
         .is_some_and(OrderState::is_cancelling))
 }

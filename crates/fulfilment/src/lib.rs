@@ -29,8 +29,9 @@
 //!   and the inventory, with characteristic values derived by `valueFrom`;
 //!   `spec_cache`: catalog specifications parsed once per stored version.
 //! - `validation`: the checks of a new order.
-//! - `kind`: the three order APIs and how they connect; `orders`: what a step does to
-//!   its order (accept, fail an item, end it); `ids`: the derived ids;
+//! - `orders`: `Step`, what a step's helpers share, and what a step does to its order
+//!   (accept, fail an item, end it); `kind`: the three order APIs and how they connect.
+//! - `model`: the typed orders and items the steps read; `ids`: the derived ids;
 //!   `activation`: the adapters.
 
 pub mod activation;
@@ -39,6 +40,7 @@ pub mod entry;
 pub mod ids;
 pub mod jobs;
 pub mod kind;
+pub mod model;
 pub mod orders;
 pub mod plan;
 pub mod product;

@@ -3,8 +3,13 @@
 //! or with what the step made, in one transaction), and the notes that say why.
 
 use serde_json::{json, Value};
+use switchboard_apis::ordering::states::OrderState;
 use switchboard_apis::text;
 use switchboard_engine::{Engine, Result, Together};
+
+use crate::activation::Activation;
+use crate::kind::{cancelling, Kind};
+use crate::model::OrderHead;
 
 /// How long after a step ends an order the jobs that end starts (its parent's
 /// `resume`) wait, when the step's caller resumes the parent itself at once: they are
@@ -30,16 +35,45 @@ where
     }
 }
 
-/// Ends an order (`ending`) in `together` and commits all it holds.
+/// A step of the chain about one order: what its helpers share.
+#[derive(Clone, Copy)]
+pub struct Step<'a> {
+    pub engine: &'a Engine,
+    /// The adapters it activates (or, undoing, deactivates) through.
+    pub activation: &'a Activation,
+    pub kind: Kind,
+    /// The order's id.
+    pub id: &'a str,
+}
+
+impl Step<'_> {
+    /// Whether its order is being cancelled (a writer that meets this undoes its write).
+    pub async fn cancelling(&self) -> Result<bool> {
+        cancelling(self.engine, self.kind, self.id).await
+    }
+
+    /// Marks one item of its order failed (`fail_item`).
+    pub async fn fail_item(&self, item_id: &str, reason: &str) -> Result<()> {
+        fail_item(self.engine, self.kind, self.id, item_id, reason).await
+    }
+
+    /// Ends its order in `together` and commits all it holds (`finish_together`).
+    pub async fn finish_together(&self, together: Together, outcomes: &[Outcome]) -> Result<()> {
+        finish_together(together, self.kind, self.id, outcomes).await
+    }
+}
+
+/// Ends order `id` of `kind` (`ending`) in `together` and commits all it holds.
 pub async fn finish_together(
     mut together: Together,
-    (api, collection, items_attribute): (&str, &str, &str),
+    kind: Kind,
     id: &str,
     outcomes: &[Outcome],
 ) -> Result<()> {
-    let at = together.engine().served(api, collection)?;
+    let order = kind.order();
+    let at = together.engine().served(order.api, order.collection)?;
     together
-        .update(at, id, ending(items_attribute, outcomes))
+        .update(at, id, ending(order.items, outcomes))
         .await?;
     together.commit().await
 }
@@ -62,20 +96,11 @@ pub async fn referred(
     Ok(out)
 }
 
-/// The items of an order (`attribute`: "productOrderItem", …).
-pub fn items<'a>(order: &'a Value, attribute: &str) -> &'a [Value] {
-    order
-        .get(attribute)
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-}
-
 /// What became of one item: its final state and, when it did not complete, why.
 #[derive(Debug, Clone)]
 pub struct Outcome {
     pub item: String,
-    pub state: &'static str,
+    pub state: OrderState,
     pub reason: Option<String>,
 }
 
@@ -83,7 +108,7 @@ impl Outcome {
     pub fn completed(item: &str) -> Self {
         Outcome {
             item: item.to_string(),
-            state: "completed",
+            state: OrderState::Completed,
             reason: None,
         }
     }
@@ -91,8 +116,17 @@ impl Outcome {
     pub fn failed(item: &str, reason: impl Into<String>) -> Self {
         Outcome {
             item: item.to_string(),
-            state: "failed",
+            state: OrderState::Failed,
             reason: Some(reason.into()),
+        }
+    }
+
+    /// Failed when it failed before (noted then).
+    pub fn failed_before(item: &str) -> Self {
+        Outcome {
+            item: item.to_string(),
+            state: OrderState::Failed,
+            reason: None,
         }
     }
 
@@ -107,28 +141,25 @@ impl Outcome {
 
 /// The order state its items' outcomes give: completed when all completed, failed when
 /// none did, partial otherwise.
-pub fn rolled_up(outcomes: &[Outcome]) -> &'static str {
-    let completed = outcomes.iter().filter(|o| o.state == "completed").count();
+pub fn rolled_up(outcomes: &[Outcome]) -> OrderState {
+    let completed = outcomes
+        .iter()
+        .filter(|o| o.state == OrderState::Completed)
+        .count();
     match completed {
-        n if n == outcomes.len() => "completed",
-        0 => "failed",
-        _ => "partial",
+        n if n == outcomes.len() => OrderState::Completed,
+        0 => OrderState::Failed,
+        _ => OrderState::Partial,
     }
 }
 
 /// Ends an in-progress order: item states, the order state, `completionDate`, and a note
 /// per item that did not complete. A no-op when the order already left `inProgress`.
-pub async fn finish(
-    engine: &Engine,
-    api: &str,
-    collection: &str,
-    items_attribute: &str,
-    id: &str,
-    outcomes: &[Outcome],
-) -> Result<()> {
-    let at = engine.served(api, collection)?;
+pub async fn finish(engine: &Engine, kind: Kind, id: &str, outcomes: &[Outcome]) -> Result<()> {
+    let order = kind.order();
+    let at = engine.served(order.api, order.collection)?;
     engine
-        .update_internal(at, id, ending(items_attribute, outcomes))
+        .update_internal(at, id, ending(order.items, outcomes))
         .await?;
     Ok(())
 }
@@ -141,12 +172,12 @@ pub fn ending<'a>(
     let state = rolled_up(outcomes);
     let now = switchboard_engine::now_rfc3339();
     move |order: &mut Value| {
-        if text(order, "state") != "inProgress" {
+        if OrderState::of(order) != Some(OrderState::InProgress) {
             return Ok(());
         }
         if let Some(Value::Array(list)) = order.get_mut(items_attribute) {
             for item in list {
-                let item_id = text(item, "id");
+                let item_id = id_in(item);
                 if let Some(outcome) = outcomes.iter().find(|o| o.item == item_id) {
                     item["state"] = json!(outcome.state);
                 }
@@ -159,7 +190,11 @@ pub fn ending<'a>(
                 add_note(
                     order,
                     &now,
-                    format!("{}: item {}: {reason}", outcome.state, outcome.item),
+                    format!(
+                        "{}: item {}: {reason}",
+                        outcome.state.as_str(),
+                        outcome.item
+                    ),
                 );
             }
         }
@@ -171,28 +206,29 @@ pub fn ending<'a>(
 /// ordered for it (what it names is missing from the catalog or the inventory).
 pub async fn fail_item(
     engine: &Engine,
-    api: &str,
-    collection: &str,
-    items_attribute: &str,
+    kind: Kind,
     id: &str,
     item_id: &str,
     reason: &str,
 ) -> Result<()> {
-    let at = engine.served(api, collection)?;
+    let order = kind.order();
+    let at = engine.served(order.api, order.collection)?;
     let now = switchboard_engine::now_rfc3339();
     engine
-        .update_internal(at, id, |order| {
+        .update_internal(at, id, |doc| {
             let mut changed = false;
-            if let Some(Value::Array(list)) = order.get_mut(items_attribute) {
+            if let Some(Value::Array(list)) = doc.get_mut(order.items) {
                 for item in list {
-                    if text(item, "id") == item_id && text(item, "state") == "inProgress" {
-                        item["state"] = json!("failed");
+                    if id_in(item) == item_id
+                        && OrderState::of(item) == Some(OrderState::InProgress)
+                    {
+                        item["state"] = json!(OrderState::Failed);
                         changed = true;
                     }
                 }
             }
             if changed {
-                add_note(order, &now, format!("failed: item {item_id}: {reason}"));
+                add_note(doc, &now, format!("failed: item {item_id}: {reason}"));
             }
             Ok(())
         })
@@ -243,23 +279,20 @@ pub fn add_note(order: &mut Value, now: &str, text: String) {
 /// per problem. Answers whether the order is now in progress.
 pub async fn accept_or_reject(
     engine: &Engine,
-    api: &str,
-    collection: &str,
-    items_attribute: &str,
+    kind: Kind,
     id: &str,
     problems: &[(Option<String>, String)],
 ) -> Result<bool> {
-    let at = engine.served(api, collection)?;
+    let order = kind.order();
+    let at = engine.served(order.api, order.collection)?;
     let now = switchboard_engine::now_rfc3339();
     let stored = engine
-        .update_internal(at, id, |order| {
-            accept_or_reject_in(order, items_attribute, problems, &now);
+        .update_internal(at, id, |doc| {
+            accept_or_reject_in(doc, order.items, problems, &now);
             Ok(())
         })
         .await?;
-    let doc: Value = serde_json::from_str(&stored.json)
-        .map_err(|error| switchboard_engine::Error::internal(error.to_string()))?;
-    Ok(text(&doc, "state") == "inProgress")
+    Ok(OrderHead::from_json(&stored.json)?.state == Some(OrderState::InProgress))
 }
 
 /// The change `accept_or_reject` makes to an order still `acknowledged` (none to any
@@ -271,7 +304,7 @@ pub fn accept_or_reject_in(
     problems: &[(Option<String>, String)],
     now: &str,
 ) {
-    if text(order, "state") != "acknowledged" {
+    if OrderState::of(order) != Some(OrderState::Acknowledged) {
         return;
     }
     let failing: Vec<&str> = problems
@@ -279,13 +312,17 @@ pub fn accept_or_reject_in(
         .filter_map(|(item, _)| item.as_deref())
         .collect();
     let accepted = problems.is_empty();
-    order["state"] = json!(if accepted { "inProgress" } else { "rejected" });
+    order["state"] = json!(if accepted {
+        OrderState::InProgress
+    } else {
+        OrderState::Rejected
+    });
     if let Some(Value::Array(list)) = order.get_mut(items_attribute) {
         for item in list {
-            let state = match (accepted, failing.contains(&text(item, "id").as_str())) {
-                (true, _) => "inProgress",
-                (false, true) => "rejected",
-                (false, false) => "cancelled",
+            let state = match (accepted, failing.contains(&id_in(item))) {
+                (true, _) => OrderState::InProgress,
+                (false, true) => OrderState::Rejected,
+                (false, false) => OrderState::Cancelled,
             };
             item["state"] = json!(state);
         }
@@ -299,19 +336,7 @@ pub fn accept_or_reject_in(
     }
 }
 
-/// The reasons a finished order gives in its notes, for the parent's note.
-pub fn reasons(order: &Value) -> String {
-    let texts: Vec<String> = order
-        .get("note")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .map(|note| text(note, "text"))
-        .filter(|text| !text.is_empty())
-        .collect();
-    if texts.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", texts.join("; "))
-    }
+/// The id of an item as stored (in a change, which works on the stored document).
+pub fn id_in(item: &Value) -> &str {
+    item.get("id").and_then(Value::as_str).unwrap_or_default()
 }

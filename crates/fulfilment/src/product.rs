@@ -12,18 +12,16 @@
 use serde_json::{json, Value};
 use switchboard_apis::catalog_rules::Entity;
 use switchboard_apis::ordering::parents;
-use switchboard_apis::ordering::states::ended;
+use switchboard_apis::ordering::states::{ItemAction, OrderState};
 use switchboard_apis::{text, tmf622, tmf637, tmf638, tmf641};
 use switchboard_engine::{Engine, Result, Together};
 
 use crate::activation::Activation;
 use crate::entry::order_to_work_on;
 use crate::ids::{cfs_id, product_id, service_order_id};
-use crate::kind::{cancelling, Kind};
-use crate::orders::{
-    accept_or_reject, accept_or_reject_in, fail_item, finish_together, items, reading_if_taken,
-    reasons, Outcome,
-};
+use crate::kind::Kind;
+use crate::model::{ProductItem, ProductOrder, ServiceOrder};
+use crate::orders::{accept_or_reject, accept_or_reject_in, reading_if_taken, Outcome, Step};
 use crate::plan::{self, Catalog, Context, Values};
 use crate::product_plan::item_product;
 use crate::validation::problems_of;
@@ -44,33 +42,37 @@ enum Need {
 }
 
 pub async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -> Result<()> {
-    let children = match accept_new(engine, id).await? {
+    let step = Step {
+        engine,
+        activation,
+        kind: Kind::Product,
+        id,
+    };
+    let children = match accept_new(&step).await? {
         Start::Accepted(children) => children,
         Start::Stop => return Ok(()),
         Start::NotNew => {
-            let Some(order) = order_to_work_on(engine, activation, Kind::Product, id, true).await?
-            else {
+            let Some(order) = order_to_work_on::<ProductItem>(&step, true).await? else {
                 return Ok(());
             };
-            let mut in_progress: Vec<&Value> = Vec::new();
-            for item in items(&order, ITEMS) {
-                if text(item, "state") == "inProgress" {
-                    in_progress.push(item);
-                }
-            }
+            let in_progress: Vec<&ProductItem> = order
+                .items
+                .iter()
+                .filter(|item| item.state == Some(OrderState::InProgress))
+                .collect();
             let needs = needs(engine, in_progress).await?;
             for (item_id, need) in &needs {
                 if let Need::Services(service_items) = need {
-                    let body = service_order(&order, id, item_id, service_items.clone());
+                    let body = service_order(&order, item_id, service_items.clone());
                     let child = service_order_id(id, item_id);
                     engine.ensure(service_orders(engine)?, &child, body).await?;
                 }
             }
-            started(engine, id, needs).await?
+            started(&step, needs).await?
         }
     };
     for child in &children {
-        if cancelling(engine, Kind::Product, id).await? {
+        if step.cancelling().await? {
             // Made after the cancellation looked for it.
             cancel::cancel_below(engine, Kind::Product, id, Kind::Service, child).await?;
         }
@@ -81,7 +83,7 @@ pub async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -> Resul
     // The service orders ran here and, unless one waits (an activation, a cancellation),
     // have ended: the order ends at once (a service order still running resumes it when
     // it ends).
-    resume(engine, activation, id).await
+    resume_with_step(&step).await
 }
 
 /// How `fulfil` starts.
@@ -98,20 +100,23 @@ enum Start {
 
 /// Checks a new (`acknowledged`) order and accepts it in the transaction that creates
 /// its service orders: one commit less per order than accepting it first.
-async fn accept_new(engine: &Engine, id: &str) -> Result<Start> {
-    let Some(order) = engine.document(API, ORDERS, id).await? else {
+async fn accept_new(step: &Step<'_>) -> Result<Start> {
+    let (engine, id) = (step.engine, step.id);
+    let Some(doc) = engine.document(API, ORDERS, id).await? else {
         return Ok(Start::Stop);
     };
-    if text(&order, "state") != "acknowledged" {
+    if OrderState::of(&doc) != Some(OrderState::Acknowledged) {
         return Ok(Start::NotNew);
     }
-    let problems = problems_of(engine, Kind::Product, &order).await?;
+    // The checks read the order as the client posted it.
+    let problems = problems_of(engine, Kind::Product, &doc).await?;
     if !problems.is_empty() {
-        accept_or_reject(engine, API, ORDERS, ITEMS, id, &problems).await?;
+        accept_or_reject(engine, Kind::Product, id, &problems).await?;
         return Ok(Start::Stop);
     }
+    let order = ProductOrder::from_value(doc)?;
     // Every item: accepting the order starts them all.
-    let needs = needs(engine, items(&order, ITEMS)).await?;
+    let needs = needs(engine, &order.items).await?;
     let (at, below) = (engine.served(API, ORDERS)?, service_orders(engine)?);
     let now = switchboard_engine::now_rfc3339();
     let accepted = reading_if_taken(|read_first| {
@@ -124,13 +129,13 @@ async fn accept_new(engine: &Engine, id: &str) -> Result<Start> {
                     Ok(())
                 })
                 .await?;
-            if text(&stored, "state") != "inProgress" {
+            if OrderState::of(&stored) != Some(OrderState::InProgress) {
                 // Changed since it was read (a cancellation): nothing written here.
                 return Ok(false);
             }
             for (item_id, need) in needs {
                 if let Need::Services(service_items) = need {
-                    let body = service_order(order, id, item_id, service_items.clone());
+                    let body = service_order(order, item_id, service_items.clone());
                     together
                         .ensure(below, &service_order_id(id, item_id), body)
                         .await?;
@@ -144,20 +149,18 @@ async fn accept_new(engine: &Engine, id: &str) -> Result<Start> {
     if !accepted {
         return Ok(Start::NotNew);
     }
-    Ok(Start::Accepted(started(engine, id, needs).await?))
+    Ok(Start::Accepted(started(step, needs).await?))
 }
 
-/// Once the service orders of order `id`'s items are made: their ids, after failing
-/// the items that cannot be fulfilled.
-async fn started(engine: &Engine, id: &str, needs: Vec<(String, Need)>) -> Result<Vec<String>> {
+/// Once the service orders of the step's order's items are made: their ids, after
+/// failing the items that cannot be fulfilled.
+async fn started(step: &Step<'_>, needs: Vec<(String, Need)>) -> Result<Vec<String>> {
     let mut children = Vec::new();
     for (item_id, need) in needs {
         match need {
-            Need::Services(_) => children.push(service_order_id(id, &item_id)),
+            Need::Services(_) => children.push(service_order_id(step.id, &item_id)),
             Need::ProductOnly => {}
-            Need::Fails(reason) => {
-                fail_item(engine, API, ORDERS, ITEMS, id, &item_id, &reason).await?
-            }
+            Need::Fails(reason) => step.fail_item(&item_id, &reason).await?,
         }
     }
     Ok(children)
@@ -166,11 +169,11 @@ async fn started(engine: &Engine, id: &str, needs: Vec<(String, Need)>) -> Resul
 /// What each of these items needs, by item id.
 async fn needs<'a>(
     engine: &Engine,
-    items: impl IntoIterator<Item = &'a Value>,
+    items: impl IntoIterator<Item = &'a ProductItem>,
 ) -> Result<Vec<(String, Need)>> {
     let mut needs = Vec::new();
     for item in items {
-        needs.push((text(item, "id"), need(engine, item).await?));
+        needs.push((item.id.clone(), need(engine, item).await?));
     }
     Ok(needs)
 }
@@ -179,21 +182,22 @@ fn service_orders(engine: &Engine) -> Result<switchboard_engine::ResourceRef> {
     engine.served(tmf641::CODE, "serviceOrder")
 }
 
-/// The service order that fulfils item `item_id` of product order `order` (`id`):
-/// planned from the catalog, so it starts in progress (no acknowledged step).
-fn service_order(order: &Value, id: &str, item_id: &str, service_items: Vec<Value>) -> Value {
+/// The service order that fulfils item `item_id` of product order `order`: planned
+/// from the catalog, so it starts in progress (no acknowledged step).
+fn service_order(order: &ProductOrder, item_id: &str, service_items: Vec<Value>) -> Value {
+    let id = &order.id;
     json!({
-        "state": "inProgress",
+        "state": OrderState::InProgress,
         "description": format!("fulfils item {item_id} of product order {id}"),
         "externalReference": parents::of_product_order_item(id, item_id),
-        "relatedParty": order.get("relatedParty").cloned().unwrap_or(json!([])),
+        "relatedParty": order.parties(),
         "serviceOrderItem": service_items,
     })
 }
 
-async fn need(engine: &Engine, item: &Value) -> Result<Need> {
-    let action = text(item, "action");
-    if action == "noChange" {
+async fn need(engine: &Engine, item: &ProductItem) -> Result<Need> {
+    let action = item.action;
+    if action == Some(ItemAction::NoChange) {
         return Ok(Need::ProductOnly);
     }
     let product = match item_product(engine, item).await? {
@@ -201,8 +205,8 @@ async fn need(engine: &Engine, item: &Value) -> Result<Need> {
         Err(message) => return Ok(Need::Fails(message)),
     };
     let mut service_items = Vec::new();
-    match (action.as_str(), &product.held) {
-        ("add", _) => {
+    match (action, &product.held) {
+        (Some(ItemAction::Add), _) => {
             let Some(spec) = &product.specification else {
                 return Ok(Need::ProductOnly);
             };
@@ -220,7 +224,7 @@ async fn need(engine: &Engine, item: &Value) -> Result<Need> {
                     plan::values(Entity::ServiceSpecification, cfs, &context, &Values::new());
                 service_items.push(json!({
                     "id": (index + 1).to_string(),
-                    "action": "add",
+                    "action": ItemAction::Add,
                     "service": {
                         "name": text(cfs, "name"),
                         "serviceSpecification": plan::spec_ref(cfs, "ServiceSpecification"),
@@ -247,7 +251,7 @@ async fn need(engine: &Engine, item: &Value) -> Result<Need> {
             {
                 let service_id = text(reference, "id");
                 let mut service = json!({"id": service_id});
-                if action == "modify" {
+                if action == Some(ItemAction::Modify) {
                     let Some(current) = engine
                         .document(tmf638::CODE, "service", &service_id)
                         .await?
@@ -290,39 +294,41 @@ async fn need(engine: &Engine, item: &Value) -> Result<Need> {
 }
 
 pub async fn resume(engine: &Engine, activation: &Activation, id: &str) -> Result<()> {
-    reading_if_taken(|read_first| resume_with(engine, activation, id, read_first)).await
+    let step = Step {
+        engine,
+        activation,
+        kind: Kind::Product,
+        id,
+    };
+    resume_with_step(&step).await
 }
 
-async fn resume_with(
-    engine: &Engine,
-    activation: &Activation,
-    id: &str,
-    read_first: bool,
-) -> Result<()> {
-    let Some(order) = order_to_work_on(engine, activation, Kind::Product, id, false).await? else {
+async fn resume_with_step(step: &Step<'_>) -> Result<()> {
+    reading_if_taken(|read_first| resume_with(step, read_first)).await
+}
+
+async fn resume_with(step: &Step<'_>, read_first: bool) -> Result<()> {
+    let (engine, activation, id) = (step.engine, step.activation, step.id);
+    let Some(order) = order_to_work_on::<ProductItem>(step, false).await? else {
         return Ok(());
     };
     let mut outcomes = Vec::new();
     let mut service_orders = Vec::new();
-    for item in items(&order, ITEMS) {
-        let item_id = text(item, "id");
-        if text(item, "state") == "failed" {
-            outcomes.push(Outcome {
-                item: item_id,
-                state: "failed",
-                reason: None, // noted when it failed
-            });
+    for item in &order.items {
+        let item_id = item.id.clone();
+        if item.state == Some(OrderState::Failed) {
+            outcomes.push(Outcome::failed_before(&item_id));
             continue;
         }
         let service_order = engine
-            .document(
+            .document_as::<ServiceOrder>(
                 tmf641::CODE,
                 "serviceOrder",
                 &service_order_id(id, &item_id),
             )
             .await?;
         match &service_order {
-            Some(service_order) if !ended(service_order) => {
+            Some(service_order) if !service_order.ended() => {
                 return Ok(()); // another service order still runs; its end resumes this
             }
             Some(_) => {}
@@ -342,28 +348,31 @@ async fn resume_with(
     let mut added = Vec::new();
     for (item, item_id, service_order) in service_orders {
         if let Some(service_order) = &service_order {
-            let state = text(service_order, "state");
-            if state != "completed" {
+            if service_order.state != Some(OrderState::Completed) {
                 undo::service_order(engine, activation, service_order).await?;
                 outcomes.push(Outcome::failed(
                     &item_id,
                     format!(
-                        "service order {} ended {state}{}",
-                        text(service_order, "id"),
-                        reasons(service_order)
+                        "service order {} ended {}{}",
+                        service_order.id,
+                        service_order
+                            .state
+                            .map(OrderState::as_str)
+                            .unwrap_or_default(),
+                        service_order.reasons()
                     ),
                 ));
                 continue;
             }
         }
         let done = record_product(&mut together, &order, item, service_order.as_ref()).await?;
-        if done.is_ok() && text(item, "action") == "add" {
+        if done.is_ok() && item.action == Some(ItemAction::Add) {
             added.push(product_id(id, &item_id));
         }
         outcomes.push(Outcome::of(&item_id, done));
     }
-    let committed = finish_together(together, (API, ORDERS, ITEMS), id, &outcomes).await;
-    let cancelling = cancelling(engine, Kind::Product, id).await?;
+    let committed = step.finish_together(together, &outcomes).await;
+    let cancelling = step.cancelling().await?;
     match committed {
         // The order changed under the commit: its cancellation undoes what is left.
         Err(_) if cancelling => Ok(()),
@@ -383,13 +392,11 @@ async fn resume_with(
 /// (in `together`, with the order's end).
 async fn record_product(
     together: &mut Together,
-    order: &Value,
-    item: &Value,
-    service_order: Option<&Value>,
+    order: &ProductOrder,
+    item: &ProductItem,
+    service_order: Option<&ServiceOrder>,
 ) -> Result<std::result::Result<(), String>> {
-    let order_id = text(order, "id");
-    let item_id = text(item, "id");
-    let action = text(item, "action");
+    let (order_id, item_id, action) = (&order.id, &item.id, item.action);
     let engine = together.engine().clone();
     let engine = &engine;
     let at = engine.served(tmf637::CODE, "product")?;
@@ -400,19 +407,20 @@ async fn record_product(
     let now = switchboard_engine::now_rfc3339();
     let order_item = json!({
         "productOrderId": order_id,
-        "productOrderHref": order.get("href").cloned().unwrap_or(Value::Null),
+        "productOrderHref": order.href(),
         "orderItemId": item_id,
-        "orderItemAction": action,
+        "orderItemAction": action.map(ItemAction::as_str).unwrap_or_default(),
         "role": "fulfilled by",
     });
-    match action.as_str() {
-        "add" => {
+    match action {
+        Some(ItemAction::Add) => {
             let realizing: Vec<Value> = match service_order {
-                Some(service_order) => items(service_order, "serviceOrderItem")
+                Some(service_order) => service_order
+                    .items
                     .iter()
                     .map(|service_item| {
                         json!({
-                            "id": cfs_id(&text(service_order, "id"), &text(service_item, "id")),
+                            "id": cfs_id(&service_order.id, &service_item.id),
                             "@referredType": "Service",
                         })
                     })
@@ -429,7 +437,7 @@ async fn record_product(
                 "startDate": now,
                 "productCharacteristic": plan::to_list(&product.values),
                 "realizingService": realizing,
-                "relatedParty": order.get("relatedParty").cloned().unwrap_or(json!([])),
+                "relatedParty": order.parties(),
                 "productOrderItem": [order_item],
             });
             if let Some(offering) = &product.offering {
@@ -439,15 +447,15 @@ async fn record_product(
                 body["productSpecification"] = plan::spec_ref(spec, "ProductSpecification");
             }
             together
-                .ensure(at, &product_id(&order_id, &item_id), body)
+                .ensure(at, &product_id(order_id, item_id), body)
                 .await?;
         }
-        "modify" | "delete" => {
+        Some(ItemAction::Modify | ItemAction::Delete) => {
             let Some(held) = &product.held else {
                 return Ok(Err("the product is no longer in the inventory".to_string()));
             };
             let values = plan::to_list(&product.values);
-            let delete = action == "delete";
+            let delete = action == Some(ItemAction::Delete);
             together
                 .update(at, &text(held, "id"), |doc| {
                     if delete {

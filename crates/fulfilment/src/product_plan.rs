@@ -4,11 +4,12 @@
 
 use serde_json::Value;
 use switchboard_apis::catalog_rules::Entity;
-use switchboard_apis::ordering::parents::{product_order_item_of, product_order_of};
+use switchboard_apis::ordering::parents;
+use switchboard_apis::ordering::states::ItemAction;
 use switchboard_apis::{text, tmf622, tmf637};
 use switchboard_engine::{Engine, Result};
 
-use crate::orders::items;
+use crate::model::{id_of, ProductItem, ProductOrder, ServiceOrder};
 use crate::plan::{self, Catalog, Context, Values};
 
 /// What the product of an item is: its specification and characteristic values.
@@ -24,24 +25,21 @@ pub struct ItemProduct {
 /// inventory product with the item's values over its own.
 pub async fn item_product(
     engine: &Engine,
-    item: &Value,
+    item: &ProductItem,
 ) -> Result<std::result::Result<ItemProduct, String>> {
     let catalog = Catalog::new(engine);
-    let product = item.get("product");
-    let given = plan::from_list(product.and_then(|product| product.get("productCharacteristic")));
+    let product = item.product.as_ref();
+    let given =
+        plan::from_list(product.and_then(|product| product.product_characteristic.as_ref()));
     let mut spec_id = product
-        .and_then(|product| product.get("productSpecification"))
-        .map(|spec| text(spec, "id"))
+        .map(|product| id_of(&product.product_specification))
         .filter(|id| !id.is_empty());
     let mut offering = None;
     let mut held = None;
     let mut base = Values::new();
-    match text(item, "action").as_str() {
-        "add" => {
-            let offering_id = item
-                .get("productOffering")
-                .map(|offering| text(offering, "id"))
-                .unwrap_or_default();
+    match item.action {
+        Some(ItemAction::Add) => {
+            let offering_id = id_of(&item.product_offering);
             match catalog.read(Entity::ProductOffering, &offering_id).await? {
                 Ok(doc) => {
                     if spec_id.is_none() {
@@ -55,9 +53,9 @@ pub async fn item_product(
                 Err(message) => return Ok(Err(message)),
             }
         }
-        "modify" | "delete" => {
+        Some(ItemAction::Modify | ItemAction::Delete) => {
             let product_id = product
-                .map(|product| text(product, "id"))
+                .map(|product| product.id.clone())
                 .unwrap_or_default();
             let Some(doc) = engine
                 .document(tmf637::CODE, "product", &product_id)
@@ -105,23 +103,21 @@ pub async fn item_product(
 }
 
 /// The product context the services of a product order item take values from.
-pub async fn context_of(engine: &Engine, service_order: &Value) -> Result<Context> {
+pub async fn context_of(engine: &Engine, service_order: &ServiceOrder) -> Result<Context> {
+    let references = service_order.external_reference.as_ref();
     let (Some(order_id), Some(item_id)) = (
-        product_order_of(service_order),
-        product_order_item_of(service_order),
+        parents::product_order_in(references),
+        parents::product_order_item_in(references),
     ) else {
         return Ok(Context::default());
     };
     let Some(order) = engine
-        .document(tmf622::CODE, "productOrder", &order_id)
+        .document_as::<ProductOrder>(tmf622::CODE, "productOrder", &order_id)
         .await?
     else {
         return Ok(Context::default());
     };
-    let Some(item) = items(&order, "productOrderItem")
-        .iter()
-        .find(|item| text(item, "id") == item_id)
-    else {
+    let Some(item) = order.item(&item_id) else {
         return Ok(Context::default());
     };
     Ok(match item_product(engine, item).await? {

@@ -12,6 +12,7 @@
 
 use serde_json::{json, Value};
 use switchboard_apis::catalog_rules::Entity;
+use switchboard_apis::ordering::states::ItemAction;
 use switchboard_apis::{text, tmf639, tmf652, tmf685};
 use switchboard_engine::{Engine, ErrorKind, Result, Together};
 
@@ -19,35 +20,36 @@ use crate::activation::Activation;
 use crate::entry::order_to_work_on;
 use crate::ids::{reservation_id, resource_id};
 use crate::kind::{cancelling, Kind};
-use crate::orders::{finish, finish_together, items, Outcome, SAFETY_NET};
+use crate::model::{ResourceItem, ResourceOrder};
+use crate::orders::{finish, finish_together, Outcome, Step, SAFETY_NET};
 use crate::plan::{self, Values};
 use crate::undo::{release, resource as undo};
-use crate::validation::{specification_of, target_of};
 
 const API: &str = tmf652::CODE;
 const ORDERS: &str = "resourceOrder";
-const ITEMS: &str = "orderItem";
 const INVENTORY: &str = tmf639::CODE;
 
 pub async fn fulfil(engine: &Engine, id: &str) -> Result<()> {
     // A resource order activates nothing: its cancellation undoes without adapters.
     let activation = Activation::default();
-    let Some(order) = order_to_work_on(engine, &activation, Kind::Resource, id, true).await? else {
+    let step = Step {
+        engine,
+        activation: &activation,
+        kind: Kind::Resource,
+        id,
+    };
+    let Some(order) = order_to_work_on::<ResourceItem>(&step, true).await? else {
         return Ok(());
     };
-    let items = items(&order, ITEMS);
-    if items.iter().all(|item| text(item, "action") == "add")
-        && add_together(engine, &order).await?
-    {
+    if adds_only(&order) && add_together(engine, &order).await? {
         return Ok(());
     }
     let mut outcomes = Vec::new();
-    for item in items {
-        let item_id = text(item, "id");
-        let done = match text(item, "action").as_str() {
-            "add" => add(engine, &order, item).await?,
-            "modify" => modify(engine, item).await?,
-            "delete" => match undo(engine, &target_of(item)).await {
+    for item in &order.items {
+        let done = match item.action {
+            Some(ItemAction::Add) => add(engine, &order, item).await?,
+            Some(ItemAction::Modify) => modify(engine, item).await?,
+            Some(ItemAction::Delete) => match undo(engine, &item.target()).await {
                 Ok(()) => Ok(()),
                 // Still held by a live service, say (409): the item fails, the job ends.
                 Err(error) if error.kind == ErrorKind::Conflict && !error.concurrent => {
@@ -57,9 +59,17 @@ pub async fn fulfil(engine: &Engine, id: &str) -> Result<()> {
             },
             _ => Ok(()),
         };
-        outcomes.push(Outcome::of(&item_id, done));
+        outcomes.push(Outcome::of(&item.id, done));
     }
-    finish(engine, API, ORDERS, ITEMS, id, &outcomes).await
+    finish(engine, Kind::Resource, id, &outcomes).await
+}
+
+/// Whether every item of `order` is an `add`.
+fn adds_only(order: &ResourceOrder) -> bool {
+    order
+        .items
+        .iter()
+        .all(|item| item.action == Some(ItemAction::Add))
 }
 
 /// The pool a resource specification draws from: (pool id, characteristic).
@@ -90,15 +100,14 @@ struct Planned {
     pool: Option<(String, String)>,
 }
 
-async fn plan_add(engine: &Engine, order: &Value, item: &Value) -> Result<Planned> {
-    let order_id = text(order, "id");
+async fn plan_add(engine: &Engine, order: &ResourceOrder, item: &ResourceItem) -> Result<Planned> {
     // A second run finds its reservation and its resource by their derived ids.
-    let resource_id = resource_id(&order_id, &text(item, "id"));
-    let (spec, pool) = pool_of(engine, &specification_of(item)).await?;
-    let given = item.get("resource");
-    let values: Values = plan::from_list(given.and_then(|r| r.get("resourceCharacteristic")));
+    let resource_id = resource_id(&order.id, &item.id);
+    let (spec, pool) = pool_of(engine, &item.specification()).await?;
+    let given = item.resource.as_ref();
+    let values: Values = plan::from_list(given.and_then(|r| r.resource_characteristic.as_ref()));
     let name = given
-        .map(|r| text(r, "name"))
+        .map(|r| r.name.clone())
         .filter(|name| !name.is_empty())
         .or_else(|| spec.as_ref().map(|spec| text(spec, "name")))
         .unwrap_or_else(|| resource_id.clone());
@@ -109,7 +118,7 @@ async fn plan_add(engine: &Engine, order: &Value, item: &Value) -> Result<Planne
         "usageState": "active",
         "resourceStatus": "available",
         "startOperatingDate": switchboard_engine::now_rfc3339(),
-        "relatedParty": order.get("relatedParty").cloned().unwrap_or(json!([])),
+        "relatedParty": order.parties(),
     });
     if let Some(spec) = &spec {
         body["resourceSpecification"] = plan::spec_ref(spec, "ResourceSpecification");
@@ -139,7 +148,7 @@ impl Planned {
 /// false, having written nothing, when that does not go through (a pool without a
 /// free unit, a refused resource, a concurrent change): the items then run one by one,
 /// each failing on its own.
-async fn add_together(engine: &Engine, order: &Value) -> Result<bool> {
+async fn add_together(engine: &Engine, order: &ResourceOrder) -> Result<bool> {
     let together = engine.together(false).await?;
     add_in(engine, together, order).await
 }
@@ -149,23 +158,21 @@ async fn add_together(engine: &Engine, order: &Value) -> Result<bool> {
 /// having written nothing, when that does not go through (the order was made by an
 /// earlier run, say): the caller then creates it and runs `fulfil`.
 pub async fn create_fulfilled(engine: &Engine, id: &str, body: Value) -> Result<bool> {
-    if !items(&body, ITEMS)
-        .iter()
-        .all(|item| text(item, "action") == "add")
-    {
+    let planned = ResourceOrder::from_value(body.clone())?;
+    if !adds_only(&planned) {
         return Ok(false);
     }
     let mut together = engine.together(false).await?;
     let at = engine.served(API, ORDERS)?;
     match together.ensure(at, id, body).await {
-        Ok((order, _)) => add_in(engine, together, &order).await,
+        Ok((order, _)) => add_in(engine, together, &ResourceOrder::from_value(order)?).await,
         Err(_) => Ok(false),
     }
 }
 
 /// `add_together` in a transaction that may hold more (the order's creation).
-async fn add_in(engine: &Engine, mut together: Together, order: &Value) -> Result<bool> {
-    let order_id = text(order, "id");
+async fn add_in(engine: &Engine, mut together: Together, order: &ResourceOrder) -> Result<bool> {
+    let order_id = &order.id;
     let inventory = engine.served(INVENTORY, "resource")?;
     let reservations = engine.served(tmf685::CODE, "reservation")?;
     // A resource order with a parent runs inside the parent's step, which resumes the
@@ -173,7 +180,7 @@ async fn add_in(engine: &Engine, mut together: Together, order: &Value) -> Resul
     together.defer_jobs(SAFETY_NET);
     let mut outcomes = Vec::new();
     let mut made = Vec::new();
-    for item in items(order, ITEMS) {
+    for item in &order.items {
         let planned = plan_add(engine, order, item).await?;
         let mut unit = None;
         if let Some((pool, _)) = &planned.pool {
@@ -196,13 +203,13 @@ async fn add_in(engine: &Engine, mut together: Together, order: &Value) -> Resul
             return Ok(false);
         }
         made.push(resource_id);
-        outcomes.push(Outcome::completed(&text(item, "id")));
+        outcomes.push(Outcome::completed(&item.id));
     }
-    let ends = finish_together(together, (API, ORDERS, ITEMS), &order_id, &outcomes);
+    let ends = finish_together(together, Kind::Resource, order_id, &outcomes);
     if ends.await.is_err() {
         return Ok(false);
     }
-    if cancelling(engine, Kind::Resource, &order_id).await? {
+    if cancelling(engine, Kind::Resource, order_id).await? {
         for resource in &made {
             undo(engine, resource).await?; // the cancellation's undo may have run
         }
@@ -212,10 +219,10 @@ async fn add_in(engine: &Engine, mut together: Together, order: &Value) -> Resul
 
 async fn add(
     engine: &Engine,
-    order: &Value,
-    item: &Value,
+    order: &ResourceOrder,
+    item: &ResourceItem,
 ) -> Result<std::result::Result<(), String>> {
-    let order_id = text(order, "id");
+    let order_id = &order.id;
     let planned = plan_add(engine, order, item).await?;
     let mut unit = None;
     if let Some((pool_id, _)) = &planned.pool {
@@ -228,7 +235,7 @@ async fn add(
     let at = engine.served(INVENTORY, "resource")?;
     match engine.ensure(at, &resource_id, body).await {
         Ok(_) => {
-            if cancelling(engine, Kind::Resource, &order_id).await? {
+            if cancelling(engine, Kind::Resource, order_id).await? {
                 undo(engine, &resource_id).await?; // the cancellation's undo may have run
             }
             Ok(Ok(()))
@@ -242,12 +249,14 @@ async fn add(
 }
 
 /// A reservation of one unit of `pool` for a resource.
-fn reservation_body(pool: &str, resource: &str, order: &Value) -> Value {
+fn reservation_body(pool: &str, resource: &str, order: &ResourceOrder) -> Value {
     json!({
-        "description": format!("unit of resource {resource} (resource order {})", text(order, "id")),
+        "description": format!("unit of resource {resource} (resource order {})", order.id),
         // v1 names one party; the order's first, else the fulfilment itself.
         "relatedParty": order
-            .pointer("/relatedParty/0")
+            .related_party
+            .as_ref()
+            .and_then(|parties| parties.pointer("/0"))
             .cloned()
             .unwrap_or_else(|| json!({"id": "switchboard", "name": "Switchboard", "role": "fulfilment"})),
         "reservationItem": [{"quantity": 1, "resourceCapacity": {"resourcePool": {"id": pool}}}],
@@ -274,7 +283,7 @@ async fn reserve(
     engine: &Engine,
     pool: &str,
     resource: &str,
-    order: &Value,
+    order: &ResourceOrder,
 ) -> Result<std::result::Result<String, String>> {
     let at = engine.served(tmf685::CODE, "reservation")?;
     let body = reservation_body(pool, resource, order);
@@ -293,8 +302,8 @@ async fn reserve(
     Ok(reserved_unit(&reservation, resource))
 }
 
-async fn modify(engine: &Engine, item: &Value) -> Result<std::result::Result<(), String>> {
-    let target = target_of(item);
+async fn modify(engine: &Engine, item: &ResourceItem) -> Result<std::result::Result<(), String>> {
+    let target = item.target();
     let Some(current) = engine.document(INVENTORY, "resource", &target).await? else {
         return Ok(Err(format!("resource '{target}' is not in the inventory")));
     };
@@ -311,8 +320,9 @@ async fn modify(engine: &Engine, item: &Value) -> Result<std::result::Result<(),
             .map(|v| (characteristic.clone(), v))
     });
     values.extend(plan::from_list(
-        item.get("resource")
-            .and_then(|r| r.get("resourceCharacteristic")),
+        item.resource
+            .as_ref()
+            .and_then(|r| r.resource_characteristic.as_ref()),
     ));
     if let Some((characteristic, unit)) = kept {
         values.insert(characteristic, unit); // the unit stays what the pool handed out

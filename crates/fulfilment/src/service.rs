@@ -13,50 +13,54 @@
 
 use serde_json::{json, Value};
 use switchboard_apis::ordering::parents;
-use switchboard_apis::ordering::states::ended;
-use switchboard_apis::{text, tmf638, tmf639, tmf641, tmf652};
+use switchboard_apis::ordering::states::{ItemAction, OrderState};
+use switchboard_apis::{text, tmf638, tmf639, tmf652};
 use switchboard_engine::{Engine, Result, Together};
 
 use crate::activation::{Action, Activation};
 use crate::entry::order_to_work_on;
 use crate::ids::{cfs_id, resource_id, resource_item, resource_order_id, rfs_id};
-use crate::kind::{cancelling, Kind};
-use crate::orders::{fail_item, finish_together, items, reading_if_taken, reasons, Outcome};
+use crate::kind::Kind;
+use crate::model::{ResourceItem, ResourceOrder, ServiceItem, ServiceOrder};
+use crate::orders::{reading_if_taken, Outcome, Step};
 use crate::plan::{self, Context};
 use crate::product_plan::context_of;
 use crate::service_plan::{add_plan, live, Live};
 use crate::undo::{deactivate, service_order_item as undo_item, terminate_service};
 use crate::{cancel, resource, undo};
 
-const API: &str = tmf641::CODE;
-const ORDERS: &str = "serviceOrder";
-const ITEMS: &str = "serviceOrderItem";
 const INVENTORY: &str = tmf638::CODE;
 
 pub async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -> Result<()> {
-    let Some(order) = order_to_work_on(engine, activation, Kind::Service, id, true).await? else {
+    let step = Step {
+        engine,
+        activation,
+        kind: Kind::Service,
+        id,
+    };
+    let Some(order) = order_to_work_on::<ServiceItem>(&step, true).await? else {
         return Ok(());
     };
     let context = context_of(engine, &order).await?;
     let resource_order = resource_order_id(id);
     let inventory = engine.served(tmf639::CODE, "resource")?;
     let mut resource_items = Vec::new();
-    for item in items(&order, ITEMS) {
-        if text(item, "state") != "inProgress" {
+    for item in &order.items {
+        if item.state != Some(OrderState::InProgress) {
             continue;
         }
-        let item_id = text(item, "id");
-        match text(item, "action").as_str() {
-            "add" => match add_plan(engine, item, &context).await? {
+        let item_id = &item.id;
+        match item.action {
+            Some(ItemAction::Add) => match add_plan(engine, item, &context).await? {
                 Ok(plan) => {
                     for (r, rfs) in plan.rfs.iter().enumerate() {
                         for (k, resource) in rfs.resources.iter().enumerate() {
-                            let entry = resource_item(&item_id, r, k);
+                            let entry = resource_item(item_id, r, k);
                             let resource_id = resource_id(&resource_order, &entry);
                             let spec = plan::spec_ref(&resource.spec, "ResourceSpecification");
                             resource_items.push(json!({
                                 "id": entry,
-                                "action": "add",
+                                "action": ItemAction::Add,
                                 "resourceSpecification": spec,
                                 "resource": {
                                     "id": resource_id,
@@ -69,47 +73,49 @@ pub async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -> Resul
                         }
                     }
                 }
-                Err(reason) => fail_item(engine, API, ORDERS, ITEMS, id, &item_id, &reason).await?,
+                Err(reason) => step.fail_item(item_id, &reason).await?,
             },
-            action @ ("modify" | "delete") => match live(engine, item, &context).await? {
-                Ok(live) => {
-                    if action == "delete" {
-                        take_down(engine, activation, &live).await?;
-                    }
-                    for (r, (_, _, resources)) in live.rfs.iter().enumerate() {
-                        for (k, (resource, values)) in resources.iter().enumerate() {
-                            let mut target = json!({
-                                "id": text(resource, "id"),
-                                "href": resource.get("href").cloned().unwrap_or(Value::Null),
-                            });
-                            if action == "modify" {
-                                target["resourceCharacteristic"] = plan::to_list(values);
+            Some(action @ (ItemAction::Modify | ItemAction::Delete)) => {
+                match live(engine, item, &context).await? {
+                    Ok(live) => {
+                        if action == ItemAction::Delete {
+                            take_down(engine, activation, &live).await?;
+                        }
+                        for (r, (_, _, resources)) in live.rfs.iter().enumerate() {
+                            for (k, (resource, values)) in resources.iter().enumerate() {
+                                let mut target = json!({
+                                    "id": text(resource, "id"),
+                                    "href": resource.get("href").cloned().unwrap_or(Value::Null),
+                                });
+                                if action == ItemAction::Modify {
+                                    target["resourceCharacteristic"] = plan::to_list(values);
+                                }
+                                resource_items.push(json!({
+                                    "id": resource_item(item_id, r, k),
+                                    "action": action,
+                                    "resource": target,
+                                }));
                             }
-                            resource_items.push(json!({
-                                "id": resource_item(&item_id, r, k),
-                                "action": action,
-                                "resource": target,
-                            }));
                         }
                     }
+                    Err(reason) => step.fail_item(item_id, &reason).await?,
                 }
-                Err(reason) => fail_item(engine, API, ORDERS, ITEMS, id, &item_id, &reason).await?,
-            },
+            }
             _ => {}
         }
     }
     if resource_items.is_empty() {
-        return resume_here(engine, activation, id).await;
+        return resume_here(&step).await;
     }
     let at = engine.served(tmf652::CODE, "resourceOrder")?;
     // Planned from the catalog here: it starts in progress (no acknowledged step), and
     // its step runs here (no job of its own): a crash before it is done runs this step,
     // and so it, again. So does this order's resume, as soon as it has ended.
     let body = json!({
-        "state": "inProgress",
+        "state": OrderState::InProgress,
         "description": format!("resources of service order {id}"),
         "externalReference": parents::of_service_order(id),
-        "relatedParty": order.get("relatedParty").cloned().unwrap_or(json!([])),
+        "relatedParty": order.parties(),
         "orderItem": resource_items,
     });
     // Created and fulfilled in one transaction when it only adds, else one after the
@@ -118,14 +124,14 @@ pub async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -> Resul
     if !done {
         engine.ensure(at, &resource_order, body).await?;
     }
-    if cancelling(engine, Kind::Service, id).await? {
+    if step.cancelling().await? {
         // Made after the cancellation looked for it.
         cancel::cancel_below(engine, Kind::Service, id, Kind::Resource, &resource_order).await?;
     }
     if !done {
         resource::fulfil(engine, &resource_order).await?;
     }
-    resume_here(engine, activation, id).await
+    resume_here(&step).await
 }
 
 /// Deactivates a live CFS's RFSs and marks them and the CFS `terminated`.
@@ -138,15 +144,19 @@ async fn take_down(engine: &Engine, activation: &Activation, live: &Live) -> Res
 
 /// The `resume` job: queued when the order's resource order ends.
 pub async fn resume(engine: &Engine, activation: &Activation, id: &str) -> Result<()> {
-    let then = Then::Queued;
-    reading_if_taken(|read_first| resume_with(engine, activation, id, read_first, then)).await
+    let step = Step {
+        engine,
+        activation,
+        kind: Kind::Service,
+        id,
+    };
+    reading_if_taken(|read_first| resume_with(&step, read_first, Then::Queued)).await
 }
 
 /// `resume` run at once by `fulfil`, inside the step of the product order that made
 /// this one (if any), which resumes that order itself next.
-async fn resume_here(engine: &Engine, activation: &Activation, id: &str) -> Result<()> {
-    let then = Then::ParentGoesOn;
-    reading_if_taken(|read_first| resume_with(engine, activation, id, read_first, then)).await
+async fn resume_here(step: &Step<'_>) -> Result<()> {
+    reading_if_taken(|read_first| resume_with(step, read_first, Then::ParentGoesOn)).await
 }
 
 /// What follows a service order's end.
@@ -158,22 +168,17 @@ enum Then {
     ParentGoesOn,
 }
 
-async fn resume_with(
-    engine: &Engine,
-    activation: &Activation,
-    id: &str,
-    read_first: bool,
-    then: Then,
-) -> Result<()> {
-    let Some(order) = order_to_work_on(engine, activation, Kind::Service, id, false).await? else {
+async fn resume_with(step: &Step<'_>, read_first: bool, then: Then) -> Result<()> {
+    let (engine, activation, id) = (step.engine, step.activation, step.id);
+    let Some(order) = order_to_work_on::<ServiceItem>(step, false).await? else {
         return Ok(());
     };
     let resource_order_id = resource_order_id(id);
     let resource_order = engine
-        .document(tmf652::CODE, "resourceOrder", &resource_order_id)
+        .document_as::<ResourceOrder>(tmf652::CODE, "resourceOrder", &resource_order_id)
         .await?;
     if let Some(resource_order) = &resource_order {
-        if !ended(resource_order) {
+        if !resource_order.ended() {
             return Ok(()); // its end resumes this
         }
     }
@@ -185,44 +190,41 @@ async fn resume_with(
         together.defer_jobs(crate::orders::SAFETY_NET);
     }
     let mut written: Vec<Activated> = Vec::new();
-    for item in items(&order, ITEMS) {
-        let item_id = text(item, "id");
-        if text(item, "state") == "failed" {
-            outcomes.push(Outcome {
-                item: item_id,
-                state: "failed",
-                reason: None,
-            });
+    for item in &order.items {
+        let item_id = item.id.clone();
+        if item.state == Some(OrderState::Failed) {
+            outcomes.push(Outcome::failed_before(&item_id));
             continue;
         }
         let prefix = format!("{item_id}.");
-        let resource_items: Vec<&Value> = resource_order
-            .as_ref()
-            .map(|order| items(order, "orderItem"))
-            .unwrap_or_default()
+        let resource_items: Vec<&ResourceItem> = resource_order
             .iter()
-            .filter(|entry| text(entry, "id").starts_with(&prefix))
+            .flat_map(|order| &order.items)
+            .filter(|entry| entry.id.starts_with(&prefix))
             .collect();
-        let action = text(item, "action");
+        let action = item.action;
         if resource_items
             .iter()
-            .any(|entry| text(entry, "state") != "completed")
+            .any(|entry| entry.state != Some(OrderState::Completed))
         {
-            if action == "add" {
+            if action == Some(ItemAction::Add) {
                 for entry in &resource_items {
-                    let resource = resource_id(&resource_order_id, &text(entry, "id"));
+                    let resource = resource_id(&resource_order_id, &entry.id);
                     undo::resource(engine, &resource).await?;
                 }
             }
-            let reasons = resource_order.as_ref().map(reasons).unwrap_or_default();
+            let reasons = resource_order
+                .as_ref()
+                .map(|order| order.reasons())
+                .unwrap_or_default();
             outcomes.push(Outcome::failed(
                 &item_id,
                 format!("resource order {resource_order_id} did not complete{reasons}"),
             ));
             continue;
         }
-        let done = match action.as_str() {
-            "add" => {
+        let done = match action {
+            Some(ItemAction::Add) => {
                 let added = Added {
                     order: &order,
                     item,
@@ -230,16 +232,16 @@ async fn resume_with(
                 };
                 activate(engine, activation, added, &mut together, &mut written).await?
             }
-            "modify" => modify(engine, activation, &order, item, &context).await?,
+            Some(ItemAction::Modify) => modify(engine, activation, &order, item, &context).await?,
             _ => Ok(()),
         };
         outcomes.push(Outcome::of(&item_id, done));
     }
-    let committed = finish_together(together, (API, ORDERS, ITEMS), id, &outcomes).await;
+    let committed = step.finish_together(together, &outcomes).await;
     // A cancellation that began while the adapters worked: what was activated is taken
     // down again (the commit failed on the order's change) or undone (it went through
     // before the cancellation's undo looked).
-    let cancelling = cancelling(engine, Kind::Service, id).await?;
+    let cancelling = step.cancelling().await?;
     match committed {
         Err(_) if cancelling => {
             for activated in &written {
@@ -263,8 +265,8 @@ async fn resume_with(
 /// An `add` item of a service order to activate.
 #[derive(Clone, Copy)]
 struct Added<'a> {
-    order: &'a Value,
-    item: &'a Value,
+    order: &'a ServiceOrder,
+    item: &'a ServiceItem,
     context: &'a Context,
 }
 
@@ -275,12 +277,12 @@ struct Activated {
 }
 
 /// The reference an inventory entry keeps to the order item that made or changed it.
-fn order_item_ref(order: &Value, item: &Value) -> Value {
+fn order_item_ref(order: &ServiceOrder, item: &ServiceItem) -> Value {
     json!({
-        "serviceOrderId": text(order, "id"),
-        "serviceOrderHref": order.get("href").cloned().unwrap_or(Value::Null),
-        "itemId": text(item, "id"),
-        "itemAction": text(item, "action"),
+        "serviceOrderId": order.id,
+        "serviceOrderHref": order.href(),
+        "itemId": item.id,
+        "itemAction": item.action.map(ItemAction::as_str).unwrap_or_default(),
         "role": "fulfilled by",
     })
 }
@@ -301,8 +303,7 @@ async fn activate(
         item,
         context,
     } = added;
-    let order_id = text(order, "id");
-    let item_id = text(item, "id");
+    let (order_id, item_id) = (order.id.clone(), item.id.clone());
     let cfs = cfs_id(&order_id, &item_id);
     let at = engine.served(INVENTORY, "service")?;
     // Done by an earlier run? Looked up only when reading first: a new CFS id is in no
@@ -365,14 +366,15 @@ async fn activate(
         .collect();
     let body = json!({
         "name": item
-            .get("service")
-            .map(|s| text(s, "name"))
+            .service
+            .as_ref()
+            .map(|service| service.name.clone())
             .filter(|name| !name.is_empty())
             .unwrap_or_else(|| text(&plan.cfs_spec, "name")),
         "serviceSpecification": plan::spec_ref(&plan.cfs_spec, "CustomerFacingServiceSpecification"),
         "serviceCharacteristic": plan::to_list(&plan.values),
         "supportingService": supporting,
-        "relatedParty": order.get("relatedParty").cloned().unwrap_or(json!([])),
+        "relatedParty": order.parties(),
         "serviceOrderItem": [order_item],
         "state": "active",
         "startDate": now,
@@ -402,8 +404,8 @@ async fn take_back<'a>(activation: &Activation, services: impl IntoIterator<Item
 async fn modify(
     engine: &Engine,
     activation: &Activation,
-    order: &Value,
-    item: &Value,
+    order: &ServiceOrder,
+    item: &ServiceItem,
     context: &Context,
 ) -> Result<std::result::Result<(), String>> {
     let live = match live(engine, item, context).await? {

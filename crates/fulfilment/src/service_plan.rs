@@ -8,6 +8,7 @@ use switchboard_apis::catalog_rules::Entity;
 use switchboard_apis::{text, tmf638};
 use switchboard_engine::{Engine, Result};
 
+use crate::model::{id_of, ServiceItem};
 use crate::orders::referred;
 use crate::plan::{self, Catalog, Context, RfsPlan, Values};
 
@@ -20,20 +21,19 @@ pub struct AddPlan {
 
 pub async fn add_plan(
     engine: &Engine,
-    item: &Value,
+    item: &ServiceItem,
     context: &Context,
 ) -> Result<std::result::Result<AddPlan, String>> {
-    let service = item.get("service");
+    let service = item.service.as_ref();
     let spec_id = service
-        .and_then(|s| s.get("serviceSpecification"))
-        .map(|spec| text(spec, "id"))
+        .map(|service| id_of(&service.service_specification))
         .unwrap_or_default();
     let catalog = Catalog::new(engine);
     let cfs_spec = match catalog.read(Entity::ServiceSpecification, &spec_id).await? {
         Ok(spec) => spec,
         Err(message) => return Ok(Err(message)),
     };
-    let given = plan::from_list(service.and_then(|s| s.get("serviceCharacteristic")));
+    let given = plan::from_list(service.and_then(|s| s.service_characteristic.as_ref()));
     let values = plan::values(Entity::ServiceSpecification, &cfs_spec, context, &given);
     let inner = context
         .clone()
@@ -62,16 +62,16 @@ pub type LiveRfs = (Value, Values, Vec<(Value, Values)>);
 
 pub async fn live(
     engine: &Engine,
-    item: &Value,
+    item: &ServiceItem,
     context: &Context,
 ) -> Result<std::result::Result<Live, String>> {
-    let service = item.get("service");
-    let target = service.map(|s| text(s, "id")).unwrap_or_default();
+    let service = item.service.as_ref();
+    let target = service.map(|s| s.id.clone()).unwrap_or_default();
     let Some(cfs) = engine.document(tmf638::CODE, "service", &target).await? else {
         return Ok(Err(format!("service '{target}' is not in the inventory")));
     };
     let catalog = Catalog::new(engine);
-    let given = plan::from_list(service.and_then(|s| s.get("serviceCharacteristic")));
+    let given = plan::from_list(service.and_then(|s| s.service_characteristic.as_ref()));
     let (cfs_spec_id, values) =
         current_values(&catalog, &cfs, Entity::ServiceSpecification, given, context).await?;
     let cfs_context = context

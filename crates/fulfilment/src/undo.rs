@@ -5,6 +5,7 @@
 //! failed or its order being cancelled after it wrote.
 
 use serde_json::{json, Value};
+use switchboard_apis::ordering::states::ItemAction;
 use switchboard_apis::{text, tmf637, tmf638, tmf639, tmf641, tmf652, tmf685};
 use switchboard_engine::{Engine, ErrorKind, Result};
 
@@ -12,25 +13,30 @@ use crate::activation::{Action, Activation};
 use crate::ids::{
     cfs_id, product_id, reservation_id, resource_id, resource_order_id, rfs_id, service_order_id,
 };
-use crate::orders::{items, terminate};
+use crate::model::{ProductOrder, ResourceOrder, ServiceOrder};
+use crate::orders::terminate;
 
 /// Undoes what a product order added (a cancellation): each item's service order is
 /// undone and the product an `add` created is terminated.
-pub async fn product_order(engine: &Engine, activation: &Activation, order: &Value) -> Result<()> {
-    let order_id = text(order, "id");
-    for item in items(order, "productOrderItem") {
-        let item_id = text(item, "id");
+pub async fn product_order(
+    engine: &Engine,
+    activation: &Activation,
+    order: &ProductOrder,
+) -> Result<()> {
+    let order_id = &order.id;
+    for item in &order.items {
+        let item_id = &item.id;
         if let Some(service_order) = engine
-            .document(
+            .document_as::<ServiceOrder>(
                 tmf641::CODE,
                 "serviceOrder",
-                &service_order_id(&order_id, &item_id),
+                &service_order_id(order_id, item_id),
             )
             .await?
         {
             self::service_order(engine, activation, &service_order).await?;
         }
-        terminate_product(engine, &product_id(&order_id, &item_id)).await?;
+        terminate_product(engine, &product_id(order_id, item_id)).await?;
     }
     Ok(())
 }
@@ -44,11 +50,14 @@ pub async fn terminate_product(engine: &Engine, id: &str) -> Result<()> {
 /// Undoes every `add` of a service order (a cancellation, or a product order item that
 /// failed as a whole): its RFSs deactivated and terminated, its CFS terminated, its
 /// resources removed and their units released. Each part is skipped when already done.
-pub async fn service_order(engine: &Engine, activation: &Activation, order: &Value) -> Result<()> {
-    let order_id = text(order, "id");
-    for item in items(order, "serviceOrderItem") {
-        if text(item, "action") == "add" {
-            service_order_item(engine, activation, &order_id, &text(item, "id")).await?;
+pub async fn service_order(
+    engine: &Engine,
+    activation: &Activation,
+    order: &ServiceOrder,
+) -> Result<()> {
+    for item in &order.items {
+        if item.action == Some(ItemAction::Add) {
+            service_order_item(engine, activation, &order.id, &item.id).await?;
         }
     }
     Ok(())
@@ -74,14 +83,13 @@ pub async fn service_order_item(
     terminate_service(engine, &cfs_id(order_id, item_id)).await?;
     let resource_order = resource_order_id(order_id);
     if let Some(resources) = engine
-        .document(tmf652::CODE, "resourceOrder", &resource_order)
+        .document_as::<ResourceOrder>(tmf652::CODE, "resourceOrder", &resource_order)
         .await?
     {
         let prefix = format!("{item_id}.");
-        for entry in items(&resources, "orderItem") {
-            let entry_id = text(entry, "id");
-            if text(entry, "action") == "add" && entry_id.starts_with(&prefix) {
-                resource(engine, &resource_id(&resource_order, &entry_id)).await?;
+        for entry in &resources.items {
+            if entry.action == Some(ItemAction::Add) && entry.id.starts_with(&prefix) {
+                resource(engine, &resource_id(&resource_order, &entry.id)).await?;
             }
         }
     }
@@ -116,11 +124,10 @@ pub async fn terminate_service(engine: &Engine, service: &str) -> Result<()> {
 }
 
 /// Undoes every `add` of a resource order (a cancellation).
-pub async fn resource_order(engine: &Engine, order: &Value) -> Result<()> {
-    let order_id = text(order, "id");
-    for item in items(order, "orderItem") {
-        if text(item, "action") == "add" {
-            resource(engine, &resource_id(&order_id, &text(item, "id"))).await?;
+pub async fn resource_order(engine: &Engine, order: &ResourceOrder) -> Result<()> {
+    for item in &order.items {
+        if item.action == Some(ItemAction::Add) {
+            resource(engine, &resource_id(&order.id, &item.id)).await?;
         }
     }
     Ok(())

@@ -38,7 +38,7 @@ pub async fn problems_of(
 /// Empty when the order can go ahead.
 pub async fn problems(engine: &Engine, order: &Value) -> Result<Vec<(Option<String>, String)>> {
     let mut problems: Vec<(Option<String>, String)> = Vec::new();
-    for item in items(order) {
+    for item in items(order, Kind::Product.order().items) {
         let item_id = text(item, "id");
         for problem in check_item(engine, item).await? {
             problems.push((Some(item_id.clone()), problem));
@@ -57,9 +57,10 @@ pub async fn problems(engine: &Engine, order: &Value) -> Result<Vec<(Option<Stri
     Ok(problems)
 }
 
-fn items(order: &Value) -> impl Iterator<Item = &Value> {
+/// The items of an order as posted (`attribute`: "productOrderItem", …).
+fn items<'a>(order: &'a Value, attribute: &str) -> impl Iterator<Item = &'a Value> {
     order
-        .get("productOrderItem")
+        .get(attribute)
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
@@ -247,7 +248,7 @@ async fn check_party(engine: &Engine, party: &Value) -> Result<Option<String>> {
 /// `modify`/`delete` a service in TMF638.
 async fn service_problems(engine: &Engine, order: &Value) -> Result<Vec<(Option<String>, String)>> {
     let mut problems = Vec::new();
-    for item in crate::orders::items(order, Kind::Service.order().items) {
+    for item in items(order, Kind::Service.order().items) {
         let service = item.get("service");
         let spec = service
             .and_then(|s| s.get("serviceSpecification"))
@@ -274,7 +275,7 @@ async fn resource_problems(
     order: &Value,
 ) -> Result<Vec<(Option<String>, String)>> {
     let mut problems = Vec::new();
-    for item in crate::orders::items(order, Kind::Resource.order().items) {
+    for item in items(order, Kind::Resource.order().items) {
         let add = (
             (tmf634::CODE, "resourceSpecification"),
             specification_of(item),

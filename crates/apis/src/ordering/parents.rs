@@ -22,21 +22,30 @@ pub fn of_service_order(order: &str) -> Value {
 
 /// The product order a service order was made for.
 pub fn product_order_of(service_order: &Value) -> Option<String> {
-    service_order
-        .get("externalReference")
-        .and_then(Value::as_array)?
-        .iter()
-        .find(|reference| text(reference, "externalReferenceType") == "ProductOrder")
-        .map(|reference| text(reference, "name"))
+    product_order_in(service_order.get("externalReference"))
 }
 
 /// The product order item a service order was made for.
 pub fn product_order_item_of(service_order: &Value) -> Option<String> {
-    service_order
-        .get("externalReference")
+    product_order_item_in(service_order.get("externalReference"))
+}
+
+/// The product order named by a service order's `externalReference`.
+pub fn product_order_in(references: Option<&Value>) -> Option<String> {
+    named(references, "ProductOrder")
+}
+
+/// The product order item named by a service order's `externalReference`.
+pub fn product_order_item_in(references: Option<&Value>) -> Option<String> {
+    named(references, "ProductOrderItem")
+}
+
+/// The name of the first of `references` of `externalReferenceType` `kind`.
+fn named(references: Option<&Value>, kind: &str) -> Option<String> {
+    references
         .and_then(Value::as_array)?
         .iter()
-        .find(|reference| text(reference, "externalReferenceType") == "ProductOrderItem")
+        .find(|reference| text(reference, "externalReferenceType") == kind)
         .map(|reference| text(reference, "name"))
 }
 

@@ -66,7 +66,8 @@ pub const TASK_TRANSITIONS: &[(&str, &[&str])] = &[
 
 /// An order's state (v4 `…OrderStateType`), read from an order once instead of
 /// compared as text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum OrderState {
     Acknowledged,
     Rejected,
@@ -150,7 +151,8 @@ pub fn ended(order: &serde_json::Value) -> bool {
 }
 
 /// What an order item asks for (v4 `ItemActionType`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum ItemAction {
     Add,
     Modify,
@@ -161,12 +163,29 @@ pub enum ItemAction {
 impl ItemAction {
     /// The action of `item` (its `action` attribute), if it is one of the four.
     pub fn of(item: &serde_json::Value) -> Option<ItemAction> {
-        match item.get("action").and_then(serde_json::Value::as_str)? {
+        item.get("action")
+            .and_then(serde_json::Value::as_str)
+            .and_then(ItemAction::parse)
+    }
+
+    /// The action named `name` on the wire.
+    pub fn parse(name: &str) -> Option<ItemAction> {
+        match name {
             "add" => Some(ItemAction::Add),
             "modify" => Some(ItemAction::Modify),
             "delete" => Some(ItemAction::Delete),
             "noChange" => Some(ItemAction::NoChange),
             _ => None,
+        }
+    }
+
+    /// The name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemAction::Add => "add",
+            ItemAction::Modify => "modify",
+            ItemAction::Delete => "delete",
+            ItemAction::NoChange => "noChange",
         }
     }
 }
