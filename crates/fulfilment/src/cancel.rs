@@ -21,15 +21,15 @@
 use std::sync::Arc;
 
 use serde_json::{json, Value};
-use switchboard_apis::ordering::states::OrderState;
+use switchboard_apis::ordering::states::{OrderState, TaskState};
 use switchboard_apis::steps::{payload_id, settle};
-use switchboard_apis::text;
 use switchboard_engine::{Engine, InternalChange, JobFuture, JobHandler, Result};
 
 use crate::activation::Activation;
 use crate::ids::cancel_task_id;
 use crate::kind::{AnyOrder, Kind};
-use crate::model::OrderHead;
+use crate::model::{CancelTask, OrderHead};
+use crate::orders::id_in;
 use crate::undo;
 
 /// The cancel task job of orders of `kind`, with its queue.
@@ -59,14 +59,12 @@ async fn run(engine: &Engine, activation: &Activation, kind: Kind, task_id: &str
     let Some(task) = engine.document(api, kind.cancel(), task_id).await? else {
         return Ok(());
     };
-    if !["acknowledged", "inProgress"].contains(&text(&task, "state").as_str()) {
+    let task = CancelTask::from_value(task, order.collection);
+    if !task.state.is_some_and(TaskState::is_open) {
         return Ok(());
     }
-    let order_id = task
-        .get(order.collection)
-        .map(|order| text(order, "id"))
-        .unwrap_or_default();
-    let reason = task.get("cancellationReason").cloned();
+    let order_id = task.order.id;
+    let reason = task.cancellation_reason;
     let current = kind.head(engine, &order_id).await?;
     let refusal = match current.as_ref().map(|current| current.state) {
         None => Some(format!(
@@ -92,7 +90,7 @@ async fn run(engine: &Engine, activation: &Activation, kind: Kind, task_id: &str
             .unwrap_or_else(|| json!(switchboard_engine::now_rfc3339()));
         engine
             .update_internal(task_at, task_id, |task| {
-                task["state"] = json!("done");
+                task["state"] = json!(TaskState::Done);
                 task["effectiveCancellationDate"] = at.clone();
                 Ok(())
             })
@@ -102,7 +100,7 @@ async fn run(engine: &Engine, activation: &Activation, kind: Kind, task_id: &str
     if let Some(message) = refusal {
         engine
             .update_internal(task_at, task_id, |task| {
-                task["state"] = json!("terminatedWithError");
+                task["state"] = json!(TaskState::TerminatedWithError);
                 task["errorMessage"] = json!(message);
                 Ok(())
             })
@@ -111,8 +109,8 @@ async fn run(engine: &Engine, activation: &Activation, kind: Kind, task_id: &str
     }
     engine
         .update_internal(task_at, task_id, |task| {
-            if text(task, "state") == "acknowledged" {
-                task["state"] = json!("inProgress");
+            if TaskState::of(task) == Some(TaskState::Acknowledged) {
+                task["state"] = json!(TaskState::InProgress);
             }
             Ok(())
         })
@@ -216,10 +214,13 @@ pub async fn complete(
             1000,
         )
         .await?;
-    let task_ids: Vec<String> = tasks.iter().map(|(_, _, task)| text(task, "id")).collect();
+    let task_ids: Vec<String> = tasks
+        .iter()
+        .map(|(_, _, task)| id_in(task).to_string())
+        .collect();
     let task_done = |task: &mut Value| {
-        if ["acknowledged", "inProgress"].contains(&text(task, "state").as_str()) {
-            task["state"] = json!("done");
+        if TaskState::of(task).is_some_and(TaskState::is_open) {
+            task["state"] = json!(TaskState::Done);
             task["effectiveCancellationDate"] = json!(now);
         }
         Ok(())

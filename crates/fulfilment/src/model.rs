@@ -9,7 +9,7 @@
 use serde::de::{DeserializeOwned, Deserializer, Error as _};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use switchboard_apis::ordering::states::{ItemAction, OrderState};
+use switchboard_apis::ordering::states::{ItemAction, OrderState, TaskState};
 
 /// An order of one of the three kinds, with items of type `I`; its own attributes
 /// (`OrderHead`) are read through it.
@@ -60,6 +60,44 @@ pub trait Item: DeserializeOwned {
     fn id(&self) -> &str;
     fn action(&self) -> Option<ItemAction>;
     fn state(&self) -> Option<OrderState>;
+}
+
+/// A cancel task (`cancelProductOrder`, …): what its job reads of it.
+#[derive(Debug, Clone)]
+pub struct CancelTask {
+    pub state: Option<TaskState>,
+    /// The order it cancels (under the order collection's name: `productOrder`, …).
+    pub order: Ref,
+    /// As given, copied onto the order.
+    pub cancellation_reason: Option<Value>,
+}
+
+impl CancelTask {
+    /// The task in `doc` (a stored task), naming its order under `order_attribute`.
+    pub fn from_value(mut doc: Value, order_attribute: &str) -> Self {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Rest {
+            #[serde(default, deserialize_with = "lenient")]
+            state: Option<TaskState>,
+            #[serde(default, deserialize_with = "present")]
+            cancellation_reason: Option<Value>,
+        }
+        let order = doc
+            .as_object_mut()
+            .and_then(|fields| fields.remove(order_attribute))
+            .and_then(|order| serde_json::from_value(order).ok())
+            .unwrap_or_default();
+        let rest: Option<Rest> = serde_json::from_value(doc).ok();
+        let (state, cancellation_reason) = rest
+            .map(|rest| (rest.state, rest.cancellation_reason))
+            .unwrap_or_default();
+        CancelTask {
+            state,
+            order,
+            cancellation_reason,
+        }
+    }
 }
 
 /// An order note (only its text is read: the reasons an order gives).

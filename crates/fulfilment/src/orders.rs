@@ -336,7 +336,7 @@ pub fn accept_or_reject_in(
     }
 }
 
-/// The id of an item as stored (in a change, which works on the stored document).
+/// The id of a document or item as stored (a change works on the stored document).
 pub fn id_in(item: &Value) -> &str {
     item.get("id").and_then(Value::as_str).unwrap_or_default()
 }

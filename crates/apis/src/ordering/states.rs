@@ -145,6 +145,28 @@ impl OrderState {
     }
 }
 
+/// A cancel task's state (v4 `TaskStateType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum TaskState {
+    Acknowledged,
+    InProgress,
+    Done,
+    TerminatedWithError,
+}
+
+impl TaskState {
+    /// The state of `task` (its `state` attribute), if it holds one of the cycle's.
+    pub fn of(task: &serde_json::Value) -> Option<TaskState> {
+        serde_json::from_value(task.get("state")?.clone()).ok()
+    }
+
+    /// Whether the task is still open (acknowledged or in progress).
+    pub fn is_open(self) -> bool {
+        matches!(self, TaskState::Acknowledged | TaskState::InProgress)
+    }
+}
+
 /// Whether `order` has ended (is in a final state).
 pub fn ended(order: &serde_json::Value) -> bool {
     OrderState::of(order).is_some_and(OrderState::is_final)
