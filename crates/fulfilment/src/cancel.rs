@@ -126,10 +126,8 @@ async fn run(engine: &Engine, activation: &Activation, kind: Kind, task_id: &str
             Ok(())
         })
         .await?;
-    if let Some(below) = kind.below() {
-        for child in kind.parse(&stored.json)?.children() {
-            cancel_below(engine, kind, &order_id, below, &child).await?;
-        }
+    for child in kind.parse(&stored.json)?.children() {
+        cancel_below(engine, kind, &order_id, &child).await?;
     }
     engine
         .update_internal(order_at, &order_id, |doc| {
@@ -142,17 +140,14 @@ async fn run(engine: &Engine, activation: &Activation, kind: Kind, task_id: &str
     complete(engine, activation, kind, &order_id).await
 }
 
-/// Asks the order `child` made for `parent` to cancel, unless it has ended or does not
-/// exist: a cancel task of its own, with an id derived from the child, so asking twice
+/// Asks the order `child` made for `parent` (of `kind`) to cancel, unless it has ended
+/// or does not exist: a cancel task of its own, with an id derived from the child, so asking twice
 /// asks once. Also called by a step that made `child` and then found `parent` being
 /// cancelled.
-pub async fn cancel_below(
-    engine: &Engine,
-    kind: Kind,
-    parent: &str,
-    below: Kind,
-    child: &str,
-) -> Result<()> {
+pub async fn cancel_below(engine: &Engine, kind: Kind, parent: &str, child: &str) -> Result<()> {
+    let Some(below) = kind.below() else {
+        return Ok(());
+    };
     let below_order = below.order();
     let Some(child_order) = below.head(engine, child).await? else {
         return Ok(());

@@ -74,7 +74,7 @@ pub async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -> Resul
     for child in &children {
         if step.cancelling().await? {
             // Made after the cancellation looked for it.
-            cancel::cancel_below(engine, Kind::Product, id, Kind::Service, child).await?;
+            cancel::cancel_below(engine, Kind::Product, id, child).await?;
         }
         // Its first step runs here (no job of its own): a crash before it is done runs
         // this job, and so it, again.

@@ -126,7 +126,7 @@ pub async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -> Resul
     }
     if step.cancelling().await? {
         // Made after the cancellation looked for it.
-        cancel::cancel_below(engine, Kind::Service, id, Kind::Resource, &resource_order).await?;
+        cancel::cancel_below(engine, Kind::Service, id, &resource_order).await?;
     }
     if !done {
         resource::fulfil(engine, &resource_order).await?;
@@ -223,16 +223,14 @@ async fn resume_with(step: &Step<'_>, read_first: bool, then: Then) -> Result<()
             ));
             continue;
         }
+        let work = ItemWork {
+            order: &order,
+            item,
+            context: &context,
+        };
         let done = match action {
-            Some(ItemAction::Add) => {
-                let added = Added {
-                    order: &order,
-                    item,
-                    context: &context,
-                };
-                activate(engine, activation, added, &mut together, &mut written).await?
-            }
-            Some(ItemAction::Modify) => modify(engine, activation, &order, item, &context).await?,
+            Some(ItemAction::Add) => activate(step, work, &mut together, &mut written).await?,
+            Some(ItemAction::Modify) => modify(step, work).await?,
             _ => Ok(()),
         };
         outcomes.push(Outcome::of(&item_id, done));
@@ -262,9 +260,10 @@ async fn resume_with(step: &Step<'_>, read_first: bool, then: Then) -> Result<()
     }
 }
 
-/// An `add` item of a service order to activate.
+/// An item of a service order to activate (`add`) or change (`modify`), with the
+/// product context its values derive from.
 #[derive(Clone, Copy)]
-struct Added<'a> {
+struct ItemWork<'a> {
     order: &'a ServiceOrder,
     item: &'a ServiceItem,
     context: &'a Context,
@@ -292,17 +291,17 @@ fn order_item_ref(order: &ServiceOrder, item: &ServiceItem) -> Value {
 /// already activated are taken down and the item's resources removed: the reason is
 /// the item's.
 async fn activate(
-    engine: &Engine,
-    activation: &Activation,
-    added: Added<'_>,
+    step: &Step<'_>,
+    work: ItemWork<'_>,
     together: &mut Together,
     written: &mut Vec<Activated>,
 ) -> Result<std::result::Result<(), String>> {
-    let Added {
+    let (engine, activation) = (step.engine, step.activation);
+    let ItemWork {
         order,
         item,
         context,
-    } = added;
+    } = work;
     let (order_id, item_id) = (order.id.clone(), item.id.clone());
     let cfs = cfs_id(&order_id, &item_id);
     let at = engine.served(INVENTORY, "service")?;
@@ -401,13 +400,13 @@ async fn take_back<'a>(activation: &Activation, services: impl IntoIterator<Item
 /// Applies a `modify` item: each RFS through its adapter, then the new values in the
 /// inventory (RFSs, then the CFS). What an adapter refuses fails the item; RFSs already
 /// changed keep their new values (noted in docs/wire-choices.md).
-async fn modify(
-    engine: &Engine,
-    activation: &Activation,
-    order: &ServiceOrder,
-    item: &ServiceItem,
-    context: &Context,
-) -> Result<std::result::Result<(), String>> {
+async fn modify(step: &Step<'_>, work: ItemWork<'_>) -> Result<std::result::Result<(), String>> {
+    let (engine, activation) = (step.engine, step.activation);
+    let ItemWork {
+        order,
+        item,
+        context,
+    } = work;
     let live = match live(engine, item, context).await? {
         Ok(live) => live,
         Err(reason) => return Ok(Err(reason)),
