@@ -1,7 +1,7 @@
-//! Activation adapters (DESIGN.md "The chain", step 4): what turns a resource-facing
+//! Activation adapters (docs/wire-choices.md, "Fulfilment"): what turns a resource-facing
 //! service of an order into a working one in the network. The built-in simulator is the
-//! default; the HTTP southbound adapter sends TMF640 requests to another system and
-//! follows its monitors. Which adapter serves a service specification is configuration
+//! default; the HTTP southbound adapter sends TMF640 requests to another system and follows
+//! its monitors. Which adapter serves a service specification is configuration
 //! (`Activation::route`), matched by the specification's id or name.
 
 use std::future::Future;

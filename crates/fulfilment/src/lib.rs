@@ -1,6 +1,7 @@
-//! The order-to-activation chain (DESIGN.md "The chain"): product orders decompose into
-//! service orders, service orders into resource orders and activations, and what they
-//! produce is written to the inventories; the outcome rolls back up.
+//! The order-to-activation chain (docs/wire-choices.md, "Fulfilment: the
+//! order-to-activation chain"): product orders decompose into service orders, service
+//! orders into resource orders and activations, and what they produce is written to the
+//! inventories; the outcome rolls back up.
 //!
 //! A crate above `switchboard-apis`: the order APIs (TMF622, TMF641, TMF652) are declared
 //! there, with the queues their writes start (`ordering::queues`); this crate handles

@@ -1,4 +1,4 @@
-//! The first step of fulfilment (DESIGN.md "The chain", step 1): an order a client
+//! The first step of fulfilment (docs/wire-choices.md, "Fulfilment"): an order a client
 //! posted, just acknowledged, is checked against the catalog, the parties and the
 //! inventory, and moves to `rejected` with the reasons in a note, or to `inProgress`
 //! (`problems_of`, for the three kinds).
