@@ -30,6 +30,7 @@ pub mod tmf638;
 pub mod tmf639;
 pub mod tmf640;
 pub mod tmf641;
+pub mod tmf645;
 pub mod tmf652;
 pub mod tmf669;
 pub mod tmf685;
@@ -97,5 +98,6 @@ pub fn all() -> Vec<Registration> {
         Registration::new(tmf641::api()),
         Registration::new(tmf652::api()),
         Registration::new(tmf640::api()),
+        Registration::new(tmf645::api()).with_jobs(tmf645::job_handlers()),
     ]
 }

@@ -25,5 +25,6 @@ mod ordering;
 mod outage;
 mod patch;
 mod pools;
+mod qualification;
 mod query;
 mod together;
