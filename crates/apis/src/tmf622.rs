@@ -1,7 +1,9 @@
 //! TMF622 Product Ordering v4: product orders and their cancellation. A new order is
-//! validated first (by the chain, crate `switchboard-fulfilment`).
+//! validated first (by the chain, crate `switchboard-fulfilment`), which may ask for
+//! missing values (`ProductOrderInformationRequiredEvent`, the order `pending`) and tells
+//! of each completed item (`ProductOrderMilestoneEvent`, v5's name).
 
-use switchboard_engine::{ApiDecl, Reference};
+use switchboard_engine::{ApiDecl, Events, Reference, ResourceDecl};
 
 use crate::ordering::{queues, Order};
 
@@ -17,13 +19,26 @@ pub const ORDER: Order = Order {
     parent: None,
 };
 
+/// The event asking the client for a value a pending order lacks (v4), with `fieldPath`.
+pub const INFORMATION_REQUIRED_EVENT: &str = "InformationRequiredEvent";
+
+/// The event telling of a milestone of an order, with `milestone` (v5's name; our
+/// extension to v4).
+pub const MILESTONE_EVENT: &str = "MilestoneEvent";
+
 pub fn api() -> ApiDecl {
     ApiDecl {
         code: CODE,
         base_path: "/tmf-api/productOrderingManagement/v4",
         schema: include_str!("../../../schemas/TMF622.json"),
         resources: vec![
-            ORDER.decl(),
+            ResourceDecl {
+                events: Events {
+                    domain: &[INFORMATION_REQUIRED_EVENT, MILESTONE_EVENT],
+                    ..Events::STANDARD
+                },
+                ..ORDER.decl()
+            },
             ORDER.cancel_decl(
                 "cancelProductOrder",
                 "CancelProductOrder",

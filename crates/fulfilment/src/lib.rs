@@ -18,8 +18,8 @@
 //!
 //! Modules, from the top down (each uses only those below it):
 //! - `jobs`: the job handlers, by order API.
-//! - `product`: TMF622 — validate (`validation`), one service order per item, then the
-//!   product inventory (TMF637) when the service orders end.
+//! - `product`: TMF622 — validate (`validation`, `decision`), one service order per item,
+//!   then the product inventory (TMF637) when the service orders end (`milestones`).
 //! - `service`: TMF641 — the RFSs of each CFS, one resource order for the resources they
 //!   need, then activation (`activation`) and the service inventory (TMF638).
 //! - `resource`: TMF652 — pool reservations (TMF685) and the resource inventory (TMF639).
@@ -29,6 +29,9 @@
 //! - `product_plan`, `service_plan`, `plan`: what an item becomes, read from the catalog
 //!   and the inventory, with characteristic values derived by `valueFrom`;
 //!   `spec_cache`: catalog specifications parsed once per stored version.
+//! - `milestones`: a product order's end, with a milestone event per completed item.
+//! - `decision`: what the checks of a product order decide (rejected, or pending for
+//!   information with its events), written only while the order is as checked.
 //! - `validation`: the checks of a new order.
 //! - `orders`: `Step`, what a step's helpers share, and what a step does to its order
 //!   (accept, fail an item, end it); `kind`: the three order APIs and how they connect.
@@ -37,10 +40,12 @@
 
 pub mod activation;
 pub mod cancel;
+pub mod decision;
 pub mod entry;
 pub mod ids;
 pub mod jobs;
 pub mod kind;
+pub mod milestones;
 pub mod model;
 pub mod orders;
 pub mod plan;

@@ -295,16 +295,20 @@ pub async fn accept_or_reject(
     Ok(OrderHead::from_json(&stored.json)?.state == Some(OrderState::InProgress))
 }
 
-/// The change `accept_or_reject` makes to an order still `acknowledged` (none to any
-/// other): `inProgress` with its items when there are no `problems`, else `rejected`
-/// (the items with a problem rejected, the others cancelled) with a note per problem.
+/// The change `accept_or_reject` makes to an order still `acknowledged`, or `pending`
+/// for information (none to any other): `inProgress` with its items when there are no
+/// `problems`, else `rejected` (the items with a problem rejected, the others cancelled)
+/// with a note per problem.
 pub fn accept_or_reject_in(
     order: &mut Value,
     items_attribute: &str,
     problems: &[(Option<String>, String)],
     now: &str,
 ) {
-    if OrderState::of(order) != Some(OrderState::Acknowledged) {
+    if !matches!(
+        OrderState::of(order),
+        Some(OrderState::Acknowledged | OrderState::Pending)
+    ) {
         return;
     }
     let failing: Vec<&str> = problems

@@ -21,11 +21,11 @@ use crate::entry::order_to_work_on;
 use crate::ids::{cfs_id, product_id, service_order_id};
 use crate::kind::Kind;
 use crate::model::{ProductItem, ProductOrder, ServiceOrder};
-use crate::orders::{accept_or_reject, accept_or_reject_in, reading_if_taken, Outcome, Step};
+use crate::orders::{accept_or_reject_in, reading_if_taken, Outcome, Step};
 use crate::plan::{self, Catalog, Context, Values};
 use crate::product_plan::item_product;
-use crate::validation::problems_of;
-use crate::{cancel, service, undo};
+use crate::validation::product_verdict;
+use crate::{cancel, decision, milestones, service, undo};
 
 const API: &str = tmf622::CODE;
 const ORDERS: &str = "productOrder";
@@ -48,9 +48,18 @@ pub async fn fulfil(engine: &Engine, activation: &Activation, id: &str) -> Resul
         kind: Kind::Product,
         id,
     };
-    let children = match accept_new(&step).await? {
+    let children = match checked_start(&step).await? {
         Start::Accepted(children) => children,
         Start::Stop => return Ok(()),
+        Start::Changed => {
+            // The client keeps changing it: the job runs again later.
+            return Err(switchboard_engine::Error {
+                concurrent: true,
+                ..switchboard_engine::Error::conflict(format!(
+                    "product order {id} changed while it was checked"
+                ))
+            });
+        }
         Start::NotNew => {
             let Some(order) = order_to_work_on::<ProductItem>(&step, true).await? else {
                 return Ok(());
@@ -91,30 +100,59 @@ enum Start {
     /// The order was new, passed its checks and was accepted in the transaction that
     /// created these service orders (its items that fail have failed).
     Accepted(Vec<String>),
-    /// Nothing to do: the order is gone, or was new and is now rejected.
+    /// Nothing to do: the order is gone, or was new and is now rejected or pending.
     Stop,
     /// The order is not (or no longer) new: a run before accepted it, or a
     /// cancellation came first.
     NotNew,
+    /// The client changed the order while it was checked: check it again.
+    Changed,
 }
 
-/// Checks a new (`acknowledged`) order and accepts it in the transaction that creates
-/// its service orders: one commit less per order than accepting it first.
+/// `accept_new`, again while the client changes the order under the checks (a few
+/// times: then `Changed`, and the job runs again later).
+async fn checked_start(step: &Step<'_>) -> Result<Start> {
+    for _ in 0..3 {
+        match accept_new(step).await? {
+            Start::Changed => continue,
+            start => return Ok(start),
+        }
+    }
+    Ok(Start::Changed)
+}
+
+/// Checks a new (`acknowledged`) order, or one `pending` for information, and accepts
+/// it in the transaction that creates its service orders (one commit less per order
+/// than accepting it first); rejects it, or makes it wait `pending` for the values it
+/// lacks (`decision`).
 async fn accept_new(step: &Step<'_>) -> Result<Start> {
     let (engine, id) = (step.engine, step.id);
     let Some(doc) = engine.document(API, ORDERS, id).await? else {
         return Ok(Start::Stop);
     };
-    if OrderState::of(&doc) != Some(OrderState::Acknowledged) {
+    if !matches!(
+        OrderState::of(&doc),
+        Some(OrderState::Acknowledged | OrderState::Pending)
+    ) {
         return Ok(Start::NotNew);
     }
     // The checks read the order as the client posted it.
-    let problems = problems_of(engine, Kind::Product, &doc).await?;
-    if !problems.is_empty() {
-        accept_or_reject(engine, Kind::Product, id, &problems).await?;
-        return Ok(Start::Stop);
+    let verdict = product_verdict(engine, &doc).await?;
+    if verdict.information_required() {
+        let pending = decision::require_information(engine, id, &doc, &verdict.missing).await?;
+        return Ok(if pending { Start::Stop } else { Start::Changed });
     }
-    let order = ProductOrder::from_value(doc)?;
+    let problems = verdict.all_problems();
+    if !problems.is_empty() {
+        let rejected = decision::reject(engine, id, &doc, &problems).await?;
+        return Ok(if rejected {
+            Start::Stop
+        } else {
+            Start::Changed
+        });
+    }
+    let checked = &doc;
+    let order = ProductOrder::from_value(doc.clone())?;
     // Every item: accepting the order starts them all.
     let needs = needs(engine, &order.items).await?;
     let (at, below) = (engine.served(API, ORDERS)?, service_orders(engine)?);
@@ -125,13 +163,18 @@ async fn accept_new(step: &Step<'_>) -> Result<Start> {
             let mut together = engine.together(read_first).await?;
             let stored = together
                 .update(at, id, |order| {
-                    accept_or_reject_in(order, ITEMS, &[], now);
+                    if decision::still_as_checked(order, checked) {
+                        accept_or_reject_in(order, ITEMS, &[], now);
+                    }
                     Ok(())
                 })
                 .await?;
-            if OrderState::of(&stored) != Some(OrderState::InProgress) {
+            match OrderState::of(&stored) {
+                Some(OrderState::InProgress) => {}
+                // Changed by the client since it was read: checked again.
+                Some(OrderState::Acknowledged | OrderState::Pending) => return Ok(Some(false)),
                 // Changed since it was read (a cancellation): nothing written here.
-                return Ok(false);
+                _ => return Ok(None),
             }
             for (item_id, need) in needs {
                 if let Need::Services(service_items) = need {
@@ -142,14 +185,15 @@ async fn accept_new(step: &Step<'_>) -> Result<Start> {
                 }
             }
             together.commit().await?;
-            Ok(true)
+            Ok(Some(true))
         }
     })
     .await?;
-    if !accepted {
-        return Ok(Start::NotNew);
+    match accepted {
+        Some(true) => Ok(Start::Accepted(started(step, needs).await?)),
+        Some(false) => Ok(Start::Changed),
+        None => Ok(Start::NotNew),
     }
-    Ok(Start::Accepted(started(step, needs).await?))
 }
 
 /// Once the service orders of the step's order's items are made: their ids, after
@@ -371,7 +415,7 @@ async fn resume_with(step: &Step<'_>, read_first: bool) -> Result<()> {
         }
         outcomes.push(Outcome::of(&item_id, done));
     }
-    let committed = step.finish_together(together, &outcomes).await;
+    let committed = milestones::finish(together, &order, &outcomes).await;
     let cancelling = step.cancelling().await?;
     match committed {
         // The order changed under the commit: its cancellation undoes what is left.

@@ -10,6 +10,11 @@
 //! each `relatedParty` of type Individual or Organization (or untyped) exists in TMF632.
 //! A POST is always answered 201 first; the verdict follows as a state change
 //! (`fulfilment::product`).
+//!
+//! What is only missing is told apart (`Verdict::missing`): an `add` item without a value
+//! for a characteristic its specification declares mandatory (`minCardinality` >= 1) and
+//! gives no default for. An order whose only problems are those waits `pending` for the
+//! client to supply them (TMF622 `productOrderInformationRequiredEvent`, `information`).
 
 use serde_json::Value;
 use switchboard_apis::ordering::states::ItemAction;
@@ -21,27 +26,94 @@ use crate::kind::Kind;
 const CATALOG: &str = tmf620::CODE;
 
 /// What is wrong with a new order of `kind`: (the item, when it is about one, the
-/// reason). Empty when the order can go ahead.
+/// reason). Empty when the order can go ahead. A product order's missing values count
+/// as problems here (see `product_verdict` for the order that may wait for them).
 pub async fn problems_of(
     engine: &Engine,
     kind: Kind,
     order: &Value,
 ) -> Result<Vec<(Option<String>, String)>> {
     match kind {
-        Kind::Product => problems(engine, order).await,
+        Kind::Product => Ok(product_verdict(engine, order).await?.all_problems()),
         Kind::Service => service_problems(engine, order).await,
         Kind::Resource => resource_problems(engine, order).await,
     }
 }
 
-/// What is wrong with a product order: (the item, when it is about one, the reason).
-/// Empty when the order can go ahead.
-pub async fn problems(engine: &Engine, order: &Value) -> Result<Vec<(Option<String>, String)>> {
-    let mut problems: Vec<(Option<String>, String)> = Vec::new();
+/// A value an `add` item lacks: a characteristic its product specification declares
+/// mandatory and gives no default for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Missing {
+    pub item: String,
+    pub characteristic: String,
+}
+
+impl Missing {
+    /// Where the value goes in the order, as a TMF630 JSONPath (filters by `id` and
+    /// `name`, single-quoted): `productOrderItem[?(@.id=='1')].product.productCharacteristic[?(@.name=='speed')]`.
+    pub fn field_path(&self) -> String {
+        format!(
+            "productOrderItem[?(@.id=='{}')].product.productCharacteristic[?(@.name=='{}')]",
+            quoted(&self.item),
+            quoted(&self.characteristic)
+        )
+    }
+
+    /// What the note says of it.
+    pub fn describe(&self) -> String {
+        format!(
+            "characteristic '{}' is mandatory and has no value",
+            self.characteristic
+        )
+    }
+}
+
+/// A name inside a single-quoted JSONPath string: `\` and `'` escaped.
+fn quoted(name: &str) -> String {
+    name.replace('\\', "\\\\").replace('\'', "\\'")
+}
+
+/// What the checks of a product order found: problems that reject it, and values it
+/// only lacks.
+#[derive(Debug, Default)]
+pub struct Verdict {
+    /// (the item, when it is about one, the reason).
+    pub problems: Vec<(Option<String>, String)>,
+    pub missing: Vec<Missing>,
+}
+
+impl Verdict {
+    /// Whether the order waits for the client: something is missing and nothing wrong.
+    pub fn information_required(&self) -> bool {
+        self.problems.is_empty() && !self.missing.is_empty()
+    }
+
+    /// Every problem, missing values included (what a rejection lists).
+    pub fn all_problems(self) -> Vec<(Option<String>, String)> {
+        let mut problems = self.problems;
+        problems.extend(
+            self.missing
+                .iter()
+                .map(|missing| (Some(missing.item.clone()), missing.describe())),
+        );
+        problems
+    }
+}
+
+/// What the checks of a product order find.
+pub async fn product_verdict(engine: &Engine, order: &Value) -> Result<Verdict> {
+    let mut verdict = Verdict::default();
     for item in items(order, Kind::Product.order().items) {
         let item_id = text(item, "id");
-        for problem in check_item(engine, item).await? {
-            problems.push((Some(item_id.clone()), problem));
+        let checked = check_item(engine, item).await?;
+        for problem in checked.problems {
+            verdict.problems.push((Some(item_id.clone()), problem));
+        }
+        for characteristic in checked.missing {
+            verdict.missing.push(Missing {
+                item: item_id.clone(),
+                characteristic,
+            });
         }
     }
     for party in order
@@ -51,10 +123,10 @@ pub async fn problems(engine: &Engine, order: &Value) -> Result<Vec<(Option<Stri
         .flatten()
     {
         if let Some(problem) = check_party(engine, party).await? {
-            problems.push((None, problem));
+            verdict.problems.push((None, problem));
         }
     }
-    Ok(problems)
+    Ok(verdict)
 }
 
 /// The items of an order as posted (`attribute`: "productOrderItem", …).
@@ -66,7 +138,15 @@ fn items<'a>(order: &'a Value, attribute: &str) -> impl Iterator<Item = &'a Valu
         .flatten()
 }
 
-async fn check_item(engine: &Engine, item: &Value) -> Result<Vec<String>> {
+/// What the checks of one product order item found.
+#[derive(Debug, Default)]
+struct ItemCheck {
+    problems: Vec<String>,
+    /// The names of the mandatory characteristics it has no value for.
+    missing: Vec<String>,
+}
+
+async fn check_item(engine: &Engine, item: &Value) -> Result<ItemCheck> {
     let action = text(item, "action");
     let mut problems = Vec::new();
     let product = item.get("product");
@@ -83,14 +163,20 @@ async fn check_item(engine: &Engine, item: &Value) -> Result<Vec<String>> {
                 .and_then(Value::as_str)
             else {
                 problems.push("an 'add' item names no productOffering".to_string());
-                return Ok(problems);
+                return Ok(ItemCheck {
+                    problems,
+                    missing: Vec::new(),
+                });
             };
             let Some(offering) = engine
                 .document(CATALOG, "productOffering", offering_id)
                 .await?
             else {
                 problems.push(format!("productOffering '{offering_id}' does not exist"));
-                return Ok(problems);
+                return Ok(ItemCheck {
+                    problems,
+                    missing: Vec::new(),
+                });
             };
             let status = text(&offering, "lifecycleStatus");
             if !["Launched", "Active"]
@@ -116,11 +202,17 @@ async fn check_item(engine: &Engine, item: &Value) -> Result<Vec<String>> {
                 .and_then(Value::as_str)
             else {
                 problems.push(format!("a '{action}' item names no product (product.id)"));
-                return Ok(problems);
+                return Ok(ItemCheck {
+                    problems,
+                    missing: Vec::new(),
+                });
             };
             let Some(held) = engine.document(tmf637::CODE, "product", product_id).await? else {
                 problems.push(format!("product '{product_id}' is not in the inventory"));
-                return Ok(problems);
+                return Ok(ItemCheck {
+                    problems,
+                    missing: Vec::new(),
+                });
             };
             if specification_id.is_none() {
                 specification_id = held
@@ -140,29 +232,88 @@ async fn check_item(engine: &Engine, item: &Value) -> Result<Vec<String>> {
         .and_then(Value::as_array)
         .map(|list| list.iter().collect())
         .unwrap_or_default();
-    if characteristics.is_empty() {
-        return Ok(problems);
+    // An `add` is checked for mandatory values even when it gives none.
+    let add = action == "add";
+    let mut checked = ItemCheck {
+        problems,
+        missing: Vec::new(),
+    };
+    if characteristics.is_empty() && !add {
+        return Ok(checked);
     }
     let Some(specification_id) = specification_id else {
-        problems
-            .push("characteristics are given but no product specification is known".to_string());
-        return Ok(problems);
+        if !characteristics.is_empty() {
+            checked.problems.push(
+                "characteristics are given but no product specification is known".to_string(),
+            );
+        }
+        return Ok(checked);
     };
     let Some(specification) = engine
         .document(CATALOG, "productSpecification", &specification_id)
         .await?
     else {
-        problems.push(format!(
-            "productSpecification '{specification_id}' does not exist"
-        ));
-        return Ok(problems);
+        if !characteristics.is_empty() {
+            checked.problems.push(format!(
+                "productSpecification '{specification_id}' does not exist"
+            ));
+        }
+        return Ok(checked);
     };
+    if add {
+        checked.missing = missing_mandatory(&specification, &characteristics);
+    }
     for characteristic in characteristics {
+        if checked.missing.contains(&text(characteristic, "name")) {
+            continue; // listed without a value: missing, not wrong
+        }
         if let Some(problem) = check_characteristic(&specification, characteristic) {
-            problems.push(problem);
+            checked.problems.push(problem);
         }
     }
-    Ok(problems)
+    Ok(checked)
+}
+
+/// The mandatory characteristics of `specification` (`minCardinality` >= 1) with no
+/// default value (`isDefault`) that `given` has no value for (absent, or `null`).
+fn missing_mandatory(specification: &Value, given: &[&Value]) -> Vec<String> {
+    specification
+        .get("productSpecCharacteristic")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|declared| is_mandatory(declared) && !has_default(declared))
+        .map(|declared| text(declared, "name"))
+        .filter(|name| !name.is_empty())
+        .filter(|name| {
+            !given.iter().any(|characteristic| {
+                text(characteristic, "name") == *name
+                    && characteristic
+                        .get("value")
+                        .is_some_and(|value| !value.is_null())
+            })
+        })
+        .collect()
+}
+
+/// Whether a declared characteristic must have a value (`minCardinality` >= 1).
+fn is_mandatory(declared: &Value) -> bool {
+    declared
+        .get("minCardinality")
+        .and_then(Value::as_f64)
+        .is_some_and(|minimum| minimum >= 1.0)
+}
+
+/// Whether a declared characteristic lists a default value (`isDefault`).
+fn has_default(declared: &Value) -> bool {
+    declared
+        .get("productSpecCharacteristicValue")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|value| {
+            value.get("isDefault") == Some(&Value::Bool(true)) && value.get("value").is_some()
+        })
 }
 
 /// Whether one characteristic value fits the specification's declaration of it.
@@ -343,4 +494,21 @@ async fn item_problem(
         }));
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Missing;
+
+    #[test]
+    fn a_field_path_filters_by_item_id_and_characteristic_name_quoted() {
+        let missing = Missing {
+            item: "1".to_string(),
+            characteristic: r"it's a\b".to_string(),
+        };
+        assert_eq!(
+            missing.field_path(),
+            r"productOrderItem[?(@.id=='1')].product.productCharacteristic[?(@.name=='it\'s a\\b')]"
+        );
+    }
 }

@@ -21,7 +21,7 @@ use switchboard_engine::{
 use crate::catalog_jobs::schema_name;
 use crate::steps::job_for;
 use crate::text;
-use states::{ended, ORDER_TRANSITIONS, TASK_TRANSITIONS};
+use states::{ended, OrderState, ORDER_TRANSITIONS, TASK_TRANSITIONS};
 
 /// One ordering API's order resource.
 #[derive(Debug, Clone, Copy)]
@@ -165,6 +165,9 @@ impl Hooks for OrderHooks {
                 return vec![job_for(queue, doc)]
             }
             (WriteKind::Create, _) => return Vec::new(),
+            (WriteKind::Update, Some(queue)) if supplied(self.0.items, doc, previous) => {
+                return vec![revalidation(queue, self.0.items, doc)]
+            }
             _ => {}
         }
         let Some(parent) = self.0.parent else {
@@ -189,6 +192,58 @@ impl Hooks for OrderHooks {
             run_at: None,
         }]
     }
+}
+
+/// Whether a write changed the items of an order waiting `pending` for information
+/// (TMF622 `…InformationRequiredEvent`): the client supplying it, which the first step
+/// checks again. The server's own writes change only item states and notes.
+fn supplied(items: &str, doc: &Value, previous: Option<&Value>) -> bool {
+    let pending = |order: &Value| OrderState::of(order) == Some(OrderState::Pending);
+    match previous {
+        Some(previous) if pending(doc) && pending(previous) => {
+            items_as_posted(items, doc) != items_as_posted(items, previous)
+        }
+        _ => false,
+    }
+}
+
+/// The items of an order without their (server-owned) states: what the client wrote.
+pub fn items_as_posted(items: &str, order: &Value) -> Value {
+    let mut list = order.get(items).cloned().unwrap_or(Value::Null);
+    if let Value::Array(entries) = &mut list {
+        for entry in entries {
+            strip_states(entry, items);
+        }
+    }
+    list
+}
+
+/// Removes `state` from an item and its nested items.
+fn strip_states(item: &mut Value, items: &str) {
+    let Some(fields) = item.as_object_mut() else {
+        return;
+    };
+    fields.remove("state");
+    if let Some(Value::Array(nested)) = fields.get_mut(items) {
+        for entry in nested {
+            strip_states(entry, items);
+        }
+    }
+}
+
+/// The first step queued again for an order whose items the client changed while it
+/// was pending. Deduplicated by the items as changed, not by the order alone: the job
+/// that moved the order to `pending` may not have settled yet (its key still taken),
+/// and this change must be checked all the same; the same change twice is one job.
+fn revalidation(queue: &str, items: &str, doc: &Value) -> NewJob {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    items_as_posted(items, doc).to_string().hash(&mut hasher);
+    let mut job = job_for(queue, doc);
+    job.dedup_key = job
+        .dedup_key
+        .map(|key| format!("{key}:{:016x}", hasher.finish()));
+    job
 }
 
 /// The start of the dedup keys of the `resume` jobs (in `queue`) of order `parent`: one

@@ -20,6 +20,7 @@ mod impact;
 mod inventory;
 mod jobs;
 mod ops;
+mod order_events;
 mod order_validation;
 mod ordering;
 mod outage;
