@@ -59,7 +59,7 @@ async fn run(engine: &Engine, activation: &Activation, kind: Kind, task_id: &str
     let Some(task) = engine.document(api, kind.cancel(), task_id).await? else {
         return Ok(());
     };
-    let task = CancelTask::from_value(task, order.collection);
+    let task = CancelTask::from_value(&task, order.collection);
     if !task.state.is_some_and(TaskState::is_open) {
         return Ok(());
     }

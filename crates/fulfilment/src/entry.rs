@@ -2,7 +2,7 @@
 //! read into its type.
 
 use switchboard_apis::ordering::states::OrderState;
-use switchboard_engine::Result;
+use switchboard_engine::{Error, Result};
 
 use crate::cancel;
 use crate::model::{Item, Order};
@@ -19,18 +19,24 @@ pub async fn order_to_work_on<I: Item>(
 ) -> Result<Option<Order<I>>> {
     let (engine, kind, id) = (step.engine, step.kind, step.id);
     let (api, collection) = (kind.order().api, kind.order().collection);
-    let Some(mut doc) = engine.document(api, collection, id).await? else {
+    let Some(mut order) = engine.document_as::<Order<I>>(api, collection, id).await? else {
         return Ok(None);
     };
-    if check_new && OrderState::of(&doc) == Some(OrderState::Acknowledged) {
-        // The checks read the order as the client posted it.
+    if check_new && order.state == Some(OrderState::Acknowledged) {
+        // The checks read the order as the client posted it (a client's order only: the
+        // chain makes its orders `inProgress`).
+        let Some(doc) = engine.document(api, collection, id).await? else {
+            return Ok(None);
+        };
         let problems = problems_of(engine, kind, &doc).await?;
         if !accept_or_reject(engine, kind, id, &problems).await? {
             return Ok(None);
         }
-        doc = engine.require(api, collection, id).await?;
+        order = engine
+            .document_as(api, collection, id)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("no {collection} with id '{id}'")))?;
     }
-    let order = Order::<I>::from_value(doc)?;
     match order.state {
         Some(OrderState::PendingCancellation) => {
             cancel::complete(engine, step.activation, kind, id).await?;

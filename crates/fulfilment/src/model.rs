@@ -3,12 +3,22 @@
 //! its order. Writes go through the engine's update paths, changing only the
 //! attributes they own, so the chain never writes a document back from this view.
 //!
-//! Reading is as forgiving as the JSON it replaces: an attribute missing or of another
-//! type reads as empty (`""`, `None`, no items), never as an error.
+//! Reading goes straight from the stored text into these types: an order's attributes
+//! that the chain does not read are skipped unparsed (no `Value` is built for them).
+//! Stored orders and tasks are validated against their schemas on every write, so their
+//! strings are strings and their references objects; what stays forgiving is what the
+//! chain cannot rule out: an attribute missing or `null` reads as empty (`""`, `None`,
+//! no items), and a state or action this code does not know reads as `None`.
 
-use serde::de::{DeserializeOwned, Deserializer, Error as _};
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{
+    DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, IntoDeserializer, MapAccess,
+    Visitor,
+};
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use switchboard_apis::ordering::states::{ItemAction, OrderState, TaskState};
 
 /// An order of one of the three kinds, with items of type `I`; its own attributes
@@ -27,25 +37,21 @@ impl<I> std::ops::Deref for Order<I> {
 }
 
 /// What the chain reads of an order besides its items (all a look at its state or its
-/// parent needs).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// parent needs). Read by `read_order`, which names its attributes on the wire.
+#[derive(Debug, Clone, Default)]
 pub struct OrderHead {
-    #[serde(default, deserialize_with = "lenient")]
     pub id: String,
-    #[serde(default, deserialize_with = "present")]
+    /// `href`, as stored.
     pub href: Option<Value>,
-    #[serde(default, deserialize_with = "lenient")]
     pub state: Option<OrderState>,
-    /// As stored (an array of party refs), copied onto what the order makes.
-    #[serde(default, deserialize_with = "present")]
+    /// `relatedParty`, as stored (an array of party refs), copied onto what the order
+    /// makes.
     pub related_party: Option<Value>,
-    /// How an order the chain made names its parent (`ordering::parents`).
-    #[serde(default, deserialize_with = "present")]
+    /// `externalReference`: how an order the chain made names its parent
+    /// (`ordering::parents`).
     pub external_reference: Option<Value>,
-    #[serde(default, deserialize_with = "present")]
+    /// `cancellationDate`, as stored.
     pub cancellation_date: Option<Value>,
-    #[serde(default, deserialize_with = "lenient_list")]
     pub note: Vec<Note>,
 }
 
@@ -73,22 +79,22 @@ pub struct CancelTask {
 }
 
 impl CancelTask {
-    /// The task in `doc` (a stored task), naming its order under `order_attribute`.
-    pub fn from_value(mut doc: Value, order_attribute: &str) -> Self {
+    /// The task in `doc` (a stored task), naming its order under `order_attribute`; read
+    /// in place (no copy of the document), any part of another shape as empty.
+    pub fn from_value(doc: &Value, order_attribute: &str) -> Self {
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct Rest {
-            #[serde(default, deserialize_with = "lenient")]
+            #[serde(default, deserialize_with = "named")]
             state: Option<TaskState>,
             #[serde(default, deserialize_with = "present")]
             cancellation_reason: Option<Value>,
         }
         let order = doc
-            .as_object_mut()
-            .and_then(|fields| fields.remove(order_attribute))
-            .and_then(|order| serde_json::from_value(order).ok())
+            .get(order_attribute)
+            .and_then(|order| Ref::deserialize(order).ok())
             .unwrap_or_default();
-        let rest: Option<Rest> = serde_json::from_value(doc).ok();
+        let rest = Rest::deserialize(doc).ok();
         let (state, cancellation_reason) = rest
             .map(|rest| (rest.state, rest.cancellation_reason))
             .unwrap_or_default();
@@ -103,14 +109,14 @@ impl CancelTask {
 /// An order note (only its text is read: the reasons an order gives).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Note {
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "text")]
     pub text: String,
 }
 
 /// A reference to another resource, by id.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Ref {
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "text")]
     pub id: String,
 }
 
@@ -126,15 +132,15 @@ pub fn id_of(reference: &Option<Ref>) -> String {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProductItem {
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "text")]
     pub id: String,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "named")]
     pub action: Option<ItemAction>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "named")]
     pub state: Option<OrderState>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default)]
     pub product: Option<ProductRef>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default)]
     pub product_offering: Option<Ref>,
 }
 
@@ -142,9 +148,9 @@ pub struct ProductItem {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProductRef {
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "text")]
     pub id: String,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default)]
     pub product_specification: Option<Ref>,
     /// `[{name, value}…]` as given (`plan::from_list` reads it).
     #[serde(default)]
@@ -155,13 +161,13 @@ pub struct ProductRef {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceItem {
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "text")]
     pub id: String,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "named")]
     pub action: Option<ItemAction>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "named")]
     pub state: Option<OrderState>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default)]
     pub service: Option<ServiceRef>,
 }
 
@@ -169,11 +175,11 @@ pub struct ServiceItem {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceRef {
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "text")]
     pub id: String,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "text")]
     pub name: String,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default)]
     pub service_specification: Option<Ref>,
     #[serde(default)]
     pub service_characteristic: Option<Value>,
@@ -183,15 +189,15 @@ pub struct ServiceRef {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceItem {
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "text")]
     pub id: String,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "named")]
     pub action: Option<ItemAction>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "named")]
     pub state: Option<OrderState>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default)]
     pub resource_specification: Option<Ref>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default)]
     pub resource: Option<ResourceRef>,
 }
 
@@ -199,11 +205,11 @@ pub struct ResourceItem {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceRef {
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "text")]
     pub id: String,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "text")]
     pub name: String,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default)]
     pub resource_specification: Option<Ref>,
     #[serde(default)]
     pub resource_characteristic: Option<Value>,
@@ -254,9 +260,9 @@ item!(ServiceItem, "serviceOrderItem");
 item!(ResourceItem, "orderItem");
 
 impl<I: Item> Order<I> {
-    /// The order in `doc` (a stored order, as the engine hands it back).
-    pub fn from_value(doc: Value) -> switchboard_engine::Result<Self> {
-        serde_json::from_value(doc).map_err(|error| {
+    /// The order in `doc` (an order the step holds as a `Value` already), read in place.
+    pub fn from_value(doc: &Value) -> switchboard_engine::Result<Self> {
+        Self::deserialize(doc).map_err(|error| {
             switchboard_engine::Error::internal(format!("stored order unreadable: {error}"))
         })
     }
@@ -317,38 +323,285 @@ impl OrderHead {
 
 impl<'de, I: Item> Deserialize<'de> for Order<I> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let mut doc = Map::<String, Value>::deserialize(deserializer)?;
-        let items = doc.remove(I::ATTRIBUTE).map(list).unwrap_or_default();
-        let head = serde_json::from_value(Value::Object(doc)).map_err(D::Error::custom)?;
+        deserializer.deserialize_map(OrderVisitor {
+            items: Some(I::ATTRIBUTE),
+            item: PhantomData::<I>,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for OrderHead {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let visitor = OrderVisitor {
+            items: None,
+            item: PhantomData::<IgnoredAny>,
+        };
+        Ok(deserializer.deserialize_map(visitor)?.head)
+    }
+}
+
+/// Reads an order's head and, when `items` names their attribute, its items; every
+/// other attribute is skipped unread.
+struct OrderVisitor<I> {
+    items: Option<&'static str>,
+    item: PhantomData<I>,
+}
+
+impl<'de, I: Deserialize<'de>> Visitor<'de> for OrderVisitor<I> {
+    type Value = Order<I>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("an order")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Order<I>, A::Error> {
+        let mut head = OrderHead::default();
+        let mut items = Vec::new();
+        while let Some(key) = map.next_key_seed(KeySeed(self.items))? {
+            match key {
+                Key::Id => head.id = map.next_value::<Option<String>>()?.unwrap_or_default(),
+                Key::Href => head.href = Some(map.next_value()?),
+                Key::State => head.state = map.next_value::<Name<OrderState>>()?.0,
+                Key::RelatedParty => head.related_party = Some(map.next_value()?),
+                Key::ExternalReference => head.external_reference = Some(map.next_value()?),
+                Key::CancellationDate => head.cancellation_date = Some(map.next_value()?),
+                Key::Note => head.note = map.next_value::<Option<_>>()?.unwrap_or_default(),
+                Key::Items => items = map.next_value::<Option<_>>()?.unwrap_or_default(),
+                Key::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
         Ok(Order { head, items })
     }
 }
 
-/// A value of another shape than `T` reads as `T`'s default, as `text` reads one.
-fn lenient<'de, D: Deserializer<'de>, T: DeserializeOwned + Default>(
-    deserializer: D,
-) -> Result<T, D::Error> {
-    Ok(serde_json::from_value(Value::deserialize(deserializer)?).unwrap_or_default())
+/// An order's attribute, as `OrderVisitor` reads it.
+enum Key {
+    Id,
+    Href,
+    State,
+    RelatedParty,
+    ExternalReference,
+    CancellationDate,
+    Note,
+    Items,
+    Other,
 }
 
-/// A list whose entries read as `T` (others skipped); anything but a list, empty.
-fn lenient_list<'de, D: Deserializer<'de>, T: DeserializeOwned>(
-    deserializer: D,
-) -> Result<Vec<T>, D::Error> {
-    Ok(list(Value::deserialize(deserializer)?))
-}
+/// Reads an attribute name into a `Key`, the items' (if any) given.
+struct KeySeed(Option<&'static str>);
 
-fn list<T: DeserializeOwned>(value: Value) -> Vec<T> {
-    match value {
-        Value::Array(entries) => entries
-            .into_iter()
-            .filter_map(|entry| serde_json::from_value(entry).ok())
-            .collect(),
-        _ => Vec::new(),
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Key;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Key, D::Error> {
+        deserializer.deserialize_identifier(self)
     }
+}
+
+impl Visitor<'_> for KeySeed {
+    type Value = Key;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("an attribute name")
+    }
+
+    fn visit_str<E>(self, name: &str) -> Result<Key, E> {
+        Ok(match name {
+            "id" => Key::Id,
+            "href" => Key::Href,
+            "state" => Key::State,
+            "relatedParty" => Key::RelatedParty,
+            "externalReference" => Key::ExternalReference,
+            "cancellationDate" => Key::CancellationDate,
+            "note" => Key::Note,
+            _ if Some(name) == self.0 => Key::Items,
+            _ => Key::Other,
+        })
+    }
+}
+
+/// What is named on the wire by one of a few strings (a state, an action).
+trait Named: Sized {
+    fn named(name: &str) -> Option<Self>;
+}
+
+impl Named for OrderState {
+    fn named(name: &str) -> Option<Self> {
+        OrderState::parse(name)
+    }
+}
+
+impl Named for ItemAction {
+    fn named(name: &str) -> Option<Self> {
+        ItemAction::parse(name)
+    }
+}
+
+impl Named for TaskState {
+    fn named(name: &str) -> Option<Self> {
+        let name: serde::de::value::StrDeserializer<serde::de::value::Error> =
+            name.into_deserializer();
+        TaskState::deserialize(name).ok()
+    }
+}
+
+/// A name read as text and then looked up: `null` and a name this code does not know
+/// read as `None`.
+struct Name<T>(Option<T>);
+
+impl<'de, T: Named> Deserialize<'de> for Name<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_option(NameVisitor(PhantomData))
+    }
+}
+
+struct NameVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Named> Visitor<'de> for NameVisitor<T> {
+    type Value = Name<T>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("a name")
+    }
+
+    fn visit_none<E>(self) -> Result<Name<T>, E> {
+        Ok(Name(None))
+    }
+
+    fn visit_unit<E>(self) -> Result<Name<T>, E> {
+        Ok(Name(None))
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Name<T>, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+
+    fn visit_str<E>(self, name: &str) -> Result<Name<T>, E> {
+        Ok(Name(T::named(name)))
+    }
+}
+
+/// A state or an action (`Name`).
+fn named<'de, D: Deserializer<'de>, T: Named>(deserializer: D) -> Result<Option<T>, D::Error> {
+    Ok(Name::deserialize(deserializer)?.0)
+}
+
+/// A string, empty when `null`.
+fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 /// An attribute kept as stored, `null` included (`Option`'s own reads `null` as none).
 fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
     Value::deserialize(deserializer).map(Some)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn service_order(doc: Value) -> ServiceOrder {
+        let text = doc.to_string();
+        let from_text = ServiceOrder::from_json(&text).unwrap();
+        let from_value = ServiceOrder::from_value(&doc).unwrap();
+        assert_eq!(format!("{from_text:?}"), format!("{from_value:?}"));
+        from_text
+    }
+
+    #[test]
+    fn an_unknown_state_or_action_reads_as_none() {
+        let order = service_order(json!({
+            "id": "o1",
+            "state": "somewhereElse",
+            "serviceOrderItem": [{"id": "1", "action": "teleport", "state": null}],
+        }));
+        assert_eq!(order.id, "o1");
+        assert_eq!(order.state, None);
+        assert_eq!(order.items.len(), 1);
+        assert_eq!(order.items[0].action, None);
+        assert_eq!(order.items[0].state, None);
+        let head = OrderHead::from_json(r#"{"state": "wherever"}"#).unwrap();
+        assert_eq!(head.state, None);
+        let task = CancelTask::from_value(&json!({"state": "someday"}), "serviceOrder");
+        assert_eq!(task.state, None);
+    }
+
+    #[test]
+    fn a_missing_or_null_attribute_reads_as_empty() {
+        let order = service_order(json!({"state": "inProgress", "note": null}));
+        assert_eq!(order.state, Some(OrderState::InProgress));
+        assert!(order.items.is_empty());
+        assert_eq!(order.id, "");
+        assert!(order.note.is_empty());
+        assert_eq!(order.href, None);
+        assert_eq!(order.parties(), json!([]));
+        let order = service_order(json!({"serviceOrderItem": null, "id": null}));
+        assert!(order.items.is_empty());
+        assert_eq!(order.id, "");
+    }
+
+    #[test]
+    fn unread_attributes_of_any_shape_are_skipped() {
+        let order = service_order(json!({
+            "category": "x",
+            "priority": 4,
+            "requestedCompletionDate": null,
+            "orderRelationship": [{"id": "a", "deep": [[1, {"b": [true]}]]}],
+            "@baseType": {"not": "a string", "nested": {"x": [null, 1.5]}},
+            "productOrderItem": [{"id": "of another kind"}],
+            "href": null,
+            "id": "o2",
+            "relatedParty": [{"id": "p", "role": "customer"}],
+            "externalReference": [{"name": "parent"}],
+            "note": [{"text": "a reason", "author": "me"}, {"date": "today"}],
+            "serviceOrderItem": [{
+                "id": "1",
+                "action": "add",
+                "state": "acknowledged",
+                "appointment": {"id": "x"},
+                "service": {
+                    "id": "s",
+                    "name": "n",
+                    "serviceSpecification": {"id": "spec", "version": "1"},
+                    "serviceCharacteristic": [{"name": "speed", "value": 10}],
+                    "place": [{"id": "home"}],
+                },
+            }],
+        }));
+        assert_eq!(order.id, "o2");
+        assert_eq!(order.href, Some(Value::Null));
+        assert_eq!(order.href(), Value::Null);
+        assert_eq!(order.parties(), json!([{"id": "p", "role": "customer"}]));
+        assert_eq!(order.external_reference, Some(json!([{"name": "parent"}])));
+        assert_eq!(order.reasons(), " (a reason)");
+        let item = order.item("1").unwrap();
+        assert_eq!(item.action, Some(ItemAction::Add));
+        assert_eq!(item.state, Some(OrderState::Acknowledged));
+        let service = item.service.as_ref().unwrap();
+        assert_eq!((service.id.as_str(), service.name.as_str()), ("s", "n"));
+        assert_eq!(id_of(&service.service_specification), "spec");
+        assert_eq!(
+            service.service_characteristic,
+            Some(json!([{"name": "speed", "value": 10}]))
+        );
+    }
+
+    #[test]
+    fn a_cancel_task_names_its_order_under_the_collection() {
+        let task = CancelTask::from_value(
+            &json!({
+                "state": "acknowledged",
+                "serviceOrder": {"id": "o3", "href": "/x"},
+                "cancellationReason": "changed my mind",
+            }),
+            "serviceOrder",
+        );
+        assert_eq!(task.state, Some(TaskState::Acknowledged));
+        assert_eq!(task.order.id, "o3");
+        assert_eq!(task.cancellation_reason, Some(json!("changed my mind")));
+    }
 }

@@ -152,7 +152,7 @@ async fn accept_new(step: &Step<'_>) -> Result<Start> {
         });
     }
     let checked = &doc;
-    let order = ProductOrder::from_value(doc.clone())?;
+    let order = ProductOrder::from_value(&doc)?;
     // Every item: accepting the order starts them all.
     let needs = needs(engine, &order.items).await?;
     let (at, below) = (engine.served(API, ORDERS)?, service_orders(engine)?);

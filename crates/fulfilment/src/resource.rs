@@ -158,14 +158,14 @@ async fn add_together(engine: &Engine, order: &ResourceOrder) -> Result<bool> {
 /// having written nothing, when that does not go through (the order was made by an
 /// earlier run, say): the caller then creates it and runs `fulfil`.
 pub async fn create_fulfilled(engine: &Engine, id: &str, body: Value) -> Result<bool> {
-    let planned = ResourceOrder::from_value(body.clone())?;
+    let planned = ResourceOrder::from_value(&body)?;
     if !adds_only(&planned) {
         return Ok(false);
     }
     let mut together = engine.together(false).await?;
     let at = engine.served(API, ORDERS)?;
     match together.ensure(at, id, body).await {
-        Ok((order, _)) => add_in(engine, together, &ResourceOrder::from_value(order)?).await,
+        Ok((order, _)) => add_in(engine, together, &ResourceOrder::from_value(&order)?).await,
         Err(_) => Ok(false),
     }
 }
