@@ -262,16 +262,12 @@ item!(ResourceItem, "orderItem");
 impl<I: Item> Order<I> {
     /// The order in `doc` (an order the step holds as a `Value` already), read in place.
     pub fn from_value(doc: &Value) -> switchboard_engine::Result<Self> {
-        Self::deserialize(doc).map_err(|error| {
-            switchboard_engine::Error::internal(format!("stored order unreadable: {error}"))
-        })
+        Self::deserialize(doc).map_err(unreadable)
     }
 
     /// The order in `json` (a stored document's text).
     pub fn from_json(json: &str) -> switchboard_engine::Result<Self> {
-        serde_json::from_str(json).map_err(|error| {
-            switchboard_engine::Error::internal(format!("stored order unreadable: {error}"))
-        })
+        serde_json::from_str(json).map_err(unreadable)
     }
 
     /// The item with this id.
@@ -283,9 +279,7 @@ impl<I: Item> Order<I> {
 impl OrderHead {
     /// The head of the order in `json` (a stored document's text).
     pub fn from_json(json: &str) -> switchboard_engine::Result<Self> {
-        serde_json::from_str(json).map_err(|error| {
-            switchboard_engine::Error::internal(format!("stored order unreadable: {error}"))
-        })
+        serde_json::from_str(json).map_err(unreadable)
     }
 
     /// Whether it has ended (is in a final state).
@@ -319,6 +313,11 @@ impl OrderHead {
             format!(" ({})", texts.join("; "))
         }
     }
+}
+
+/// A stored order that does not read as one is a fault of ours.
+fn unreadable(error: impl fmt::Display) -> switchboard_engine::Error {
+    switchboard_engine::Error::internal(format!("stored order unreadable: {error}"))
 }
 
 impl<'de, I: Item> Deserialize<'de> for Order<I> {

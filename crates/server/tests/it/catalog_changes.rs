@@ -26,13 +26,6 @@ struct Catalog {
     customer: String,
 }
 
-async fn id_of(server: &TestServer, path: &str, body: Value) -> String {
-    server.create(path, &body).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 async fn merged(server: &TestServer, path: &str, body: Value) {
     let reply = server.patch(path, MERGE, &body).await;
     assert_eq!(reply.status, 200, "PATCH {path}: {}", reply.text);
@@ -46,41 +39,41 @@ fn speed_from(product_spec: &str, characteristic: &str) -> Value {
 }
 
 async fn catalog(server: &TestServer) -> Catalog {
-    let product_spec = id_of(
-        server,
-        &format!("{PRODUCT_CATALOG}/productSpecification"),
-        json!({
-            "name": "Internet",
-            "productSpecCharacteristic": [
-                {"name": "bandwidth", "valueType": "string"},
-                {"name": "tier", "valueType": "string"},
-            ],
-        }),
-    )
-    .await;
-    let cfs = id_of(
-        server,
-        &format!("{SERVICE_CATALOG}/serviceSpecification"),
-        json!({
-            "name": "internet-cfs",
-            "@type": "CustomerFacingServiceSpecification",
-            "specCharacteristic": speed_from(&product_spec, "bandwidth"),
-        }),
-    )
-    .await;
-    let rfs = id_of(
-        server,
-        &format!("{SERVICE_CATALOG}/serviceSpecification"),
-        json!({
-            "name": "access-rfs",
-            "@type": "ResourceFacingServiceSpecification",
-            "specCharacteristic": [{
-                "name": "rate", "valueType": "string",
-                "valueFrom": {"serviceSpecification": {"id": cfs}, "characteristic": "speed"},
-            }],
-        }),
-    )
-    .await;
+    let product_spec = server
+        .create_id(
+            &format!("{PRODUCT_CATALOG}/productSpecification"),
+            &json!({
+                "name": "Internet",
+                "productSpecCharacteristic": [
+                    {"name": "bandwidth", "valueType": "string"},
+                    {"name": "tier", "valueType": "string"},
+                ],
+            }),
+        )
+        .await;
+    let cfs = server
+        .create_id(
+            &format!("{SERVICE_CATALOG}/serviceSpecification"),
+            &json!({
+                "name": "internet-cfs",
+                "@type": "CustomerFacingServiceSpecification",
+                "specCharacteristic": speed_from(&product_spec, "bandwidth"),
+            }),
+        )
+        .await;
+    let rfs = server
+        .create_id(
+            &format!("{SERVICE_CATALOG}/serviceSpecification"),
+            &json!({
+                "name": "access-rfs",
+                "@type": "ResourceFacingServiceSpecification",
+                "specCharacteristic": [{
+                    "name": "rate", "valueType": "string",
+                    "valueFrom": {"serviceSpecification": {"id": cfs}, "characteristic": "speed"},
+                }],
+            }),
+        )
+        .await;
     merged(
         server,
         &format!("{SERVICE_CATALOG}/serviceSpecification/{cfs}"),
@@ -93,22 +86,19 @@ async fn catalog(server: &TestServer) -> Catalog {
         json!({"serviceSpecification": [{"id": cfs}]}),
     )
     .await;
-    let offering = id_of(
-        server,
-        &format!("{PRODUCT_CATALOG}/productOffering"),
-        json!({
-            "name": "Internet",
-            "lifecycleStatus": "Launched",
-            "productSpecification": {"id": product_spec},
-        }),
-    )
-    .await;
-    let customer = id_of(
-        server,
-        PARTIES,
-        json!({"name": "ACME", "tradingName": "ACME"}),
-    )
-    .await;
+    let offering = server
+        .create_id(
+            &format!("{PRODUCT_CATALOG}/productOffering"),
+            &json!({
+                "name": "Internet",
+                "lifecycleStatus": "Launched",
+                "productSpecification": {"id": product_spec},
+            }),
+        )
+        .await;
+    let customer = server
+        .create_id(PARTIES, &json!({"name": "ACME", "tradingName": "ACME"}))
+        .await;
     Catalog {
         offering,
         cfs,
@@ -147,7 +137,7 @@ async fn order(
             ]},
         }],
     });
-    let id = id_of(server, PRODUCT_ORDERS, body).await;
+    let id = server.create_id(PRODUCT_ORDERS, &body).await;
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let order = server.get(&format!("{PRODUCT_ORDERS}/{id}")).await.body;

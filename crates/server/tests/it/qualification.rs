@@ -23,13 +23,6 @@ struct Catalog {
     fibre_pool: String,
 }
 
-async fn id_of(server: &TestServer, path: &str, body: Value) -> String {
-    server.create(path, &body).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 /// A CFS (Active) over one RFS over one resource specification, served by a pool of
 /// `units` at `place` (everywhere when `None`). Answers the CFS and the pool.
 async fn service_line(
@@ -38,12 +31,12 @@ async fn service_line(
     units: u64,
     place: Option<&str>,
 ) -> (String, String) {
-    let resource = id_of(
-        server,
-        &format!("{RESOURCE_CATALOG}/resourceSpecification"),
-        json!({"name": format!("{name}-port")}),
-    )
-    .await;
+    let resource = server
+        .create_id(
+            &format!("{RESOURCE_CATALOG}/resourceSpecification"),
+            &json!({"name": format!("{name}-port")}),
+        )
+        .await;
     let mut pool = json!({
         "name": format!("{name} ports"),
         "capacity": {"type": "count", "amount": units},
@@ -52,28 +45,30 @@ async fn service_line(
     if let Some(place) = place {
         pool["place"] = json!([{"id": place}]);
     }
-    let pool = id_of(server, &format!("{POOLS}/resourcePool"), pool).await;
-    let rfs = id_of(
-        server,
-        &format!("{SERVICE_CATALOG}/serviceSpecification"),
-        json!({
-            "name": format!("{name}-rfs"),
-            "@type": "ResourceFacingServiceSpecification",
-            "resourceSpecification": [{"id": resource}],
-        }),
-    )
-    .await;
-    let cfs = id_of(
-        server,
-        &format!("{SERVICE_CATALOG}/serviceSpecification"),
-        json!({
-            "name": format!("{name}-cfs"),
-            "@type": "CustomerFacingServiceSpecification",
-            "lifecycleStatus": "Active",
-            "serviceSpecRelationship": [{"id": rfs, "relationshipType": "dependency"}],
-        }),
-    )
-    .await;
+    let pool = server
+        .create_id(&format!("{POOLS}/resourcePool"), &pool)
+        .await;
+    let rfs = server
+        .create_id(
+            &format!("{SERVICE_CATALOG}/serviceSpecification"),
+            &json!({
+                "name": format!("{name}-rfs"),
+                "@type": "ResourceFacingServiceSpecification",
+                "resourceSpecification": [{"id": resource}],
+            }),
+        )
+        .await;
+    let cfs = server
+        .create_id(
+            &format!("{SERVICE_CATALOG}/serviceSpecification"),
+            &json!({
+                "name": format!("{name}-cfs"),
+                "@type": "CustomerFacingServiceSpecification",
+                "lifecycleStatus": "Active",
+                "serviceSpecRelationship": [{"id": rfs, "relationshipType": "dependency"}],
+            }),
+        )
+        .await;
     (cfs, pool)
 }
 
@@ -82,20 +77,20 @@ async fn catalog(server: &TestServer) -> Catalog {
     let (copper, _) = service_line(server, "copper", 10, None).await;
     let mut candidates = Vec::new();
     for spec in [&fibre, &copper] {
-        let candidate = id_of(
-            server,
-            &format!("{SERVICE_CATALOG}/serviceCandidate"),
-            json!({"name": "candidate", "serviceSpecification": {"id": spec}}),
-        )
-        .await;
+        let candidate = server
+            .create_id(
+                &format!("{SERVICE_CATALOG}/serviceCandidate"),
+                &json!({"name": "candidate", "serviceSpecification": {"id": spec}}),
+            )
+            .await;
         candidates.push(json!({"id": candidate}));
     }
-    let category = id_of(
-        server,
-        &format!("{SERVICE_CATALOG}/serviceCategory"),
-        json!({"name": "access", "serviceCandidate": candidates}),
-    )
-    .await;
+    let category = server
+        .create_id(
+            &format!("{SERVICE_CATALOG}/serviceCategory"),
+            &json!({"name": "access", "serviceCandidate": candidates}),
+        )
+        .await;
     Catalog {
         fibre,
         copper,

@@ -229,6 +229,14 @@ impl TestServer {
         );
         reply.body
     }
+
+    /// Creates a resource, asserting 201, and returns its id.
+    pub async fn create_id(&self, path: &str, body: &Value) -> String {
+        self.create(path, body).await["id"]
+            .as_str()
+            .expect("a created resource has an id")
+            .to_string()
+    }
 }
 
 impl Drop for TestServer {
