@@ -8,7 +8,7 @@ use serde_json::Value;
 use switchboard_store::Tx;
 
 use crate::error::{Error, Result};
-use crate::events::{self, Change, Emitted};
+use crate::events::{self, Change};
 use crate::kernel::{ApiRuntime, Engine, Finished, Hooks, ResourceDecl, ResourceRuntime};
 use crate::model::{NewJob, ResourceRef, WriteKind};
 
@@ -27,16 +27,14 @@ impl Engine {
             jobs,
             emitted,
         } = finished;
-        let (own, others): (Vec<Emitted>, Vec<Emitted>) = emitted
-            .into_iter()
-            .partition(|emitted| emitted.api == api.decl.code);
-        let mut queued = events::fan_out(&mut tx, api.decl.code, || {
+        // A write's scope emits only for its own API (`Scope::emit`); several APIs'
+        // events meet only in a `Together`, which fans out per API itself.
+        let queued = events::fan_out(&mut tx, api.decl.code, || {
             let mut all = events();
-            all.extend(own.into_iter().map(|emitted| emitted.event));
+            all.extend(emitted.into_iter().map(|emitted| emitted.event));
             all
         })
         .await?;
-        queued += events::fan_out_emitted(&mut tx, others).await?;
         self.commit_with(tx, jobs, queued).await
     }
 

@@ -110,10 +110,10 @@ pub fn domain_event(
 
 /// A domain event emitted in a write's transaction, waiting for the fan-out of its API
 /// with the change events.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Emitted {
-    /// The code of the API whose subscribers hear it.
-    pub api: &'static str,
+    /// The API whose subscribers hear it (its index, as in `ResourceRef::api`).
+    pub api: usize,
     pub event: Value,
 }
 
@@ -152,20 +152,6 @@ pub fn subscription(body: &Value, id: &str, href: &str) -> Result<Value> {
 /// that unsubscribing can cancel what is still waiting for it.
 pub fn delivery_key_prefix(subscription_id: &str) -> String {
     format!("{subscription_id}:")
-}
-
-/// Queues the deliveries of domain events emitted for APIs of their own (a transaction
-/// of several writes may span APIs), one fan-out per API.
-pub(crate) async fn fan_out_emitted(tx: &mut Tx, mut emitted: Vec<Emitted>) -> Result<usize> {
-    let mut queued = 0;
-    while let Some(first) = emitted.first() {
-        let api = first.api;
-        let (these, rest): (Vec<Emitted>, Vec<Emitted>) =
-            emitted.into_iter().partition(|emitted| emitted.api == api);
-        emitted = rest;
-        queued += fan_out(tx, api, || these.into_iter().map(|e| e.event).collect()).await?;
-    }
-    Ok(queued)
 }
 
 /// Queues one delivery of `event` per subscription of the API whose query matches it.

@@ -157,10 +157,7 @@ impl Scope {
             )));
         }
         let event = events::domain_event(decl.resource_type, decl.collection, suffix, doc, extra)?;
-        self.emitted.push(Emitted {
-            api: api.decl.code,
-            event,
-        });
+        self.emitted.push(Emitted { api: at.api, event });
         Ok(())
     }
 }

@@ -182,14 +182,19 @@ impl Together {
                 job.run_at = Some(job.run_at.map_or(due, |at| at.max(due)));
             }
         }
-        let mut apis: Vec<usize> = announced.iter().map(|(at, _, _)| at.api).collect();
+        let mut apis: Vec<usize> = announced
+            .iter()
+            .map(|(at, _, _)| at.api)
+            .chain(emitted.iter().map(|emitted| emitted.api))
+            .collect();
         apis.sort_unstable();
         apis.dedup();
         let mut queued = 0;
         for index in apis {
             let code = engine.api(index)?.decl.code;
-            let (own, rest): (Vec<Emitted>, Vec<Emitted>) =
-                emitted.into_iter().partition(|emitted| emitted.api == code);
+            let (own, rest): (Vec<Emitted>, Vec<Emitted>) = emitted
+                .into_iter()
+                .partition(|emitted| emitted.api == index);
             emitted = rest;
             let events = || {
                 announced
@@ -208,7 +213,6 @@ impl Together {
             };
             queued += events::fan_out(&mut tx, code, events).await?;
         }
-        queued += events::fan_out_emitted(&mut tx, emitted).await?;
         engine.commit_with(tx, jobs, queued).await
     }
 }
