@@ -13,10 +13,7 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-use serde::de::{
-    DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, IntoDeserializer, MapAccess,
-    Visitor,
-};
+use serde::de::{DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
 use switchboard_apis::ordering::states::{ItemAction, OrderState, TaskState};
@@ -440,9 +437,7 @@ impl Named for ItemAction {
 
 impl Named for TaskState {
     fn named(name: &str) -> Option<Self> {
-        let name: serde::de::value::StrDeserializer<serde::de::value::Error> =
-            name.into_deserializer();
-        TaskState::deserialize(name).ok()
+        TaskState::parse(name)
     }
 }
 

@@ -17,13 +17,13 @@
 //! client to supply them (TMF622 `productOrderInformationRequiredEvent`, `information`).
 
 use serde_json::Value;
+use switchboard_apis::catalog::Entity;
 use switchboard_apis::ordering::states::ItemAction;
-use switchboard_apis::{text, tmf620, tmf632, tmf633, tmf634, tmf637, tmf638, tmf639};
+use switchboard_apis::{text, tmf632, tmf633, tmf634, tmf637, tmf638, tmf639};
 use switchboard_engine::{Engine, Result};
 
 use crate::kind::Kind;
-
-const CATALOG: &str = tmf620::CODE;
+use crate::plan::Catalog;
 
 /// What is wrong with a new order of `kind`: (the item, when it is about one, the
 /// reason). Empty when the order can go ahead. A product order's missing values count
@@ -168,8 +168,10 @@ async fn check_item(engine: &Engine, item: &Value) -> Result<ItemCheck> {
                     missing: Vec::new(),
                 });
             };
-            let Some(offering) = engine
-                .document(CATALOG, "productOffering", offering_id)
+            // Read through the chain's catalog (each version parsed once), as the
+            // product step reads it next.
+            let Ok(offering) = Catalog::new(engine)
+                .read_shared(Entity::ProductOffering, offering_id)
                 .await?
             else {
                 problems.push(format!("productOffering '{offering_id}' does not exist"));
@@ -249,8 +251,8 @@ async fn check_item(engine: &Engine, item: &Value) -> Result<ItemCheck> {
         }
         return Ok(checked);
     };
-    let Some(specification) = engine
-        .document(CATALOG, "productSpecification", &specification_id)
+    let Ok(specification) = Catalog::new(engine)
+        .read_shared(Entity::ProductSpecification, &specification_id)
         .await?
     else {
         if !characteristics.is_empty() {

@@ -44,15 +44,6 @@ pub const ORDER_TRANSITIONS: &[(&str, &[&str])] = &[
     ("cancelled", &[]),
 ];
 
-/// Orders in these states can still be cancelled.
-pub const CANCELLABLE: &[&str] = &["acknowledged", "pending", "held", "inProgress"];
-
-/// Order states that end an order.
-pub const FINAL: &[&str] = &["completed", "failed", "partial", "rejected", "cancelled"];
-
-/// Order states of a cancellation under way: fulfilment stops and undoes what it did.
-pub const CANCELLING: &[&str] = &["assessingCancellation", "pendingCancellation", "cancelled"];
-
 /// The cancel task cycle (v4 `TaskStateType`).
 pub const TASK_TRANSITIONS: &[(&str, &[&str])] = &[
     (
@@ -83,20 +74,6 @@ pub enum OrderState {
 }
 
 impl OrderState {
-    pub const ALL: [OrderState; 11] = [
-        OrderState::Acknowledged,
-        OrderState::Rejected,
-        OrderState::Pending,
-        OrderState::Held,
-        OrderState::InProgress,
-        OrderState::Cancelled,
-        OrderState::Completed,
-        OrderState::Failed,
-        OrderState::Partial,
-        OrderState::AssessingCancellation,
-        OrderState::PendingCancellation,
-    ];
-
     /// The state of `order` (its `state` attribute), if it holds one of the cycle's.
     pub fn of(order: &serde_json::Value) -> Option<OrderState> {
         order
@@ -107,9 +84,20 @@ impl OrderState {
 
     /// The state named `name` on the wire.
     pub fn parse(name: &str) -> Option<OrderState> {
-        OrderState::ALL
-            .into_iter()
-            .find(|state| state.as_str() == name)
+        Some(match name {
+            "acknowledged" => OrderState::Acknowledged,
+            "rejected" => OrderState::Rejected,
+            "pending" => OrderState::Pending,
+            "held" => OrderState::Held,
+            "inProgress" => OrderState::InProgress,
+            "cancelled" => OrderState::Cancelled,
+            "completed" => OrderState::Completed,
+            "failed" => OrderState::Failed,
+            "partial" => OrderState::Partial,
+            "assessingCancellation" => OrderState::AssessingCancellation,
+            "pendingCancellation" => OrderState::PendingCancellation,
+            _ => return None,
+        })
     }
 
     /// The name on the wire.
@@ -129,19 +117,26 @@ impl OrderState {
         }
     }
 
-    /// Whether it ends the order (`FINAL`).
+    /// Whether it ends the order.
     pub fn is_final(self) -> bool {
-        FINAL.contains(&self.as_str())
+        use OrderState::*;
+        matches!(self, Completed | Failed | Partial | Rejected | Cancelled)
     }
 
-    /// Whether a cancellation is under way or done (`CANCELLING`).
+    /// Whether a cancellation is under way or done: fulfilment stops and undoes what it
+    /// did.
     pub fn is_cancelling(self) -> bool {
-        CANCELLING.contains(&self.as_str())
+        use OrderState::*;
+        matches!(
+            self,
+            AssessingCancellation | PendingCancellation | Cancelled
+        )
     }
 
-    /// Whether the order can still be cancelled (`CANCELLABLE`).
+    /// Whether the order can still be cancelled.
     pub fn is_cancellable(self) -> bool {
-        CANCELLABLE.contains(&self.as_str())
+        use OrderState::*;
+        matches!(self, Acknowledged | Pending | Held | InProgress)
     }
 }
 
@@ -158,7 +153,18 @@ pub enum TaskState {
 impl TaskState {
     /// The state of `task` (its `state` attribute), if it holds one of the cycle's.
     pub fn of(task: &serde_json::Value) -> Option<TaskState> {
-        serde_json::from_value(task.get("state")?.clone()).ok()
+        task.get("state")?.as_str().and_then(TaskState::parse)
+    }
+
+    /// The state named `name` on the wire.
+    pub fn parse(name: &str) -> Option<TaskState> {
+        Some(match name {
+            "acknowledged" => TaskState::Acknowledged,
+            "inProgress" => TaskState::InProgress,
+            "done" => TaskState::Done,
+            "terminatedWithError" => TaskState::TerminatedWithError,
+            _ => return None,
+        })
     }
 
     /// Whether the task is still open (acknowledged or in progress).
