@@ -20,7 +20,7 @@ pub fn catalog_entity(collection: &'static str, resource_type: &'static str) -> 
         update_schema: Some(schema_name(resource_type, "_Update")),
         state: Some(catalog_lifecycle()),
         last_update: Some("lastUpdate"),
-        in_service: &["Launched", "Active"],
+        in_service: crate::lifecycle::CATALOG_IN_SERVICE,
         retired: &["Retired", "Obsolete"],
         ..ResourceDecl::new(collection, resource_type)
     }

@@ -16,6 +16,9 @@ pub const CATALOG_TRANSITIONS: &[(&str, &[&str])] = &[
     ("Rejected", &[]),
 ];
 
+/// The catalog lifecycle states in which an entity is in service (orderable, qualifiable).
+pub const CATALOG_IN_SERVICE: &[&str] = &["Launched", "Active"];
+
 pub fn catalog_lifecycle() -> StateMachine {
     StateMachine {
         attribute: "lifecycleStatus",

@@ -75,7 +75,7 @@ pub async fn check_references(engine: &Engine, kind: Kind, doc: &Value) -> Resul
 }
 
 async fn check_category(feasibility: &mut Feasibility<'_>, at: &str, id: &str) -> Result<()> {
-    match feasibility.category_services(id).await? {
+    match feasibility.document("serviceCategory", id).await? {
         Some(_) => Ok(()),
         None => Err(Error::invalid_body(format!(
             "{at}: serviceCategory '{id}' does not exist"
@@ -227,7 +227,7 @@ async fn propose(
         }
     }
     let mut proposals = Vec::new();
-    let now = format_instant(time::OffsetDateTime::now_utc());
+    let now = switchboard_engine::now_rfc3339();
     for id in siblings {
         if feasibility.assess(&id, &item.places).await?.is_ok() {
             let service = service_at(feasibility, &id, place).await?;

@@ -16,7 +16,8 @@ use serde_json::Value;
 use switchboard_engine::{Engine, Result};
 
 use super::request::list;
-use crate::catalog_rules::Role;
+use crate::catalog::Role;
+use crate::lifecycle::CATALOG_IN_SERVICE;
 use crate::text;
 
 /// Service specifications a decomposition may pass through (cycles are refused on
@@ -25,9 +26,6 @@ const MAX_SPECIFICATIONS: usize = 256;
 /// Entries one catalog or pool list reads: a qualification considers at most this many
 /// specifications, candidates or pools of one resource specification.
 const MAX_LISTED: u64 = 1000;
-/// The catalog states in which a specification can be ordered: those of
-/// `lifecycle::CATALOG_TRANSITIONS` that a catalog entity counts as in service.
-const IN_SERVICE: &[&str] = &["Active", "Launched"];
 
 /// Why an item is not qualified: a `code` of ours and a sentence naming what is missing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -182,7 +180,7 @@ impl<'a> Feasibility<'a> {
                 format!(
                     "serviceSpecification '{specification}' is {}, not {}",
                     text(&doc, "lifecycleStatus"),
-                    IN_SERVICE.join(" or ")
+                    CATALOG_IN_SERVICE.join(" or ")
                 ),
             )]));
         }
@@ -330,7 +328,7 @@ fn serves(pool: &Value, places: &[String]) -> bool {
 /// Whether a specification's lifecycle allows ordering it.
 pub fn in_service(doc: &Value) -> bool {
     let status = text(doc, "lifecycleStatus");
-    IN_SERVICE
+    CATALOG_IN_SERVICE
         .iter()
         .any(|state| state.eq_ignore_ascii_case(&status))
 }
