@@ -4,7 +4,6 @@
 //! PostgreSQL only: an SQLite file belongs to one process.
 
 use std::collections::{HashMap, HashSet};
-use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,19 +19,10 @@ const PROCESSES: usize = 3;
 const CLIENTS: usize = 9;
 const WITHIN: Duration = Duration::from_secs(20);
 
-/// A fresh schema of the PostgreSQL server for one cluster test, or `None` when no
-/// server is configured; then the test says so (past the harness's capture) and passes.
-fn cluster_database(dir: &tempfile::TempDir, test: &str) -> Option<String> {
-    match std::env::var("SWITCHBOARD_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => Some(database_url(dir)),
-        _ => {
-            let _ = writeln!(
-                std::io::stderr(),
-                "cluster::{test}: NOT RUN, needs PostgreSQL (set SWITCHBOARD_TEST_DATABASE_URL)"
-            );
-            None
-        }
-    }
+/// A fresh schema of the PostgreSQL server for one cluster test.
+fn cluster_database(dir: &tempfile::TempDir) -> String {
+    postgres_url();
+    database_url(dir)
 }
 
 /// Cluster tests run one at a time: three processes, each with its pool of connections,
@@ -128,14 +118,10 @@ fn id_of(value: &Value) -> &str {
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: set SWITCHBOARD_TEST_DATABASE_URL"]
 async fn resources_created_through_each_process_are_visible_through_every_other() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(url) = cluster_database(
-        &dir,
-        "resources_created_through_each_process_are_visible_through_every_other",
-    ) else {
-        return;
-    };
+    let url = cluster_database(&dir);
     let _alone = ONE_CLUSTER.lock().await;
     let processes = cluster(&url).await;
     let offerings = format!("{CATALOG}/productOffering");
@@ -233,14 +219,10 @@ async fn resources_created_through_each_process_are_visible_through_every_other(
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: set SWITCHBOARD_TEST_DATABASE_URL"]
 async fn events_of_a_thousand_changes_over_three_processes_are_each_delivered_once() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(url) = cluster_database(
-        &dir,
-        "events_of_a_thousand_changes_over_three_processes_are_each_delivered_once",
-    ) else {
-        return;
-    };
+    let url = cluster_database(&dir);
     let _alone = ONE_CLUSTER.lock().await;
     let started = Instant::now();
     let processes = cluster(&url).await;
@@ -327,14 +309,10 @@ async fn events_of_a_thousand_changes_over_three_processes_are_each_delivered_on
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: set SWITCHBOARD_TEST_DATABASE_URL"]
 async fn export_jobs_created_through_three_processes_each_run_once() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(url) = cluster_database(
-        &dir,
-        "export_jobs_created_through_three_processes_each_run_once",
-    ) else {
-        return;
-    };
+    let url = cluster_database(&dir);
     let _alone = ONE_CLUSTER.lock().await;
     let processes = cluster(&url).await;
     let hook = Hook::start(201).await;

@@ -82,15 +82,9 @@ fn through(url: &str, port: u16) -> (String, String) {
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: set SWITCHBOARD_TEST_DATABASE_URL"]
 async fn a_database_outage_answers_503_and_heals() {
-    let Ok(url) = std::env::var("SWITCHBOARD_TEST_DATABASE_URL") else {
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "outage test not run: it needs SWITCHBOARD_TEST_DATABASE_URL (PostgreSQL)"
-        );
-        return;
-    };
+    let url = postgres_url();
     let (_, target) = through(&url, 0);
     let proxy = Proxy::start(target).await;
     let (proxied, _) = through(&url, proxy.port);

@@ -44,6 +44,18 @@ pub fn database_url(dir: &tempfile::TempDir) -> String {
     }
 }
 
+/// The PostgreSQL server of `SWITCHBOARD_TEST_DATABASE_URL`, for a test that cannot run
+/// without one. Such tests are `#[ignore = "needs PostgreSQL: …"]`: `cargo test` reports
+/// them as ignored, never as passed; `.ci/run` runs them with `--include-ignored` on its
+/// PostgreSQL pass and fails if any test was still ignored there. Run without the
+/// variable (`--include-ignored` on SQLite), such a test fails here.
+pub fn postgres_url() -> String {
+    match std::env::var("SWITCHBOARD_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => panic!("this test needs PostgreSQL: set SWITCHBOARD_TEST_DATABASE_URL"),
+    }
+}
+
 pub struct TestServer {
     pub base: String,
     pub client: reqwest::Client,
