@@ -104,7 +104,7 @@ impl From<StoreError> for Error {
                 tracing::error!(%detail, "database error");
                 Error::internal("database error")
             }
-            StoreError::Failed(detail) => {
+            StoreError::Failed(detail) | StoreError::Settings(detail) => {
                 tracing::error!(%detail, "database error");
                 Error::internal("database error")
             }

@@ -17,6 +17,15 @@ pub enum Role {
 }
 
 impl Role {
+    /// The role as its flag spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::All => "all",
+            Role::Api => "api",
+            Role::Worker => "worker",
+        }
+    }
+
     pub fn serves_apis(self) -> bool {
         matches!(self, Role::All | Role::Api)
     }
@@ -36,7 +45,8 @@ pub struct ServeConfig {
     #[arg(long, env = "SWITCHBOARD_ROLE", value_enum, default_value_t = Role::All)]
     pub role: Role,
     /// Database: `sqlite://FILE` (created when missing) or a plain file path, or
-    /// `postgres://USER@HOST:PORT/DB` (optionally `?schema=NAME`).
+    /// `postgres://USER@HOST:PORT/DB` (optionally `?schema=NAME`); any other form is
+    /// refused.
     #[arg(
         long,
         env = "SWITCHBOARD_DATABASE_URL",
@@ -105,6 +115,40 @@ pub struct ServeConfig {
         default_value_t = 30_000
     )]
     pub activation_timeout_ms: u64,
+    /// Log lines as `text` (coloured on a terminal only) or `json` (one object a line).
+    #[arg(long, env = "SWITCHBOARD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written (to standard error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines; colours only when standard error is a terminal.
+    #[default]
+    Text,
+    /// One JSON object per line, the event's fields at the top level.
+    Json,
+}
+
+/// A setting that keeps the server from starting, as one line that names the setting
+/// and says what to do; `switchboard` exits with status 2 on it (as on a usage error).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// `--database-url 'URL'` (password hidden) followed by what is wrong with it.
+pub fn database_url_error(url: &str, problem: impl std::fmt::Display) -> ConfigError {
+    ConfigError(format!(
+        "--database-url '{}': {problem}",
+        crate::redacted(url)
+    ))
 }
 
 /// Whether event callbacks may reach private networks (the SSRF guard).
@@ -135,7 +179,26 @@ impl ServeConfig {
             activation: "simulator".to_string(),
             activation_routes: Vec::new(),
             activation_timeout_ms: 30_000,
+            log_format: LogFormat::Text,
         }
+    }
+
+    /// Everything that can be checked before anything starts, creating nothing and
+    /// connecting nowhere: the database URL's form and file, the role it allows, and the
+    /// activation adapters. (Whether PostgreSQL answers and the port is free are known
+    /// when the server opens them.)
+    pub fn check(&self) -> Result<(), ConfigError> {
+        switchboard_store::check_database_url(&self.database_url)
+            .map_err(|problem| database_url_error(&self.database_url, problem))?;
+        if self.role != Role::All && !switchboard_store::is_shared_database(&self.database_url) {
+            // Each process would keep its own caches of the file and miss the others' writes.
+            return Err(ConfigError(format!(
+                "--role {} needs PostgreSQL (--database-url postgres://…): an SQLite database \
+                 belongs to one process, which serves the APIs and runs the jobs (--role all)",
+                self.role.name()
+            )));
+        }
+        self.activation().map(drop).map_err(ConfigError)
     }
 
     /// The activation adapters as configured; the message says which setting is wrong.

@@ -21,33 +21,25 @@ use switchboard_engine::{Engine, EngineConfig};
 use switchboard_store::{Store, StoreConfig};
 use tokio::net::TcpListener;
 
-pub use config::{MigrateConfig, Role, ServeConfig};
+pub use config::{ConfigError, LogFormat, MigrateConfig, Role, ServeConfig};
+
+/// Opens the store; a database that cannot be opened is a setting to correct (the
+/// server cannot start), named in the error.
+pub async fn open_store(config: &StoreConfig) -> Result<Store, ConfigError> {
+    Store::open(config)
+        .await
+        .map_err(|error| config::database_url_error(&config.url, error))
+}
 
 /// Opens the store, builds the engine over every API and returns it with the router
-/// of the process's role.
+/// of the process's role. A setting that keeps it from starting is a `ConfigError`.
 pub async fn build(config: &ServeConfig) -> anyhow_free::Result<(Engine, axum::Router)> {
-    if config.role != Role::All && !switchboard_store::is_shared_database(&config.database_url) {
-        // Each process would keep its own caches of the file and miss the others' writes.
-        return Err(format!(
-            "--role {} needs PostgreSQL (--database-url postgres://…): an SQLite database \
-             belongs to one process, which serves the APIs and runs the jobs (--role all)",
-            match config.role {
-                Role::Api => "api",
-                _ => "worker",
-            }
-        )
-        .into());
-    }
+    config.check()?;
     let mut store_config = StoreConfig::new(config.database_url.clone());
     store_config.synchronous_full = config.sqlite_synchronous_full;
     store_config.cache_entries = config.cache_entries;
     store_config.pg_connections = config.pg_connections;
-    let store = Store::open(&store_config).await.map_err(|error| {
-        format!(
-            "cannot open the database {}: {error}",
-            redacted(&config.database_url)
-        )
-    })?;
+    let store = open_store(&store_config).await?;
     let engine_config = EngineConfig {
         public_url: config.public_url(),
         max_attempts: config.delivery_max_attempts,
@@ -69,8 +61,13 @@ pub async fn build(config: &ServeConfig) -> anyhow_free::Result<(Engine, axum::R
     Ok((engine, router))
 }
 
+/// Longest wait, once asked to stop, for the requests in flight; the job worker then
+/// gets its own bounded wait for the jobs it runs (see `Engine::run_worker`).
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Serves on `listener` until `shutdown` resolves, with the job worker beside it when
-/// the role runs jobs.
+/// the role runs jobs; then finishes the requests in flight and the running jobs (each
+/// within a bound) and returns.
 pub async fn serve(
     config: ServeConfig,
     listener: TcpListener,
@@ -90,33 +87,49 @@ pub async fn serve(
         })
     });
     tracing::info!(
+        url = %config.public_url(),
         address = %listener.local_addr().map_err(|e| e.to_string())?,
-        role = ?config.role,
+        store = %engine.store().backend_name(),
+        database = %redacted(&config.database_url),
+        role = %config.role.name(),
+        version = %env!("CARGO_PKG_VERSION"),
         "switchboard serving"
     );
+    let (asked_tx, mut asked) = tokio::sync::watch::channel(false);
     let mut stop = stop_rx;
-    let served = axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            tokio::select! {
-                _ = shutdown => {}
-                _ = stop.wait_for(|stopped| *stopped) => {}
+    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+        tokio::select! {
+            _ = shutdown => {}
+            _ = stop.wait_for(|stopped| *stopped) => {}
+        }
+        tracing::info!("stopping: finishing the requests in flight and the running jobs");
+        let _ = asked_tx.send(true);
+    });
+    let served = tokio::select! {
+        served = async { server.await } => served.map_err(|error| format!("server failed: {error}")),
+        _ = async {
+            if asked.wait_for(|asked| *asked).await.is_err() {
+                std::future::pending::<()>().await;
             }
-        })
-        .await;
+            tokio::time::sleep(DRAIN).await;
+        } => {
+            tracing::warn!(seconds = DRAIN.as_secs(), "requests still in flight were cut off");
+            Ok(())
+        }
+    };
     let _ = stop_tx.send(true);
     if let Some(worker) = worker {
         let _ = worker.await;
     }
-    served.map_err(|error| format!("server failed: {error}").into())
+    tracing::info!("switchboard stopped");
+    Ok(served?)
 }
 
 /// Opens the database, which creates or completes its tables and indexes, and says
 /// what it found (`switchboard migrate`).
 pub async fn migrate(config: &MigrateConfig) -> anyhow_free::Result<String> {
     let url = redacted(&config.database_url);
-    let store = Store::open(&StoreConfig::new(config.database_url.clone()))
-        .await
-        .map_err(|error| format!("cannot open the database {url}: {error}"))?;
+    let store = open_store(&StoreConfig::new(config.database_url.clone())).await?;
     let counts = store
         .snapshot()
         .await?

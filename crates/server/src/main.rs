@@ -3,7 +3,7 @@
 
 use clap::{Parser, Subcommand};
 use switchboard::transfer::{ExportConfig, ImportConfig};
-use switchboard::{MigrateConfig, ServeConfig};
+use switchboard::{ConfigError, LogFormat, MigrateConfig, ServeConfig};
 
 /// The allocator: the engine allocates and frees many small JSON values per request, which
 /// mimalloc serves with per-thread free lists (glibc's malloc took ~30 % of the order bench).
@@ -31,8 +31,11 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    switchboard::telemetry::init_logs();
     let cli = Cli::parse();
+    switchboard::telemetry::init_logs(match &cli.command {
+        Command::Serve(config) => config.log_format,
+        _ => LogFormat::Text,
+    });
     let result = match cli.command {
         Command::Serve(config) => serve(config).await,
         Command::Migrate(config) => switchboard::migrate(&config)
@@ -48,6 +51,11 @@ async fn main() -> std::process::ExitCode {
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // A setting to correct: one line naming it, and clap's status for usage errors.
+        Err(error) if error.is::<ConfigError>() => {
+            eprintln!("switchboard: {error}");
+            std::process::ExitCode::from(2)
+        }
         Err(error) => {
             tracing::error!(%error, "switchboard stopped");
             eprintln!("switchboard: {error}");
@@ -56,10 +64,18 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
+/// Checks the settings, takes the port, then serves until SIGTERM or ctrl-c.
 async fn serve(config: ServeConfig) -> switchboard::anyhow_free::Result<()> {
+    config.check()?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
-        .map_err(|error| format!("cannot listen on {}: {error}", config.listen))?;
+        .map_err(|error| {
+            ConfigError(format!(
+                "--listen {}: cannot listen there ({error}); choose another address or \
+                 port, or stop the process that holds it",
+                config.listen
+            ))
+        })?;
     let mut config = config;
     // With port 0 the real port is known only now; hrefs must carry it.
     if config.public_url.is_none() {

@@ -1,6 +1,8 @@
-//! Logs (tracing, filtered by `RUST_LOG`, default `info`) and Prometheus metrics: request
-//! counts and latencies per API, method and status.
+//! Logs (tracing to standard error, filtered by `RUST_LOG`, default `info`; text or JSON;
+//! a line per request) and Prometheus metrics: request counts and latencies per API,
+//! method and status.
 
+use std::io::IsTerminal;
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -10,12 +12,27 @@ use axum::response::Response;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tracing::Instrument;
 
-pub fn init_logs() {
+use crate::config::LogFormat;
+
+/// Logs to standard error, filtered by `RUST_LOG` (default `info`): text lines, coloured
+/// only when standard error is a terminal (a file or a pipe gets no escape codes), or
+/// one JSON object per line.
+pub fn init_logs(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         // PostgreSQL's notices ("relation … already exists, skipping" at every start)
         // are no news.
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx::postgres::notice=warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).try_init(),
+        LogFormat::Json => logs
+            .json()
+            .flatten_event(true)
+            .with_span_list(false)
+            .try_init(),
+    };
 }
 
 static PROMETHEUS: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
@@ -41,7 +58,8 @@ pub type ApiOfPath = std::sync::Arc<dyn Fn(&str) -> &'static str + Send + Sync>;
 
 /// Per request: a request id (the client's `x-request-id`, or a new one) in a tracing
 /// span around the handler and on the response, so a logged fault can be matched to
-/// the answer the client got; then the request's count and latency.
+/// the answer the client got; then one log line (method, path, status, latency, request
+/// id) and the request's count and latency.
 pub async fn record(
     axum::extract::State(api_of): axum::extract::State<ApiOfPath>,
     request: Request,
@@ -57,15 +75,25 @@ pub async fn record(
         .filter(|value| !value.is_empty() && value.len() <= 128)
         .map(str::to_string)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let span =
-        tracing::info_span!("request", id = %request_id, %method, path = %request.uri().path());
+    let path = request.uri().path().to_string();
+    let span = tracing::info_span!("request", id = %request_id, %method, %path);
     let mut response = next.run(request).instrument(span.clone()).await;
     let status = response.status().as_u16().to_string();
     if let Ok(value) = axum::http::HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-request-id", value);
     }
     let seconds = started.elapsed().as_secs_f64();
-    span.in_scope(|| tracing::debug!(%status, seconds, "answered"));
+    // Outside the span, which would repeat method and path; its own target lets
+    // `RUST_LOG=…,switchboard::request=warn` silence these lines alone.
+    tracing::info!(
+        target: "switchboard::request",
+        method = %method,
+        path = %path,
+        status = response.status().as_u16(),
+        latency_ms = (seconds * 1_000_000.0).round() / 1000.0,
+        request_id = %request_id,
+        "answered"
+    );
     if prometheus().is_some() {
         metrics::counter!("switchboard_http_requests_total", "api" => api, "method" => method.clone(), "status" => status.clone()).increment(1);
         metrics::histogram!("switchboard_http_request_duration_seconds", "api" => api, "method" => method, "status" => status).record(seconds);

@@ -22,7 +22,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use switchboard_store::{JobStatus, Loader, Promoted, RawDocument, RawJob, Store, StoreConfig};
+use switchboard_store::{JobStatus, Loader, Promoted, RawDocument, RawJob, StoreConfig};
 
 use crate::anyhow_free::Result;
 use crate::redacted;
@@ -140,9 +140,7 @@ fn store_config(url: &str) -> StoreConfig {
 /// Writes every document and job of the database; returns a summary for stderr.
 pub async fn export(config: &ExportConfig) -> Result<String> {
     let url = redacted(&config.database_url);
-    let store = Store::open(&store_config(&config.database_url))
-        .await
-        .map_err(|error| format!("cannot open the database {url}: {error}"))?;
+    let store = crate::open_store(&store_config(&config.database_url)).await?;
     let mut output: Box<dyn Write> = if config.output == "-" {
         Box::new(BufWriter::new(std::io::stdout()))
     } else {
@@ -275,9 +273,7 @@ pub async fn import(config: &ImportConfig) -> Result<String> {
     }
 
     let url = redacted(&config.database_url);
-    let store = Store::open(&store_config(&config.database_url))
-        .await
-        .map_err(|error| format!("cannot open the database {url}: {error}"))?;
+    let store = crate::open_store(&store_config(&config.database_url)).await?;
     let mut loader = store.loader().await?;
     if !loader.target_is_empty().await? {
         return Err(format!(

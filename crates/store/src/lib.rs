@@ -11,12 +11,14 @@
 //! - `transfer`: export and import of every row (a snapshot, a loader), written once;
 //!   each backend opens their transactions in `sqlite/transfer.rs` and
 //!   `postgres/transfer.rs`;
+//! - `location`: which database a URL names, checked before anything is created;
 //! - `cache`: the in-process caches that backend keeps (documents, counts).
 //!
 //! The store knows no TMF API: it stores documents of a `kind` (an opaque string the engine
 //! chooses) and runs jobs of a `queue` (also opaque).
 
 mod cache;
+mod location;
 mod pg_regex;
 mod pg_sql;
 mod postgres;
@@ -27,6 +29,7 @@ mod sqlite;
 mod transfer;
 mod tx;
 
+pub use location::{check_database_url, locate, Location};
 pub use query::{Column, Condition, ListQuery, Op, Operand, SortKey, Target};
 pub use transfer::{Counts, JobStatus, Loader, RawDocument, RawJob, Snapshot};
 pub use tx::Tx;
@@ -86,17 +89,30 @@ macro_rules! dispatch {
 
 impl Store {
     /// Opens (and migrates) the database the URL names: `postgres://…` (with an optional
-    /// `schema=NAME` parameter of ours), otherwise an SQLite file.
+    /// `schema=NAME` parameter of ours) or an SQLite file (see `locate`). A URL of
+    /// another form, or a file that cannot be written, is refused before anything is
+    /// created; a new SQLite file whose opening failed is removed again.
     pub async fn open(config: &StoreConfig) -> StoreResult<Store> {
-        let backend = if is_shared_database(&config.url) {
-            Backend::Postgres(PgStore::open(config).await?)
-        } else {
-            Backend::Sqlite(SqliteStore::open(config).await?)
+        let backend = match locate(&config.url).map_err(StoreError::Settings)? {
+            Location::Postgres => Backend::Postgres(PgStore::open(config).await?),
+            Location::Sqlite(file) => {
+                location::check_sqlite_file(&file).map_err(StoreError::Settings)?;
+                let existed = file.exists();
+                match SqliteStore::open(config).await {
+                    Ok(store) => Backend::Sqlite(store),
+                    Err(error) => {
+                        if !existed {
+                            location::remove_sqlite_files(&file);
+                        }
+                        return Err(error);
+                    }
+                }
+            }
         };
         Ok(Store { backend })
     }
 
-    /// True when the database answers a trivial query.
+    /// True when the database answers a read of each of its tables (`/ready`).
     pub async fn ping(&self) -> bool {
         dispatch!(self, store => store.ping().await)
     }
@@ -353,6 +369,10 @@ pub enum StoreError {
     /// Any other failure of the SQLite writer (rusqlite), as its message.
     #[error("database error: {0}")]
     Failed(String),
+    /// The database URL names no database this store can open, or one that cannot be
+    /// opened (at start-up only): what is wrong and what to do.
+    #[error("{0}")]
+    Settings(String),
 }
 
 impl StoreError {

@@ -13,7 +13,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgPool, Postgres, Row, Transaction};
+use sqlx::{ConnectOptions, Connection, PgPool, Postgres, Row, Transaction};
 
 use crate::pg_sql::{order_clause, where_clause};
 use crate::query::ListQuery;
@@ -127,32 +127,55 @@ fn schema_of(url: &str) -> (String, Option<String>) {
     (url, schema)
 }
 
+/// Longest wait for the first connection at start-up.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
 impl PgStore {
     pub(crate) async fn open(config: &StoreConfig) -> StoreResult<PgStore> {
         let (url, schema) = schema_of(&config.url);
-        let mut options = map(PgConnectOptions::from_str(&url))?;
+        let mut options = PgConnectOptions::from_str(&url).map_err(|error| {
+            StoreError::Settings(format!(
+                "is not a PostgreSQL URL this server reads: {error}"
+            ))
+        })?;
         if let Some(schema) = &schema {
             if !schema
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_')
             {
-                return Err(StoreError::Unavailable(format!(
+                return Err(StoreError::Settings(format!(
                     "schema name '{schema}' may hold only letters, digits and '_'"
                 )));
             }
-            let admin = map(PgPoolOptions::new()
-                .max_connections(1)
-                .acquire_timeout(Duration::from_secs(10))
-                .connect_with(options.clone())
-                .await)?;
+        }
+        // One connection first, within a bounded time, so that a server that is down,
+        // unknown or refusing these credentials is reported as such at start-up (the
+        // pool would retry until its timeout and report only that it timed out).
+        let mut first = match tokio::time::timeout(CONNECT_TIMEOUT, options.connect()).await {
+            Ok(Ok(connection)) => connection,
+            Ok(Err(error)) => {
+                return Err(StoreError::Settings(format!(
+                    "cannot connect to PostgreSQL: {error}; check the host, port, \
+                     credentials and database name, and that the server is running"
+                )))
+            }
+            Err(_) => {
+                return Err(StoreError::Settings(format!(
+                    "PostgreSQL did not answer within {} s; check the host and port, \
+                     and that the server is running",
+                    CONNECT_TIMEOUT.as_secs()
+                )))
+            }
+        };
+        if let Some(schema) = &schema {
             let create = format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"");
             // Another process may create it at the same moment; it exists either way.
             let _ = sqlx::query(sqlx::AssertSqlSafe(create))
-                .execute(&admin)
+                .execute(&mut first)
                 .await;
-            admin.close().await;
             options = options.options([("search_path", schema.as_str())]);
         }
+        let _ = first.close().await;
         // No statement may hold a connection for long: a pathological filter ends with a
         // 503 (57014 is classified as unavailable) instead of occupying the pool.
         options = options.options([("statement_timeout", "10s")]);
@@ -196,7 +219,7 @@ impl PgStore {
     }
 
     pub(crate) async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+        sqlx::query(shared::READY).execute(&self.pool).await.is_ok()
     }
 
     pub(crate) async fn get(&self, kind: &str, id: &str) -> StoreResult<Option<Document>> {

@@ -13,6 +13,11 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, Row, Type};
 use crate::sql::Bind;
 use crate::{DeadJob, Document, Job, StoreError, StoreResult};
 
+/// The readiness probe: a read of each table, so that a database without our tables
+/// (or that cannot read them) is not reported ready the way `SELECT 1` would be.
+pub(crate) const READY: &str = "SELECT EXISTS (SELECT 1 FROM documents), \
+     EXISTS (SELECT 1 FROM jobs), EXISTS (SELECT 1 FROM links)";
+
 /// A statement of either backend with its values bound, ready to run.
 pub(crate) type Query<DB> = sqlx::query::Query<'static, DB, <DB as Database>::Arguments>;
 

@@ -217,9 +217,13 @@ impl SqliteStore {
         })
     }
 
-    /// True when the database answers a trivial query.
+    /// True when the readers read every table and the writer is at work.
     pub(crate) async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.reader).await.is_ok()
+        !self.writer.is_closed()
+            && sqlx::query(shared::READY)
+                .execute(&self.reader)
+                .await
+                .is_ok()
     }
 
     pub(crate) async fn get(&self, kind: &str, id: &str) -> StoreResult<Option<Document>> {

@@ -28,4 +28,5 @@ mod patch;
 mod pools;
 mod qualification;
 mod query;
+mod startup;
 mod together;
