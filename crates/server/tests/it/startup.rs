@@ -87,6 +87,12 @@ async fn a_wrong_setting_exits_2_with_one_line_naming_it_and_creates_nothing() {
         std::fs::set_permissions(cwd.join("locked"), readonly).unwrap();
         let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let taken = taken.local_addr().unwrap().to_string();
+        // Accepts connections (the kernel does) and never answers: the bounded wait.
+        let silent_server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let silent = format!(
+            "postgres://nobody@{}/none",
+            silent_server.local_addr().unwrap()
+        );
         let before = listing(cwd);
         let cases: &[(&str, &str, &str)] = &[
             (
@@ -121,6 +127,11 @@ async fn a_wrong_setting_exits_2_with_one_line_naming_it_and_creates_nothing() {
                 "127.0.0.1:0",
                 "postgres://nobody:secret@127.0.0.1:1/none",
                 "--database-url 'postgres://nobody:***@127.0.0.1:1/none': cannot connect",
+            ),
+            (
+                "127.0.0.1:0",
+                &silent,
+                "PostgreSQL did not answer within 5 s",
             ),
             (&taken, "new.db", "--listen"),
         ];
