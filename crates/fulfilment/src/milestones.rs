@@ -17,24 +17,27 @@ use crate::orders::{ending, Outcome};
 /// The milestone of an item whose product is written.
 pub const ITEM_COMPLETED: &str = "itemCompleted";
 
-/// Ends `order` (in progress) in `together` with its items' `outcomes`, emits one
-/// milestone per completed item, and commits all it holds. An order that already left
-/// `inProgress` is not ended again, and nothing is emitted for it: a step run twice
-/// tells each milestone once.
+/// Ends `order` (in progress) in `together` with its items' `outcomes`, names on each
+/// item of `products` (item id, product reference) the product it created or changed,
+/// emits one milestone per completed item, and commits all it holds. An order that
+/// already left `inProgress` is not ended again, and nothing is emitted for it: a step
+/// run twice tells each milestone once.
 pub async fn finish(
     mut together: Together,
     order: &ProductOrder,
     outcomes: &[Outcome],
+    products: &[(String, Value)],
 ) -> Result<()> {
     let at = together.engine().served(tmf622::CODE, "productOrder")?;
     let end = ending("productOrderItem", outcomes);
     let ended_here = AtomicBool::new(false);
     let stored = together
         .update(at, &order.id, |doc| {
-            ended_here.store(
-                OrderState::of(doc) == Some(OrderState::InProgress),
-                Ordering::SeqCst,
-            );
+            let in_progress = OrderState::of(doc) == Some(OrderState::InProgress);
+            ended_here.store(in_progress, Ordering::SeqCst);
+            if in_progress {
+                name_products(doc, products);
+            }
             end(doc)
         })
         .await?;
@@ -43,9 +46,13 @@ pub async fn finish(
         for outcome in outcomes {
             if outcome.state == OrderState::Completed {
                 let mut extra = Map::new();
+                let product = products
+                    .iter()
+                    .find(|(item, _)| *item == outcome.item)
+                    .map(|(_, product)| product);
                 extra.insert(
                     "milestone".to_string(),
-                    milestone(order, &outcome.item, &now),
+                    milestone(order, &outcome.item, product, &now),
                 );
                 together.emit(at, MILESTONE_EVENT, &stored, extra)?;
             }
@@ -54,10 +61,52 @@ pub async fn finish(
     together.commit().await
 }
 
+/// A reference to an inventory product (TMF637) as an order item names it: the
+/// reference form of TMF622's `ProductRefOrValue` (docs/wire-choices.md, "Orders").
+pub fn product_ref(product: &Value) -> Value {
+    let mut reference = json!({"@referredType": "Product"});
+    for key in ["id", "href"] {
+        if let Some(value) = product.get(key) {
+            reference[key] = value.clone();
+        }
+    }
+    reference
+}
+
+/// Names on each item the product it created or changed: `id`, `href` and
+/// `@referredType` join the item's `product`, beside what the client gave in it.
+fn name_products(order: &mut Value, products: &[(String, Value)]) {
+    let Some(Value::Array(items)) = order.get_mut("productOrderItem") else {
+        return;
+    };
+    for item in items {
+        let item_id = item.get("id").and_then(Value::as_str).unwrap_or_default();
+        let Some((_, reference)) = products.iter().find(|(id, _)| id == item_id) else {
+            continue;
+        };
+        let Value::Object(named) = reference else {
+            continue;
+        };
+        let Some(fields) = item.as_object_mut() else {
+            continue;
+        };
+        let product = fields.entry("product").or_insert_with(|| json!({}));
+        if !product.is_object() {
+            *product = json!({});
+        }
+        if let Value::Object(product) = product {
+            for (key, value) in named {
+                product.insert(key.clone(), value.clone());
+            }
+        }
+    }
+}
+
 /// A v5 `ProductOrderMilestone`: the item completed, naming it as a v5
-/// `ProductOrderItemRef`.
-fn milestone(order: &ProductOrder, item: &str, now: &str) -> Value {
-    json!({
+/// `ProductOrderItemRef`, and the product it created or changed (`product`, our
+/// addition).
+fn milestone(order: &ProductOrder, item: &str, product: Option<&Value>, now: &str) -> Value {
+    let mut milestone = json!({
         "@type": "ProductOrderMilestone",
         "id": format!("{item}-{ITEM_COMPLETED}"),
         "name": ITEM_COMPLETED,
@@ -70,5 +119,9 @@ fn milestone(order: &ProductOrder, item: &str, now: &str) -> Value {
             "productOrderHref": order.href(),
             "productOrderItemId": item,
         }],
-    })
+    });
+    if let Some(product) = product {
+        milestone["product"] = product.clone();
+    }
+    milestone
 }

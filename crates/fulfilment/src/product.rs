@@ -390,6 +390,8 @@ async fn resume_with(step: &Step<'_>, read_first: bool) -> Result<()> {
     // The products and the order's end commit together.
     let mut together = engine.together(read_first).await?;
     let mut added = Vec::new();
+    // The product each completed item created or changed, named on the item at its end.
+    let mut products = Vec::new();
     for (item, item_id, service_order) in service_orders {
         if let Some(service_order) = &service_order {
             if service_order.state != Some(OrderState::Completed) {
@@ -410,12 +412,20 @@ async fn resume_with(step: &Step<'_>, read_first: bool) -> Result<()> {
             }
         }
         let done = record_product(&mut together, &order, item, service_order.as_ref()).await?;
-        if done.is_ok() && item.action == Some(ItemAction::Add) {
-            added.push(product_id(id, &item_id));
-        }
+        let done = match done {
+            Ok(Some(product)) => {
+                if item.action == Some(ItemAction::Add) {
+                    added.push(product_id(id, &item_id));
+                }
+                products.push((item_id.clone(), product));
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(reason) => Err(reason),
+        };
         outcomes.push(Outcome::of(&item_id, done));
     }
-    let committed = milestones::finish(together, &order, &outcomes).await;
+    let committed = milestones::finish(together, &order, &outcomes, &products).await;
     let cancelling = step.cancelling().await?;
     match committed {
         // The order changed under the commit: its cancellation undoes what is left.
@@ -433,13 +443,14 @@ async fn resume_with(step: &Step<'_>, read_first: bool) -> Result<()> {
 }
 
 /// Writes the product inventory for one item whose services (if any) are in place
-/// (in `together`, with the order's end).
+/// (in `together`, with the order's end); answers a reference to the product the item
+/// created (add) or changed (modify, delete), if any.
 async fn record_product(
     together: &mut Together,
     order: &ProductOrder,
     item: &ProductItem,
     service_order: Option<&ServiceOrder>,
-) -> Result<std::result::Result<(), String>> {
+) -> Result<std::result::Result<Option<Value>, String>> {
     let (order_id, item_id, action) = (&order.id, &item.id, item.action);
     let engine = together.engine().clone();
     let engine = &engine;
@@ -490,9 +501,10 @@ async fn record_product(
             if let Some(spec) = &product.specification {
                 body["productSpecification"] = plan::spec_ref(spec, "ProductSpecification");
             }
-            together
+            let (stored, _) = together
                 .ensure(at, &product_id(order_id, item_id), body)
                 .await?;
+            Ok(Ok(Some(milestones::product_ref(&stored))))
         }
         Some(ItemAction::Modify | ItemAction::Delete) => {
             let Some(held) = &product.held else {
@@ -500,7 +512,7 @@ async fn record_product(
             };
             let values = plan::to_list(&product.values);
             let delete = action == Some(ItemAction::Delete);
-            together
+            let stored = together
                 .update(at, &text(held, "id"), |doc| {
                     if delete {
                         if text(doc, "status") != "terminated" {
@@ -514,10 +526,10 @@ async fn record_product(
                     Ok(())
                 })
                 .await?;
+            Ok(Ok(Some(milestones::product_ref(&stored))))
         }
-        _ => {}
+        _ => Ok(Ok(None)),
     }
-    Ok(Ok(()))
 }
 
 /// Adds the order item to the product's `productOrderItem` once.

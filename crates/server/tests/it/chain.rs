@@ -435,6 +435,18 @@ async fn assert_inventory_of(
     product.clone()
 }
 
+/// The order item names `product` by reference: its id, href and referred type.
+fn assert_names_product(item: &Value, product: &Value) {
+    let named = &item["product"];
+    assert_eq!(named["id"], product["id"], "{item}");
+    assert_eq!(named["href"], product["href"], "{item}");
+    assert!(named["href"]
+        .as_str()
+        .unwrap()
+        .contains("/tmf-api/productInventory/v4/product/"));
+    assert_eq!(named["@referredType"], "Product", "{item}");
+}
+
 #[tokio::test]
 async fn an_add_order_runs_down_the_chain_and_fills_the_three_inventories() {
     let server = TestServer::start().await;
@@ -470,8 +482,15 @@ async fn an_add_order_runs_down_the_chain_and_fills_the_three_inventories() {
     );
     assert_eq!(resource_orders[0]["orderItem"].as_array().unwrap().len(), 2);
 
-    assert_inventory_of(&server, &catalog, &order, "1G").await;
+    let product = assert_inventory_of(&server, &catalog, &order, "1G").await;
     assert_eq!(pool_usage(&server, &catalog.pool).await.0, 1);
+    // The item names the product it created, beside the values the client gave.
+    assert_names_product(&order["productOrderItem"][0], &product);
+    assert_eq!(
+        values(&order["productOrderItem"][0]["product"]["productCharacteristic"])["bandwidth"],
+        "1G",
+        "{order}"
+    );
 
     // The characteristic default applies when the order gives none.
     let order = place(
@@ -513,6 +532,7 @@ async fn a_modify_order_changes_a_characteristic_all_the_way_down() {
     assert_eq!(modified["state"], "completed", "{modified}");
 
     let product = read(&server, &format!("{PRODUCTS}/{product_id}")).await;
+    assert_names_product(&modified["productOrderItem"][0], &product);
     assert_eq!(
         values(&product["productCharacteristic"])["bandwidth"],
         "1G",
@@ -582,6 +602,7 @@ async fn a_delete_order_terminates_everything_and_the_pool_gets_its_unit_back() 
     .await;
     assert_eq!(product["status"], "terminated", "{product}");
     assert!(product["terminationDate"].is_string());
+    assert_names_product(&deleted["productOrderItem"][0], &product);
     assert!(live_services(&server).await.is_empty());
     assert_eq!(
         all(&server, SERVICES).await.len(),
@@ -723,6 +744,17 @@ async fn a_two_item_order_with_one_failing_item_ends_partial_naming_it() {
         })
         .collect();
     assert_eq!(states, vec![("good", "completed"), ("bad", "failed")]);
+    // Only the completed item names a product.
+    assert!(
+        partial["productOrderItem"][0]["product"]["id"].is_string(),
+        "{partial}"
+    );
+    assert!(
+        partial["productOrderItem"][1]["product"]
+            .get("id")
+            .is_none(),
+        "{partial}"
+    );
     let notes: Vec<&str> = partial["note"]
         .as_array()
         .unwrap()

@@ -264,14 +264,41 @@ async fn a_completed_order_tells_one_milestone_per_item() {
             assert!(milestone["message"].is_string(), "{event}");
             assert_eq!(milestone["productOrderItem"][0]["productOrderId"], id);
             assert_eq!(event["event"]["productOrder"]["state"], "completed");
-            milestone["productOrderItem"][0]["productOrderItemId"]
+            let item = milestone["productOrderItem"][0]["productOrderItemId"]
                 .as_str()
+                .unwrap();
+            // The milestone names the product the item created, as the order's item does.
+            let product = &milestone["product"];
+            assert_eq!(product["@referredType"], "Product", "{event}");
+            let in_order = event["event"]["productOrder"]["productOrderItem"]
+                .as_array()
                 .unwrap()
+                .iter()
+                .find(|named| named["id"] == item)
+                .unwrap()["product"]
+                .clone();
+            assert!(product["id"].is_string(), "{event}");
+            assert_eq!(in_order["id"], product["id"], "{event}");
+            assert_eq!(in_order["href"], product["href"], "{event}");
+            item
         })
         .collect();
     items.sort();
     assert_eq!(items, ["1", "2"], "{told:?}");
     assert!(events_of(&everything, INFORMATION_REQUIRED, &id).is_empty());
+    // The state change to completed names each item's product too.
+    let completed: Vec<Value> = events_of(&everything, "ProductOrderStateChangeEvent", &id)
+        .into_iter()
+        .filter(|event| event["event"]["productOrder"]["state"] == "completed")
+        .collect();
+    assert_eq!(completed.len(), 1, "{completed:?}");
+    for item in completed[0]["event"]["productOrder"]["productOrderItem"]
+        .as_array()
+        .unwrap()
+    {
+        assert_eq!(item["product"]["@referredType"], "Product", "{item}");
+        assert!(item["product"]["id"].is_string(), "{item}");
+    }
 
     // The filtered subscriber heard those two and nothing else.
     let heard = milestones_only.wait_for(2, Duration::from_secs(5)).await;
