@@ -118,6 +118,10 @@ pub struct ServeConfig {
     /// Log lines as `text` (coloured on a terminal only) or `json` (one object a line).
     #[arg(long, env = "SWITCHBOARD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Load the demo catalog and customers before serving (idempotent: a second start
+    /// changes nothing) and print the commands that order from it.
+    #[arg(long, env = "SWITCHBOARD_DEMO", default_value_t = false)]
+    pub demo: bool,
 }
 
 /// How log lines are written (to standard error).
@@ -180,6 +184,7 @@ impl ServeConfig {
             activation_routes: Vec::new(),
             activation_timeout_ms: 30_000,
             log_format: LogFormat::Text,
+            demo: false,
         }
     }
 

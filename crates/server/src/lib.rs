@@ -3,12 +3,14 @@
 //!
 //! Layout:
 //! - `config`: the settings of `switchboard serve` and `migrate` (flags and environment);
+//! - `demo`: the demo catalog and customers `serve --demo` loads, and its commands;
 //! - `transfer`: `switchboard export` and `import`, all data as JSON lines;
 //! - `routes`: the one place where every API's endpoints are mounted;
 //! - `http`: handlers, content negotiation and the TMF error body;
 //! - `telemetry`: logs and Prometheus metrics.
 
 pub mod config;
+pub mod demo;
 mod http;
 mod routes;
 pub mod telemetry;
@@ -74,6 +76,15 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow_free::Result<()> {
     let (engine, router) = build(&config).await?;
+    if config.demo {
+        let loaded = demo::load(&engine).await?;
+        tracing::info!(%loaded, "demo data in place");
+        // Standard output, for the person who asked for the demo: what to run next.
+        println!(
+            "{loaded}\nTry it (in another terminal):\n\n{}",
+            demo::commands(&config.public_url())
+        );
+    }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker = config.role.runs_jobs().then(|| {
         let engine = engine.clone();

@@ -1,5 +1,5 @@
-//! The `switchboard` command line: `serve` runs the server; `migrate`, `export` and
-//! `import` look after its database.
+//! The `switchboard` command line: `serve` runs the server (`demo`: with the demo data);
+//! `migrate`, `export` and `import` look after its database.
 
 use clap::{Parser, Subcommand};
 use switchboard::transfer::{ExportConfig, ImportConfig};
@@ -21,6 +21,9 @@ struct Cli {
 enum Command {
     /// Serve every API and run the background jobs (or one of the two: --role).
     Serve(ServeConfig),
+    /// `serve --demo`: load the demo catalog and customers, print the commands that
+    /// order from it, and serve.
+    Demo(ServeConfig),
     /// Create the database's tables and indexes, or bring them up to date, and exit.
     Migrate(MigrateConfig),
     /// Write every document and pending job as JSON lines (to move to another database).
@@ -38,6 +41,13 @@ async fn main() -> std::process::ExitCode {
     });
     let result = match cli.command {
         Command::Serve(config) => serve(config).await,
+        Command::Demo(config) => {
+            serve(ServeConfig {
+                demo: true,
+                ..config
+            })
+            .await
+        }
         Command::Migrate(config) => switchboard::migrate(&config)
             .await
             .map(|done| println!("{done}")),

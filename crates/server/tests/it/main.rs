@@ -13,6 +13,7 @@ mod cli;
 mod cluster;
 mod crash;
 mod crud;
+mod demo;
 mod errors;
 mod events;
 mod hostile;
