@@ -37,9 +37,9 @@ usage:
   cargo xtask bench-orders [--seconds N] [--runs N] [--clients N] [--rate R] [--database-url URL]
                            [--against BINARY]       orders/s and order-to-completed latency of the chain
                                                     (and of BINARY, with the ratio B/A)
-  cargo xtask order-catalog <BASE>                  make bench-orders' catalog on a running server
   cargo xtask order-load <BASE> <OFFERING:CUSTOMER> closed:N|open:R <SECONDS>
-                                                    one bench-orders load run (prints ORDERS …)
+                                                    one bench-orders load run against a server
+                                                    started with --demo: demo-mobile:demo-acme
   cargo xtask bare-server <ADDR>                    the baseline: bare axum serving static JSON
 
 DIR defaults to <workspace root>/schemas.";
@@ -113,7 +113,6 @@ fn run(args: &[String]) -> Result<ExitCode> {
         "bench" => bench::run(rest).map(|()| ExitCode::SUCCESS),
         "bench-orders" => orders::run(rest).map(|()| ExitCode::SUCCESS),
         "order-load" => order_load::order_load(rest).map(|()| ExitCode::SUCCESS),
-        "order-catalog" => orders::order_catalog(rest).map(|()| ExitCode::SUCCESS),
         "bare-server" => {
             let address = rest.first().ok_or("bare-server needs an address")?;
             servers::bare_server(address)?;

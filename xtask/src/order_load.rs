@@ -21,7 +21,9 @@ const ORDERS: &str = "/tmf-api/productOrderingManagement/v4/productOrder";
 type Ends = Arc<Mutex<HashMap<String, (Instant, String)>>>;
 
 /// `order-load BASE OFFERING:CUSTOMER MODE SECONDS`: the load of one run (on core 1). MODE is
-/// `closed:CLIENTS` or `open:RATE`. Prints `ORDERS rate p50 p99 posted unfinished`.
+/// `closed:CLIENTS` or `open:RATE`. Each order adds one product of the offering, with the
+/// specification's default values, for the customer (an Organization; the demo's is
+/// `demo-mobile:demo-acme`). Prints `ORDERS rate p50 p99 posted unfinished`.
 pub fn order_load(args: &[String]) -> Result<()> {
     let [base, ordered, mode, seconds] = args else {
         return Err("order-load BASE OFFERING:CUSTOMER MODE SECONDS".into());
@@ -80,8 +82,7 @@ pub fn order_load(args: &[String]) -> Result<()> {
             .await?;
         let body = json!({
             "relatedParty": [{"id": customer, "role": "customer", "@referredType": "Organization"}],
-            "productOrderItem": [{"id": "1", "action": "add", "productOffering": {"id": offering},
-                "product": {"productCharacteristic": [{"name": "bandwidth", "value": "1G"}]}}],
+            "productOrderItem": [{"id": "1", "action": "add", "productOffering": {"id": offering}}],
         });
         let started: Arc<Mutex<HashMap<String, Instant>>> = Arc::new(Mutex::new(HashMap::new()));
         let post = {

@@ -1,10 +1,11 @@
 //! `cargo xtask bench-orders`: the order-to-activation benchmark (issue 5). The release
 //! server runs on SQLite (or `--database-url postgres://…`) pinned to core 0 with the
-//! activation simulator at zero delay; the load runs on core 1 in a child process of
-//! this tool (`order-load`), which posts product orders for the 3-level catalog (one
-//! product specification → one CFS → two RFSs → two resources, one drawn from an IPv4
-//! pool) and hears each order's end through a TMF622 hub subscription, so an order's
-//! latency is from its POST to its `completed` event.
+//! activation simulator at zero delay and the demo data (`serve --demo`); the load runs
+//! on core 1 in a child process of this tool (`order-load`), which posts product orders
+//! for the demo's mobile plan, a 3-level order (one product specification → one CFS →
+//! two RFSs → two resources, one drawn from an IPv4 pool), and hears each order's end
+//! through a TMF622 hub subscription, so an order's latency is from its POST to its
+//! `completed` event.
 //!
 //! Two loads, each run `--runs` times for `--seconds` (medians printed):
 //! - closed: `--clients` clients, each posting its next order when the last completed
@@ -28,13 +29,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::servers::{
-    bench_database, build_server, drop_database, post_id, require, start_bare, start_server,
-    Process,
+    bench_database, build_server, drop_database, require, start_bare, start_server, Process,
 };
 use crate::wrk::{median, result_line, summarize, write_script, wrk};
 use crate::Result;
 
 const OFFERINGS: &str = "/tmf-api/productCatalogManagement/v4/productOffering";
+/// What the load orders, as `order-load` takes it: the demo's mobile plan for its
+/// Organization customer (crates/server/demo/demo.json).
+const DEMO_ORDER: &str = "demo-mobile:demo-acme";
 
 struct Options {
     seconds: u32,
@@ -76,106 +79,6 @@ fn options(args: &[String]) -> Result<Options> {
     Ok(options)
 }
 
-fn patch(url: &str, body: &str) -> Result<()> {
-    let status = Command::new("curl")
-        .args(["-s", "-f", "-o", "/dev/null", "-X", "PATCH"])
-        .args([
-            "-H",
-            "Content-Type: application/merge-patch+json",
-            "-d",
-            body,
-            url,
-        ])
-        .status()?;
-    if !status.success() {
-        return Err(format!("PATCH {url} failed").into());
-    }
-    Ok(())
-}
-
-/// The catalog of the issue's 3-level order and a customer; answers
-/// `OFFERING:CUSTOMER`, as `order-load` takes it.
-fn catalog(base: &str) -> Result<String> {
-    let customer = post_id(
-        &format!("{base}/tmf-api/party/v4/organization"),
-        r#"{"name":"Bench customer","tradingName":"Bench"}"#,
-    )?;
-    let pool = post_id(
-        &format!("{base}/tmf-api/resourcePoolManagement/v1/resourcePool"),
-        r#"{"name":"bench addresses","capacity":{"type":"ipv4","cidr":"10.0.0.0/8"}}"#,
-    )?;
-    let specs = format!("{base}/tmf-api/serviceCatalogManagement/v4/serviceSpecification");
-    let resources = format!("{base}/tmf-api/resourceCatalog/v4/resourceSpecification");
-    let products = format!("{base}/tmf-api/productCatalogManagement/v4/productSpecification");
-    let product = post_id(
-        &products,
-        r#"{"name":"Internet","productSpecCharacteristic":[{"name":"bandwidth","valueType":"string","productSpecCharacteristicValue":[{"value":"100M","isDefault":true},{"value":"1G"}]}]}"#,
-    )?;
-    let cfs = post_id(
-        &specs,
-        &format!(
-            r#"{{"name":"internet-cfs","@type":"CustomerFacingServiceSpecification","specCharacteristic":[{{"name":"bandwidth","valueType":"string","valueFrom":{{"productSpecification":{{"id":"{product}"}},"characteristic":"bandwidth"}}}}]}}"#
-        ),
-    )?;
-    let access = post_id(
-        &specs,
-        &format!(
-            r#"{{"name":"access-rfs","@type":"ResourceFacingServiceSpecification","specCharacteristic":[{{"name":"rate","valueType":"string","valueFrom":{{"serviceSpecification":{{"id":"{cfs}"}},"characteristic":"bandwidth"}}}}]}}"#
-        ),
-    )?;
-    let addressing = post_id(
-        &specs,
-        r#"{"name":"addressing-rfs","@type":"ResourceFacingServiceSpecification"}"#,
-    )?;
-    let port = post_id(
-        &resources,
-        &format!(
-            r#"{{"name":"access-port","resourceSpecCharacteristic":[{{"name":"speed","valueType":"string","valueFrom":{{"serviceSpecification":{{"id":"{access}"}},"characteristic":"rate"}}}}]}}"#
-        ),
-    )?;
-    let address = post_id(
-        &resources,
-        &format!(
-            r#"{{"name":"ip-address","resourcePool":{{"id":"{pool}","characteristic":"ipAddress"}},"resourceSpecCharacteristic":[{{"name":"ipAddress","valueType":"string"}}]}}"#
-        ),
-    )?;
-    patch(
-        &format!("{specs}/{access}"),
-        &format!(r#"{{"resourceSpecification":[{{"id":"{port}"}}]}}"#),
-    )?;
-    patch(
-        &format!("{specs}/{addressing}"),
-        &format!(r#"{{"resourceSpecification":[{{"id":"{address}"}}]}}"#),
-    )?;
-    patch(
-        &format!("{specs}/{cfs}"),
-        &format!(
-            r#"{{"serviceSpecRelationship":[{{"id":"{access}","relationshipType":"dependency"}},{{"id":"{addressing}","relationshipType":"dependency"}}]}}"#
-        ),
-    )?;
-    patch(
-        &format!("{products}/{product}"),
-        &format!(r#"{{"serviceSpecification":[{{"id":"{cfs}"}}]}}"#),
-    )?;
-    let offering = post_id(
-        &format!("{base}{OFFERINGS}"),
-        &format!(
-            r#"{{"name":"Internet 1G","lifecycleStatus":"Launched","productSpecification":{{"id":"{product}"}}}}"#
-        ),
-    )?;
-    Ok(format!("{offering}:{customer}"))
-}
-
-/// `order-catalog BASE`: makes the bench's catalog on a running server and prints
-/// `OFFERING:CUSTOMER` for `order-load` (profiling one case by hand).
-pub fn order_catalog(args: &[String]) -> Result<()> {
-    let [base] = args else {
-        return Err("order-catalog BASE".into());
-    };
-    println!("{}", catalog(base)?);
-    Ok(())
-}
-
 /// What one load run measured.
 #[derive(Debug, Clone, Copy)]
 struct Measured {
@@ -202,7 +105,7 @@ impl Measured {
     }
 }
 
-/// A server the loads run against, on a database of its own with the bench's catalog.
+/// A server the loads run against, on a database of its own with the demo catalog.
 struct Subject {
     server: Process,
     base: String,
@@ -212,8 +115,9 @@ struct Subject {
 
 fn subject(binary: &Path, options: &Options, work: &Path, name: &str) -> Result<Subject> {
     let (database, _) = bench_database(options.database_url.as_ref(), work, name);
-    let (server, base) = start_server(binary, &database, &["--activation", "simulator"])?;
-    let offering = catalog(&base)?;
+    // The demo data is in place before the server answers `/health`.
+    let (server, base) = start_server(binary, &database, &["--activation", "simulator", "--demo"])?;
+    let offering = DEMO_ORDER.to_string();
     Ok(Subject {
         server,
         base,
