@@ -29,5 +29,6 @@ mod patch;
 mod pools;
 mod qualification;
 mod query;
+mod readme;
 mod startup;
 mod together;
