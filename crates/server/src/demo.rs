@@ -64,7 +64,7 @@ impl std::fmt::Display for Loaded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "demo data: {} documents created, {} already there, {} links made",
+            "{} documents created, {} already there, {} links made",
             self.created, self.existing, self.linked
         )
     }
@@ -142,7 +142,7 @@ ORDER=$(curl -s -X POST {base}/tmf-api/productOrderingManagement/v4/productOrder
 # 2. wait until it has completed, then show it (its item names the product it created)
 for i in $(seq 50); do curl -s "{base}/tmf-api/productOrderingManagement/v4/productOrder/$ORDER?fields=state" | grep -q '"completed"' && break; sleep 0.2; done
 curl -s {base}/tmf-api/productOrderingManagement/v4/productOrder/$ORDER
-# 3. what the customer owns now: products, and the services and resources below them
+# 3. what the customer owns now (each product names the services that realize it)
 curl -s "{base}/tmf-api/productInventory/v4/product?relatedParty.id={CUSTOMER}"
 "#
     )

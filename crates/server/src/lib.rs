@@ -81,7 +81,7 @@ pub async fn serve(
         tracing::info!(%loaded, "demo data in place");
         // Standard output, for the person who asked for the demo: what to run next.
         println!(
-            "{loaded}\nTry it (in another terminal):\n\n{}",
+            "demo data: {loaded}\nTry it (in another terminal):\n\n{}",
             demo::commands(&config.public_url())
         );
     }
