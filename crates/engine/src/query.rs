@@ -34,27 +34,21 @@ pub struct ParsedQuery {
     pub limit: Option<u64>,
 }
 
-/// Splits a raw query string into decoded (key, value) pairs.
+/// Splits a raw query string into decoded (key, value) pairs, read as
+/// `application/x-www-form-urlencoded` (WHATWG URL): `+` is a space and `%2B` a plus,
+/// as Python's `urlencode`, Java's `URLEncoder`, HTML forms and curl `--data-urlencode`
+/// send them. Percent-escapes that do not decode to UTF-8 are refused rather than read
+/// as U+FFFD, which would match nothing and hide the client's mistake.
 pub fn pairs(raw: &str) -> Result<Vec<(String, String)>> {
     let raw = raw.strip_prefix('?').unwrap_or(raw);
-    let mut out = Vec::new();
-    for part in raw.split('&').filter(|part| !part.is_empty()) {
-        let (key, value) = match part.find('=') {
-            Some(index) => (&part[..index], &part[index + 1..]),
-            None => (part, ""),
-        };
-        out.push((decode(key)?, decode(value)?));
+    // The separators are ASCII, so the whole text decodes to UTF-8 exactly when every
+    // key and value does.
+    if percent_decode_str(raw).decode_utf8().is_err() {
+        return Err(Error::invalid_query("the query string is not valid UTF-8"));
     }
-    Ok(out)
-}
-
-/// `+` stays a plus sign: TMF filters carry date-times with offsets (`+02:00`) that
-/// clients rarely escape, and RFC 3986 gives `+` no special meaning in a query.
-fn decode(text: &str) -> Result<String> {
-    percent_decode_str(text)
-        .decode_utf8()
-        .map(|cow| cow.into_owned())
-        .map_err(|_| Error::invalid_query("the query string is not valid UTF-8"))
+    Ok(form_urlencoded::parse(raw.as_bytes())
+        .map(|(key, value)| (key.into_owned(), value.into_owned()))
+        .collect())
 }
 
 fn path_of(text: &str) -> Result<Vec<String>> {
@@ -98,6 +92,8 @@ pub fn operand(raw: &str) -> Operand {
         .parse::<f64>()
         .ok()
         .filter(|n| n.is_finite() && !raw.trim().is_empty());
+    let repaired = unescaped_offset(raw);
+    let raw = repaired.as_deref().unwrap_or(raw);
     let instant = time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
         .ok()
         .map(|at| at.unix_timestamp_nanos() as f64 / 1e9);
@@ -112,6 +108,20 @@ pub fn operand(raw: &str) -> Operand {
         instant,
         boolean,
     }
+}
+
+/// A date-time whose `+HH:MM` offset came unescaped, and so decoded to a space
+/// (`2024-01-01T10:00:00 02:00`), with its plus sign back: no RFC 3339 text has a space
+/// there, so nothing else can be meant. `None` for anything else.
+fn unescaped_offset(raw: &str) -> Option<String> {
+    let split = raw.len().checked_sub(6)?;
+    if raw.as_bytes().get(split) != Some(&b' ') {
+        return None;
+    }
+    let candidate = format!("{}+{}", &raw[..split], &raw[split + 1..]);
+    time::OffsetDateTime::parse(&candidate, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|_| candidate)
 }
 
 pub fn check_regex(pattern: &str) -> Result<regex::Regex> {
@@ -504,6 +514,35 @@ mod tests {
         );
         check("event.a.lifecycleStatus.regex=^Act", doc.clone(), true);
         check("event.a.lifecycleStatus.ne=Active", doc.clone(), false);
+    }
+
+    #[test]
+    fn pairs_decode_as_forms() {
+        let decoded = pairs("?a=Van+Dyke&b=A%2BB&c=x=y%26z&d&M%C3%BCller=%E2%82%AC");
+        let decoded = decoded.unwrap_or_default();
+        let expected = [
+            ("a", "Van Dyke"),
+            ("b", "A+B"),
+            ("c", "x=y&z"),
+            ("d", ""),
+            ("Müller", "€"),
+        ];
+        let expected: Vec<(String, String)> = expected
+            .iter()
+            .map(|(key, value)| (key.to_string(), value.to_string()))
+            .collect();
+        assert_eq!(decoded, expected);
+        assert!(pairs("a=%FF").is_err());
+        assert!(pairs("%E2%82=x").is_err());
+    }
+
+    #[test]
+    fn an_offset_decoded_to_a_space_is_a_plus_again() {
+        let read = operand("2024-01-01T01:00:00 02:00");
+        assert_eq!(read.raw, "2024-01-01T01:00:00+02:00");
+        assert_eq!(read.instant, operand("2023-12-31T23:00:00Z").instant);
+        assert_eq!(operand("Van 02:00").raw, "Van 02:00");
+        assert_eq!(operand(" 02:00").instant, None);
     }
 
     #[test]

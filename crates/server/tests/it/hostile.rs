@@ -528,7 +528,8 @@ async fn hostile_filters_are_refused_or_answered_correctly() {
         .create(&path, &json!({"name": &bait[..500], "description": bait}))
         .await;
     for attribute in ["name", "description"] {
-        for pattern in ["(a%2B)%2B$", "(a+)+$", "^(a|aa)+$", "^(a*)*$"] {
+        // `+` is escaped: in a query string a raw one is a space (form encoding).
+        for pattern in ["(a%2B)%2B$", "^(a|aa)%2B$", "^(a*)*$", "(a%2B)%2B%24"] {
             let started = std::time::Instant::now();
             let reply = server
                 .get(&format!("{path}?{attribute}.regex={pattern}&fields=id"))

@@ -16,6 +16,7 @@ mod crud;
 mod demo;
 mod errors;
 mod events;
+mod form_query;
 mod hostile;
 mod impact;
 mod inventory;

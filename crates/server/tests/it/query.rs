@@ -367,7 +367,7 @@ async fn dotted_paths_reach_into_objects_and_arrays() {
 }
 
 #[tokio::test]
-async fn booleans_types_and_plus_signs_filter_as_written() {
+async fn booleans_types_and_plus_signs_filter_as_encoded() {
     let server = TestServer::start().await;
     let path = offerings();
     server
@@ -384,8 +384,8 @@ async fn booleans_types_and_plus_signs_filter_as_written() {
         ("isBundle=false", &["Fiber 1G"]),
         ("isBundle.ne=true", &["Fiber 1G", "Typed"]),
         ("isBundle=true,false", &["Fiber 1G", "Fiber+1G"]),
-        // `+` is a plus sign (dates carry offsets like +02:00); a space is %20.
-        ("name=Fiber+1G", &["Fiber+1G"]),
+        // Form encoding: `+` is a space, `%2B` a plus sign (see `form_query.rs`).
+        ("name=Fiber+1G", &["Fiber 1G"]),
         ("name=Fiber%2B1G", &["Fiber+1G"]),
         ("name=Fiber%201G", &["Fiber 1G"]),
         ("@type=FiberOffering", &["Typed"]),
