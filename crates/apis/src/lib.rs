@@ -101,3 +101,7 @@ pub fn all() -> Vec<Registration> {
         Registration::new(tmf645::api()).with_jobs(tmf645::job_handlers()),
     ]
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod wire_states;

@@ -21,7 +21,7 @@ use switchboard_engine::{
 use crate::catalog_jobs::schema_name;
 use crate::steps::job_for;
 use crate::text;
-use states::{ended, OrderState, ORDER_TRANSITIONS, TASK_TRANSITIONS};
+use states::{ended, OrderState, ACCEPTED_TASK_TRANSITIONS, ORDER_TRANSITIONS, TASK_TRANSITIONS};
 
 /// One ordering API's order resource.
 #[derive(Debug, Clone, Copy)]
@@ -94,17 +94,26 @@ impl Order {
                 patch: false,
                 ..Operations::TASK
             },
-            state: Some(StateMachine {
-                attribute: "state",
-                initial: Some("acknowledged"),
-                transitions: TASK_TRANSITIONS,
-            }),
+            state: Some(self.task_states()),
             server_owned: &["state", "effectiveCancellationDate", "errorMessage"],
             references,
             hooks: Some(Arc::new(CancelHooks {
                 queue: self.cancel_queue(),
             })),
             ..ResourceDecl::new(collection, resource_type)
+        }
+    }
+
+    /// The cancel task's states as this API's `TaskStateType` names them.
+    pub fn task_states(self) -> StateMachine {
+        let (initial, transitions) = match self.api {
+            "TMF641" => ("accepted", ACCEPTED_TASK_TRANSITIONS),
+            _ => ("acknowledged", TASK_TRANSITIONS),
+        };
+        StateMachine {
+            attribute: "state",
+            initial: Some(initial),
+            transitions,
         }
     }
 

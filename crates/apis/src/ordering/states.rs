@@ -44,12 +44,21 @@ pub const ORDER_TRANSITIONS: &[(&str, &[&str])] = &[
     ("cancelled", &[]),
 ];
 
-/// The cancel task cycle (v4 `TaskStateType`).
+/// The cancel task cycle (TMF622 and TMF652 v4 `TaskStateType`).
 pub const TASK_TRANSITIONS: &[(&str, &[&str])] = &[
     (
         "acknowledged",
         &["inProgress", "done", "terminatedWithError"],
     ),
+    ("inProgress", &["done", "terminatedWithError"]),
+    ("done", &[]),
+    ("terminatedWithError", &[]),
+];
+
+/// The same cycle as TMF641 v4's `TaskStateType` spells it: a task received is
+/// `accepted` there (its enum has no `acknowledged`).
+pub const ACCEPTED_TASK_TRANSITIONS: &[(&str, &[&str])] = &[
+    ("accepted", &["inProgress", "done", "terminatedWithError"]),
     ("inProgress", &["done", "terminatedWithError"]),
     ("done", &[]),
     ("terminatedWithError", &[]),
@@ -140,10 +149,13 @@ impl OrderState {
     }
 }
 
-/// A cancel task's state (v4 `TaskStateType`).
+/// A cancel task's state (v4 `TaskStateType`). `Acknowledged` is a task received and
+/// not yet worked, which TMF641 v4 calls `accepted`; the server writes that first state
+/// only through the declared state machine, so it is read under either name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum TaskState {
+    #[serde(alias = "accepted")]
     Acknowledged,
     InProgress,
     Done,
@@ -159,7 +171,7 @@ impl TaskState {
     /// The state named `name` on the wire.
     pub fn parse(name: &str) -> Option<TaskState> {
         Some(match name {
-            "acknowledged" => TaskState::Acknowledged,
+            "acknowledged" | "accepted" => TaskState::Acknowledged,
             "inProgress" => TaskState::InProgress,
             "done" => TaskState::Done,
             "terminatedWithError" => TaskState::TerminatedWithError,
