@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::events::{Emitted, Events};
 use crate::locks::KeyLocks;
 use crate::model::{NewJob, Operations, Reference, ResourceRef, StateMachine, WriteKind};
-use crate::schema::BodyValidator;
+use crate::schema::{BodyValidator, ErrorShape};
 
 /// One TMF Open API.
 pub struct ApiDecl {
@@ -171,6 +171,8 @@ pub(crate) struct ResourceRuntime {
 
 pub struct ApiRuntime {
     pub decl: ApiDecl,
+    /// How this API's `Error` definition types `code`, `reason` and `status`.
+    pub error_shape: ErrorShape,
     pub(crate) resources: Vec<ResourceRuntime>,
 }
 

@@ -70,6 +70,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use internal::InternalChange;
 pub use kernel::Engine;
 pub use model::{ListResult, PatchKind, ResourceRef, Stored};
+pub use schema::{ErrorField, ErrorShape};
 pub use scope::{Internal, Scope};
 pub use together::Together;
 pub use worker::{JobFuture, JobHandler};

@@ -1,5 +1,6 @@
 //! Validation of bodies against the compact schemas that `cargo xtask import-specs`
-//! derives from the official specifications (structure only: types, required, enums).
+//! derives from the official specifications (structure only: types, required, enums,
+//! formats), and the shape of each API's `Error`, read from the same file.
 
 use serde_json::{json, Value};
 
@@ -97,5 +98,43 @@ impl BodyValidator {
             self.definition,
             problems.join("; ")
         )))
+    }
+}
+
+/// How a field of an API's `Error` definition is typed on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ErrorField {
+    /// A string, as TMF630 has `code`, `reason` and `status`.
+    #[default]
+    Text,
+    /// An integer, as TMF685 v1 has all three.
+    Integer,
+}
+
+/// The types an API's own `Error` definition gives `code`, `reason` and `status`, so
+/// that each API's error bodies read as its specification says.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ErrorShape {
+    pub code: ErrorField,
+    pub reason: ErrorField,
+    pub status: ErrorField,
+}
+
+impl ErrorShape {
+    /// Read from the `Error` definition of a compact schema file; a file without one,
+    /// or a field it does not type as an integer, keeps the TMF630 string.
+    pub fn of(schema_file: &Value) -> ErrorShape {
+        let field = |name: &str| {
+            let kind = &schema_file["definitions"]["Error"]["properties"][name]["type"];
+            match kind.as_str() {
+                Some("integer") => ErrorField::Integer,
+                _ => ErrorField::Text,
+            }
+        };
+        ErrorShape {
+            code: field("code"),
+            reason: field("reason"),
+            status: field("status"),
+        }
     }
 }

@@ -10,7 +10,7 @@ use tokio::sync::Notify;
 
 use crate::config::EngineConfig;
 use crate::kernel::{ApiDecl, ApiRuntime, Engine, Inner, JobHandler, ResourceRuntime};
-use crate::schema::BodyValidator;
+use crate::schema::{BodyValidator, ErrorShape};
 
 impl Engine {
     /// Builds the engine over declared APIs; fails when a declaration does not fit its
@@ -56,6 +56,7 @@ impl Engine {
                 });
             }
             runtimes.push(ApiRuntime {
+                error_shape: ErrorShape::of(&schema),
                 decl: api,
                 resources,
             });

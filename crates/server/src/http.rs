@@ -7,7 +7,9 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
-use switchboard_engine::{Engine, Error, ErrorKind, ListResult, PatchKind, ResourceRef, Stored};
+use switchboard_engine::{
+    Engine, Error, ErrorField, ErrorKind, ErrorShape, ListResult, PatchKind, ResourceRef, Stored,
+};
 
 /// Shared by every handler: the engine and the body limit.
 #[derive(Clone)]
@@ -52,16 +54,59 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// `{code, reason, message, status, @type: "Error"}` (TMF630 error representation).
+/// What an error body says, kept on the response so that the layer of the API it
+/// answers for can write it in that API's shape (`shape_error`).
+#[derive(Debug, Clone)]
+struct ErrorParts {
+    reason: String,
+    message: String,
+}
+
+/// `{code, reason, message, status, @type: "Error"}` (TMF630 error representation), with
+/// `code` and `status` the HTTP status as strings; `shape_error` rewrites it for an API
+/// whose `Error` types them otherwise.
 pub fn error_response(status: StatusCode, reason: &str, message: &str) -> Response {
+    let mut response = shaped_error(ErrorShape::default(), status, reason, message);
+    response.extensions_mut().insert(ErrorParts {
+        reason: reason.to_string(),
+        message: message.to_string(),
+    });
+    response
+}
+
+/// The error body as `shape` types its fields (TMF630 strings; TMF685 v1 integers).
+/// Where `reason` is an integer it carries the status too, and the text reason leads
+/// the message.
+fn shaped_error(shape: ErrorShape, status: StatusCode, reason: &str, message: &str) -> Response {
+    let number = status.as_u16();
+    let typed = |field: ErrorField| match field {
+        ErrorField::Text => json!(number.to_string()),
+        ErrorField::Integer => json!(number),
+    };
+    let (reason, message) = match shape.reason {
+        ErrorField::Text => (json!(reason), message.to_string()),
+        ErrorField::Integer => (json!(number), format!("{reason}: {message}")),
+    };
     let body = json!({
-        "code": status.as_u16().to_string(),
+        "code": typed(shape.code),
         "reason": reason,
         "message": message,
-        "status": status.as_u16().to_string(),
+        "status": typed(shape.status),
         "@type": "Error",
     });
     json_response(status, body.to_string())
+}
+
+/// Writes an error answered under one API in the shape of that API's `Error`
+/// definition; every other response passes untouched.
+pub async fn shape_error(State(shape): State<ErrorShape>, response: Response) -> Response {
+    if shape == ErrorShape::default() {
+        return response;
+    }
+    match response.extensions().get::<ErrorParts>() {
+        Some(parts) => shaped_error(shape, response.status(), &parts.reason, &parts.message),
+        None => response,
+    }
 }
 
 fn json_response(status: StatusCode, body: String) -> Response {
@@ -332,12 +377,22 @@ pub async fn metrics() -> Response {
     response
 }
 
-pub async fn not_found(request: Request) -> Response {
-    error_response(
+/// 404 for a path no route serves, in the shape of the API whose base path it is under.
+pub async fn not_found(State(state): State<AppState>, request: Request) -> Response {
+    let path = request.uri().path();
+    let response = error_response(
         StatusCode::NOT_FOUND,
         "Not found",
-        &format!("no resource at {}", request.uri().path()),
-    )
+        &format!("no resource at {path}"),
+    );
+    let api = state.engine.apis().iter().find(|api| {
+        path.strip_prefix(api.decl.base_path)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    });
+    match api {
+        Some(api) => shape_error(State(api.error_shape), response).await,
+        None => response,
+    }
 }
 
 pub async fn method_not_allowed(request: Request) -> Response {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::extract::{Request, State};
 use axum::routing::{get, post, MethodRouter};
 use axum::Router;
-use switchboard_engine::{Engine, ResourceRef};
+use switchboard_engine::{Engine, ErrorShape, ResourceRef};
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::http::{self, AppState, ItemId};
@@ -25,18 +25,21 @@ pub fn router(engine: Engine, max_body_bytes: usize) -> Router {
     for (api_index, api) in engine.apis().iter().enumerate() {
         let base = api.decl.base_path;
         bases.push((base.to_string(), api.decl.code));
+        // Each API's routes answer errors in the shape of its own `Error` definition
+        // (a layer only where that is not TMF630's).
+        let mut api_router = Router::new();
         for (resource_index, resource) in api.resources().enumerate() {
             let at = ResourceRef {
                 api: api_index,
                 resource: resource_index,
             };
             let collection = format!("{base}/{}", resource.collection);
-            router = router
+            api_router = api_router
                 .route(&collection, collection_routes(at))
                 .route(&format!("{collection}/{{id}}"), item_routes(at));
             for (name, _) in &resource.views {
                 let name: &'static str = name;
-                router = router.route(
+                api_router = api_router.route(
                     &format!("{collection}/{{id}}/{name}"),
                     get(
                         move |state: State<AppState>, id: ItemId, request: Request| {
@@ -47,7 +50,7 @@ pub fn router(engine: Engine, max_body_bytes: usize) -> Router {
                 );
             }
         }
-        router = router
+        api_router = api_router
             .route(
                 &format!("{base}/hub"),
                 post(move |state: State<AppState>, request: Request| {
@@ -63,6 +66,13 @@ pub fn router(engine: Engine, max_body_bytes: usize) -> Router {
                     })
                     .fallback(http::method_not_allowed),
             );
+        if api.error_shape != ErrorShape::default() {
+            api_router = api_router.layer(axum::middleware::map_response_with_state(
+                api.error_shape,
+                http::shape_error,
+            ));
+        }
+        router = router.merge(api_router);
     }
     let bases = Arc::new(bases);
     let api_of: ApiOfPath = Arc::new(move |path: &str| {

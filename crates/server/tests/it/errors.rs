@@ -285,3 +285,68 @@ async fn invalid_queries_are_400() {
     let reply = server.get(&format!("{offerings}/some-id?fields=a'b")).await;
     reply.assert_error(400);
 }
+
+/// Each API answers errors in the shape of its own `Error` definition: TMF685 v1 types
+/// `code`, `reason` and `status` as integers, TMF620 (as TMF630) as strings. Every body
+/// is checked against the `Error` definition of the API's schema file.
+#[tokio::test]
+async fn each_api_answers_errors_in_its_own_error_shape() {
+    use switchboard_engine::schema::BodyValidator;
+    let server = TestServer::start().await;
+    let apis = [
+        (
+            "/tmf-api/resourcePoolManagement/v1",
+            "resourcePool",
+            include_str!("../../../../schemas/TMF685.json"),
+            true,
+        ),
+        (
+            CATALOG,
+            "productOffering",
+            include_str!("../../../../schemas/TMF620.json"),
+            false,
+        ),
+    ];
+    for (base, collection, schema, integers) in apis {
+        let schema: serde_json::Value = serde_json::from_str(schema).unwrap();
+        let error = BodyValidator::compile(&schema, "Error").unwrap();
+        let collection = format!("{base}/{collection}");
+        let replies = [
+            (
+                400,
+                post_raw(&server, &collection, "application/json", b"{").await,
+            ),
+            (404, server.get(&format!("{collection}/no-such-id")).await),
+            // A path under the API's base that no route serves (the router's fallback).
+            (404, server.get(&format!("{base}/noSuchCollection")).await),
+            (
+                405,
+                server.send(Method::PUT, &collection, None, None, &[]).await,
+            ),
+            (400, server.get(&format!("{collection}?limit=x")).await),
+            (
+                415,
+                post_raw(&server, &collection, "text/plain", b"{}").await,
+            ),
+        ];
+        for (status, reply) in replies {
+            reply.assert_error(status);
+            assert_eq!(reply.body["status"].is_number(), integers, "{}", reply.text);
+            assert_eq!(reply.body["code"].is_number(), integers, "{}", reply.text);
+            error
+                .check(&reply.body)
+                .unwrap_or_else(|problem| panic!("{base}: {problem:?}: {}", reply.text));
+        }
+        // The text reason is not lost where `reason` is a number: it leads the message.
+        let reply = server.get(&format!("{collection}?limit=x")).await;
+        assert!(
+            message(&reply).starts_with("Invalid query") == integers,
+            "{}",
+            reply.text
+        );
+    }
+    // Outside every API's base path the TMF630 shape stays.
+    let reply = server.get("/tmf-api/resourcePoolManagementX/v1").await;
+    reply.assert_error(404);
+    assert_eq!(reply.body["code"], "404", "{}", reply.text);
+}

@@ -79,16 +79,28 @@ impl Reply {
     }
 
     /// Asserts a TMF error body with this status.
+    /// A TMF error body with `status`: `code` and `status` the status as strings
+    /// (TMF630), or, for an API whose `Error` types them so (TMF685 v1), as integers
+    /// with `reason` too.
     pub fn assert_error(&self, status: u16) {
         assert_eq!(self.status.as_u16(), status, "body: {}", self.text);
         assert_eq!(self.body["@type"], "Error", "body: {}", self.text);
-        assert_eq!(
-            self.body["status"],
-            status.to_string(),
-            "body: {}",
-            self.text
-        );
-        assert!(self.body["reason"].is_string() && self.body["message"].is_string());
+        if self.body["status"].is_number() {
+            for field in ["code", "reason", "status"] {
+                assert_eq!(self.body[field], status, "{field}: {}", self.text);
+            }
+        } else {
+            for field in ["code", "status"] {
+                assert_eq!(
+                    self.body[field],
+                    status.to_string(),
+                    "{field}: {}",
+                    self.text
+                );
+            }
+            assert!(self.body["reason"].is_string(), "body: {}", self.text);
+        }
+        assert!(self.body["message"].is_string(), "body: {}", self.text);
     }
 }
 
