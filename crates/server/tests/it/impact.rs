@@ -716,7 +716,7 @@ async fn a_live_service_holds_its_resources_in_place() {
         .patch(
             &rfs_path,
             "application/merge-patch+json",
-            &json!({"supportingResource": [reference(&port), {"id": "nope", "href": "x"}]}),
+            &json!({"supportingResource": [reference(&port), {"id": "nope", "href": "http://example.com/nope"}]}),
         )
         .await;
     dangling.assert_error(400);

@@ -17,6 +17,7 @@ mod demo;
 mod errors;
 mod events;
 mod form_query;
+mod formats;
 mod hostile;
 mod impact;
 mod inventory;
