@@ -501,6 +501,8 @@ async fn an_add_order_runs_down_the_chain_and_fills_the_three_inventories() {
     assert_eq!(order["state"], "completed", "{order}");
     assert_inventory_of(&server, &catalog, &order, "100M").await;
     assert_eq!(pool_usage(&server, &catalog.pool).await.0, 2);
+    // All the chain wrote reads back valid against each API's own definitions.
+    assert!(crate::formats::assert_every_document_valid(&server).await > 20);
 }
 
 #[tokio::test]
@@ -773,6 +775,8 @@ async fn a_two_item_order_with_one_failing_item_ends_partial_naming_it() {
         "only the good item's services"
     );
     assert_eq!(pool_usage(&server, &catalog.pool).await.0, 1);
+    // A partial order and its failed item read back valid.
+    assert!(crate::formats::assert_every_document_valid(&server).await > 10);
 }
 
 #[tokio::test]
@@ -822,6 +826,9 @@ async fn a_cancelled_in_flight_order_ends_cancelled_and_gives_everything_back() 
     assert!(all(&server, RESOURCES).await.is_empty());
     assert!(live_services(&server).await.is_empty());
     assert!(live_products(&server).await.is_empty());
+    // Cancel tasks (TMF622's and TMF641's own), cancelled orders and what was undone
+    // read back valid against each API's own definitions.
+    assert!(crate::formats::assert_every_document_valid(&server).await > 10);
 }
 
 /// Counts what `orders` add orders must have left: one product, one CFS and two RFSs

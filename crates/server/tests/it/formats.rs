@@ -176,3 +176,34 @@ async fn what_the_server_writes_reads_back_valid() {
         }
     }
 }
+
+/// Every document every API serves on `server` is valid against its API's own entity
+/// definition (formats and enums included): what the order chain, the pools and the
+/// cancel tasks write as much as what clients posted. Returns how many were checked.
+pub async fn assert_every_document_valid(server: &TestServer) -> usize {
+    let mut checked = 0;
+    for registration in switchboard_apis::all() {
+        let api = registration.decl;
+        let schema: Value = serde_json::from_str(api.schema).unwrap();
+        for resource in &api.resources {
+            let path = format!("{}/{}?limit=1000", api.base_path, resource.collection);
+            let listed = server.get(&path).await;
+            let documents = listed.body.as_array().unwrap_or_else(|| panic!("{path}"));
+            if documents.is_empty() {
+                continue;
+            }
+            let validator = BodyValidator::compile(&schema, resource.resource_type)
+                .unwrap_or_else(|error| panic!("{}: {error}", api.code));
+            for document in documents {
+                validator.check(document).unwrap_or_else(|error| {
+                    panic!(
+                        "{} {}: {error:?}: {document}",
+                        api.code, resource.collection
+                    )
+                });
+                checked += 1;
+            }
+        }
+    }
+    checked
+}
