@@ -583,6 +583,8 @@ async fn extracted_units_come_back_by_push() {
         .await;
     assert_eq!(check["available"], false, "{check}");
     assert_eq!(availability(&server, &pool).await["availableAmount"], 2);
+    // Pools, reservations and the tasks read back valid against TMF685's definitions.
+    assert!(crate::formats::assert_every_document_valid(&server).await > 3);
 }
 
 #[tokio::test]

@@ -327,6 +327,9 @@ async fn an_async_check_is_accepted_then_done_with_its_state_events() {
         accepted["id"].as_str().unwrap()
     );
     assert_eq!(server.get(&path).await.body["state"], "done");
+    // Qualifications, the catalog and the pools behind them read back valid against
+    // each API's own definitions (TMF645's `accepted`, not `acknowledged`).
+    assert!(crate::formats::assert_every_document_valid(&server).await > 5);
 }
 
 async fn query(server: &TestServer, criteria: Value) -> Vec<String> {
