@@ -207,3 +207,36 @@ pub async fn assert_every_document_valid(server: &TestServer) -> usize {
     }
     checked
 }
+
+/// A state outside its API's own enum is a 400 naming the attribute, on create and on
+/// PATCH, whichever check (schema or state machine) sees it first.
+#[tokio::test]
+async fn states_outside_the_apis_enums_are_400_naming_the_field() {
+    let server = TestServer::start().await;
+    let resources = "/tmf-api/resourceInventoryManagement/v4/resource";
+    for (attribute, value) in [
+        ("resourceStatus", "bogus"),
+        ("usageState", "Idle "),
+        ("administrativeState", "acknowledged"),
+    ] {
+        let body = json!({"name": "r", attribute: value});
+        refused(&server, resources, body, attribute).await;
+    }
+    let individuals = format!("{PARTY}/individual");
+    let body = json!({"givenName": "A", "familyName": "B", "status": "accepted"});
+    refused(&server, &individuals, body, "status").await;
+    let created = server
+        .create(&individuals, &json!({"givenName": "A", "familyName": "B"}))
+        .await;
+    let path = format!("{individuals}/{}", created["id"].as_str().unwrap());
+    let reply = server
+        .patch(
+            &path,
+            "application/merge-patch+json",
+            &json!({"status": "done"}),
+        )
+        .await;
+    reply.assert_error(400);
+    assert!(reply.text.contains("status"), "{}", reply.text);
+    assert_eq!(server.get(&path).await.body, created);
+}
