@@ -164,7 +164,7 @@ impl Engine {
             });
         }
         if let Some(validator) = &resource.create_validator {
-            validator.check(&doc)?;
+            validator.check_change(&doc, &previous)?;
         }
         let mut changes = Vec::new();
         let moved = state_move(&resource.decl, &previous, &doc)?;

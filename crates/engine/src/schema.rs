@@ -77,6 +77,17 @@ impl BodyValidator {
     /// Checks a body; the error names each offending attribute by its JSON pointer and
     /// never echoes the offending value (it may be huge).
     pub fn check(&self, body: &Value) -> Result<()> {
+        self.check_against(body, None)
+    }
+
+    /// Checks a changed document, leaving out what it kept as `previous` had it: a value
+    /// stored before a check existed (a date written before formats were checked) does
+    /// not block a change elsewhere, while every value the change wrote is checked.
+    pub fn check_change(&self, doc: &Value, previous: &Value) -> Result<()> {
+        self.check_against(doc, Some(previous))
+    }
+
+    fn check_against(&self, body: &Value, previous: Option<&Value>) -> Result<()> {
         // The common case first: `is_valid` stops at nothing and builds no error values.
         if self.validator.is_valid(body) {
             return Ok(());
@@ -84,16 +95,22 @@ impl BodyValidator {
         let problems: Vec<String> = self
             .validator
             .iter_errors(body)
-            .take(MAX_REPORTED)
-            .map(|error| {
+            .filter_map(|error| {
                 let path = error.instance_path().to_string();
+                let kept = previous.is_some_and(|previous| {
+                    !path.is_empty() && previous.pointer(&path) == body.pointer(&path)
+                });
+                if kept {
+                    return None;
+                }
                 let path = if path.is_empty() {
                     "/".to_string()
                 } else {
                     path
                 };
-                format!("{path}: {}", error.masked())
+                Some(format!("{path}: {}", error.masked()))
             })
+            .take(MAX_REPORTED)
             .collect();
         if problems.is_empty() {
             return Ok(());

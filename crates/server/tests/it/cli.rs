@@ -464,3 +464,66 @@ async fn an_api_node_leaves_jobs_to_a_worker_node() {
     );
     queue.wait_idle().await;
 }
+
+/// A document stored before formats were checked (here: imported as it was) is served
+/// as stored, and a change to anything else is accepted; only what a write changes is
+/// checked, and a bad value the write sends is still a 400.
+#[tokio::test]
+async fn documents_stored_before_format_checks_stay_readable_and_patchable() {
+    let mut server = TestServer::start().await;
+    server.stop().await;
+    let id = "legacy-1";
+    let doc = json!({
+        "id": id, "href": "http://old.example/x", "@type": "ProductOffering", "name": "legacy",
+        "lifecycleStatus": "In study", "@schemaLocation": "C]Nôm¶8",
+        "validFor": {"startDateTime": "2024-01-01T12:99:00Z"},
+    });
+    let file = server.dir.path().join("legacy.jsonl");
+    write_lines(
+        &file,
+        &[
+            json!({"record": "header", "format": 1, "source": "SQLite", "documents": 1, "jobs": 0}),
+            json!({
+                "record": "document", "kind": "TMF620/productOffering", "id": id, "version": 1,
+                "promoted": {"name": "legacy", "state": "In study", "type": "ProductOffering"},
+                "doc": doc,
+            }),
+        ],
+    );
+    let imported = switchboard(
+        &[
+            "import",
+            "--database-url",
+            &server.config.database_url,
+            "--input",
+            file.to_str().unwrap(),
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert!(imported.success, "{}", imported.stderr);
+    let server = server.restart().await;
+    let path = format!("{CATALOG}/productOffering/{id}");
+    let read = server.get(&path).await;
+    assert_eq!(read.status, 200, "{}", read.text);
+    assert_eq!(read.body["validFor"], doc["validFor"], "{}", read.text);
+
+    let merge = "application/merge-patch+json";
+    let renamed = server
+        .patch(&path, merge, &json!({"name": "legacy, renamed"}))
+        .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.text);
+    assert_eq!(renamed.body["@schemaLocation"], "C]Nôm¶8");
+    assert_eq!(renamed.body["validFor"], doc["validFor"]);
+    // What a write changes is checked, old values included once it touches them.
+    let still_bad = json!({"validFor": {"startDateTime": "2024-01-01T12:98:00Z"}});
+    server
+        .patch(&path, merge, &still_bad)
+        .await
+        .assert_error(400);
+    let mended = json!({"validFor": {"startDateTime": "2024-01-01T12:59:00Z"}});
+    let reply = server.patch(&path, merge, &mended).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.body["validFor"], mended["validFor"]);
+}
