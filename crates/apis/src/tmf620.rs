@@ -24,6 +24,7 @@ const CATALOG_COLLECTIONS: &[&str] = &[
 pub fn api() -> ApiDecl {
     ApiDecl {
         code: CODE,
+        name: "Product Catalog Management",
         base_path: "/tmf-api/productCatalogManagement/v4",
         schema: include_str!("../../../schemas/TMF620.json"),
         resources: vec![

@@ -29,6 +29,7 @@ pub const MILESTONE_EVENT: &str = "MilestoneEvent";
 pub fn api() -> ApiDecl {
     ApiDecl {
         code: CODE,
+        name: "Product Ordering Management",
         base_path: "/tmf-api/productOrderingManagement/v4",
         schema: include_str!("../../../schemas/TMF622.json"),
         resources: vec![

@@ -7,6 +7,7 @@ pub const CODE: &str = "TMF632";
 pub fn api() -> ApiDecl {
     ApiDecl {
         code: CODE,
+        name: "Party Management",
         base_path: "/tmf-api/party/v4",
         schema: include_str!("../../../schemas/TMF632.json"),
         resources: vec![

@@ -21,6 +21,7 @@ const CATALOG_COLLECTIONS: &[&str] = &[
 pub fn api() -> ApiDecl {
     ApiDecl {
         code: CODE,
+        name: "Service Catalog Management",
         base_path: "/tmf-api/serviceCatalogManagement/v4",
         schema: include_str!("../../../schemas/TMF633.json"),
         resources: vec![

@@ -21,6 +21,7 @@ const CATALOG_COLLECTIONS: &[&str] = &[
 pub fn api() -> ApiDecl {
     ApiDecl {
         code: CODE,
+        name: "Resource Catalog Management",
         base_path: "/tmf-api/resourceCatalog/v4",
         schema: include_str!("../../../schemas/TMF634.json"),
         resources: vec![

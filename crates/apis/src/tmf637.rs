@@ -35,6 +35,7 @@ const PRODUCT_REFERENCES: &[Reference] = &[
 pub fn api() -> ApiDecl {
     ApiDecl {
         code: CODE,
+        name: "Product Inventory Management",
         base_path: "/tmf-api/productInventory/v4",
         schema: include_str!("../../../schemas/TMF637.json"),
         resources: vec![ResourceDecl {

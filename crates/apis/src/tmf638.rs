@@ -39,6 +39,7 @@ const SERVICE_REFERENCES: &[Reference] = &[
 pub fn api() -> ApiDecl {
     ApiDecl {
         code: CODE,
+        name: "Service Inventory Management",
         base_path: "/tmf-api/serviceInventory/v4",
         schema: include_str!("../../../schemas/TMF638.json"),
         resources: vec![ResourceDecl {

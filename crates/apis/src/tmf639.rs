@@ -47,6 +47,7 @@ const RESOURCE_STATES: &[StateMachine] = &[
 pub fn api() -> ApiDecl {
     ApiDecl {
         code: CODE,
+        name: "Resource Inventory Management",
         base_path: "/tmf-api/resourceInventoryManagement/v4",
         schema: include_str!("../../../schemas/TMF639.json"),
         resources: vec![ResourceDecl {

@@ -16,6 +16,7 @@ const MONITOR_STATES: &[(&str, &[&str])] = &[];
 pub fn api() -> ApiDecl {
     ApiDecl {
         code: CODE,
+        name: "Service Activation and Configuration",
         base_path: "/tmf-api/ServiceActivationAndConfiguration/v4",
         schema: include_str!("../../../schemas/TMF640.json"),
         resources: vec![

@@ -22,6 +22,7 @@ pub const ORDER: Order = Order {
 pub fn api() -> ApiDecl {
     ApiDecl {
         code: CODE,
+        name: "Service Ordering Management",
         base_path: "/tmf-api/serviceOrdering/v4",
         schema: include_str!("../../../schemas/TMF641.json"),
         resources: vec![

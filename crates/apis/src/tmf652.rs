@@ -22,6 +22,7 @@ pub const ORDER: Order = Order {
 pub fn api() -> ApiDecl {
     ApiDecl {
         code: CODE,
+        name: "Resource Ordering Management",
         base_path: "/tmf-api/resourceOrderingManagement/v4",
         schema: include_str!("../../../schemas/TMF652.json"),
         resources: vec![

@@ -7,6 +7,7 @@ pub const CODE: &str = "TMF669";
 pub fn api() -> ApiDecl {
     ApiDecl {
         code: CODE,
+        name: "Party Role Management",
         base_path: "/tmf-api/partyRoleManagement/v4",
         schema: include_str!("../../../schemas/TMF669.json"),
         resources: vec![ResourceDecl {

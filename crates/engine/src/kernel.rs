@@ -23,6 +23,9 @@ use crate::schema::{BodyValidator, ErrorShape};
 pub struct ApiDecl {
     /// "TMF620".
     pub code: &'static str,
+    /// The human name, as the index and the API documents show it: "Product Catalog
+    /// Management".
+    pub name: &'static str,
     /// "/tmf-api/productCatalogManagement/v4" (no trailing slash).
     pub base_path: &'static str,
     /// The compact schema file produced by `cargo xtask import-specs`.

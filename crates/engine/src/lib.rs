@@ -68,7 +68,7 @@ pub use decl::{
 };
 pub use error::{Error, ErrorKind, Result};
 pub use internal::InternalChange;
-pub use kernel::Engine;
+pub use kernel::{ApiRuntime, Engine};
 pub use model::{ListResult, PatchKind, ResourceRef, Stored};
 pub use schema::{ErrorField, ErrorShape};
 pub use scope::{Internal, Scope};

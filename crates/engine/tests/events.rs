@@ -58,6 +58,7 @@ impl Hooks for TicketRules {
 fn api() -> ApiDecl {
     ApiDecl {
         code: API,
+        name: "Test",
         base_path: "/tmf-api/test/v4",
         schema: SCHEMA,
         resources: vec![

@@ -6,12 +6,16 @@
 //! - `demo`: the demo catalog and customers `serve --demo` loads, and its commands;
 //! - `transfer`: `switchboard export` and `import`, all data as JSON lines;
 //! - `routes`: the one place where every API's endpoints are mounted;
+//! - `openapi`: each API's OpenAPI document, from the same declarations;
+//! - `docs`: the index (`GET /`), `/openapi.json` and the `/docs` page;
 //! - `http`: handlers, content negotiation and the TMF error body;
 //! - `telemetry`: logs and Prometheus metrics.
 
 pub mod config;
 pub mod demo;
+mod docs;
 mod http;
+mod openapi;
 mod routes;
 pub mod telemetry;
 pub mod transfer;
@@ -56,7 +60,7 @@ pub async fn build(config: &ServeConfig) -> anyhow_free::Result<(Engine, axum::R
     let (apis, jobs) = Registration::split(switchboard_fulfilment::all(config.activation()?));
     let engine = Engine::new(store, engine_config, apis, jobs)?;
     let router = if config.role.serves_apis() {
-        routes::router(engine.clone(), config.max_body_bytes)
+        routes::router(engine.clone(), config.max_body_bytes)?.0
     } else {
         routes::operations_router(engine.clone(), config.max_body_bytes)
     };
@@ -66,6 +70,13 @@ pub async fn build(config: &ServeConfig) -> anyhow_free::Result<(Engine, axum::R
 /// Longest wait, once asked to stop, for the requests in flight; the job worker then
 /// gets its own bounded wait for the jobs it runs (see `Engine::run_worker`).
 const DRAIN: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The routes an API-serving router over `engine` mounts: (method, path template), as
+/// the router records them while mounting (for the test that holds them against the
+/// OpenAPI documents).
+pub fn mounted_routes(engine: &Engine) -> Result<Vec<(&'static str, String)>, String> {
+    routes::router(engine.clone(), 0).map(|(_, routes)| routes)
+}
 
 /// Serves on `listener` until `shutdown` resolves, with the job worker beside it when
 /// the role runs jobs; then finishes the requests in flight and the running jobs (each

@@ -36,6 +36,7 @@ const TASK_TRANSITIONS: &[(&str, &[&str])] = &[
 pub fn api() -> ApiDecl {
     ApiDecl {
         code: CODE,
+        name: "Service Qualification Management",
         base_path: "/tmf-api/serviceQualificationManagement/v4",
         schema: include_str!("../../../../schemas/TMF645.json"),
         resources: vec![

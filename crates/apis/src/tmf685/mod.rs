@@ -39,6 +39,7 @@ const RESERVATION_TRANSITIONS: &[(&str, &[&str])] = &[
 pub fn api() -> ApiDecl {
     ApiDecl {
         code: CODE,
+        name: "Resource Pool Management",
         base_path: "/tmf-api/resourcePoolManagement/v1",
         schema: include_str!("../../../../schemas/TMF685.json"),
         resources: vec![

@@ -22,6 +22,7 @@ mod hostile;
 mod impact;
 mod inventory;
 mod jobs;
+mod openapi;
 mod ops;
 mod order_events;
 mod order_validation;
