@@ -5,9 +5,9 @@
 //! definition, errors the API's own `Error` definition.
 
 use openapiv3::{
-    ArrayType, Header, IntegerType, MediaType, Operation, Parameter, ParameterData,
-    ParameterSchemaOrContent, PathItem, Paths, ReferenceOr, RequestBody, Response, Responses,
-    Schema, SchemaKind, StatusCode, Type,
+    ArrayType, Header, IntegerType, Link, LinkOperation, MediaType, Operation, Parameter,
+    ParameterData, ParameterSchemaOrContent, PathItem, Paths, ReferenceOr, RequestBody, Response,
+    Responses, Schema, SchemaKind, StatusCode, Type,
 };
 use serde_json::{Map, Value};
 use switchboard_engine::{ApiRuntime, ResourceDecl};
@@ -80,6 +80,14 @@ pub(crate) fn paths(api: &ApiRuntime, definitions: &Map<String, Value>) -> Resul
         &[400, 413, 415],
     );
     register.request_body = Some(body(&[(JSON, schema_ref("EventSubscriptionInput"))]));
+    link(
+        &mut register,
+        201,
+        &[
+            "retrieveListener".to_string(),
+            "unregisterListener".to_string(),
+        ],
+    );
     add(
         "/hub".to_string(),
         PathItem {
@@ -207,7 +215,51 @@ fn create(resource: &ResourceDecl) -> Operation {
         );
     }
     operation.request_body = Some(body(&[(JSON, input_schema(resource.create_schema))]));
+    let ops = resource.operations;
+    let mut targets: Vec<String> = [
+        (ops.retrieve, "retrieve"),
+        (ops.patch, "patch"),
+        (ops.delete, "delete"),
+    ]
+    .into_iter()
+    .filter(|(offered, _)| *offered)
+    .map(|(_, verb)| format!("{verb}{type_name}"))
+    .collect();
+    targets.extend(
+        resource
+            .views
+            .iter()
+            .map(|(name, _)| format!("{name}{type_name}")),
+    );
+    link(&mut operation, 201, &targets);
     operation
+}
+
+/// Links from a create's answer to the operations on the new item (its `id`), so that a
+/// client (or a fuzzer's stateful phase) can follow them.
+fn link(operation: &mut Operation, status: u16, targets: &[String]) {
+    let Some(ReferenceOr::Item(response)) = operation
+        .responses
+        .responses
+        .get_mut(&StatusCode::Code(status))
+    else {
+        return;
+    };
+    for target in targets {
+        let mut link = Link {
+            description: None,
+            operation: LinkOperation::OperationId(target.clone()),
+            request_body: None,
+            parameters: Default::default(),
+            server: None,
+            extensions: Default::default(),
+        };
+        link.parameters
+            .insert("id".to_string(), Value::from("$response.body#/id"));
+        response
+            .links
+            .insert(target.clone(), ReferenceOr::Item(link));
+    }
 }
 
 fn retrieve(resource: &ResourceDecl) -> Operation {
