@@ -15,8 +15,7 @@ use switchboard_store::{now_millis, Document, Job, Promoted, Store, StoreError};
 
 const KIND: &str = "item";
 
-mod common;
-use common::{open, postgres_available};
+use crate::common::{open, postgres_available};
 
 /// The backends to run on: SQLite (false) always, PostgreSQL (true) when configured.
 fn backends() -> Vec<bool> {

@@ -12,8 +12,7 @@ use switchboard_store::{
     Store, StoreError, Target,
 };
 
-mod common;
-use common::{open, postgres_available};
+use crate::common::{open, postgres_available};
 
 fn promoted(name: &str, state: &str) -> Promoted {
     Promoted {
