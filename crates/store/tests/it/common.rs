@@ -22,3 +22,17 @@ pub async fn open(dir: &tempfile::TempDir, name: &str, postgres: bool) -> Store 
 pub fn postgres_available() -> bool {
     std::env::var("SWITCHBOARD_TEST_DATABASE_URL").is_ok_and(|url| !url.is_empty())
 }
+
+/// The tests of this binary share one disk. The one that measures how far the WAL grows
+/// runs alone (`alone`), the others beside each other (`beside`): their fsyncs (and
+/// PostgreSQL's, when it is set) slow that test's checkpoints, which its bound assumes
+/// run at the disk's own pace; with them, the WAL grew past it on a busy machine.
+static DISK: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+pub async fn alone() -> tokio::sync::RwLockWriteGuard<'static, ()> {
+    DISK.write().await
+}
+
+pub async fn beside() -> tokio::sync::RwLockReadGuard<'static, ()> {
+    DISK.read().await
+}

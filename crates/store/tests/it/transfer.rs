@@ -302,11 +302,13 @@ fn operand(raw: &str) -> Operand {
 
 #[tokio::test]
 async fn sqlite_to_sqlite_keeps_every_row() {
+    let _disk = crate::common::beside().await;
     check_round_trip(false, false).await;
 }
 
 #[tokio::test]
 async fn sqlite_to_postgres_and_back_keep_every_row() {
+    let _disk = crate::common::beside().await;
     if !postgres_available() {
         eprintln!("PostgreSQL not tested: set SWITCHBOARD_TEST_DATABASE_URL");
         return;
@@ -318,6 +320,7 @@ async fn sqlite_to_postgres_and_back_keep_every_row() {
 
 #[tokio::test]
 async fn a_load_is_all_or_nothing() {
+    let _disk = crate::common::beside().await;
     for postgres in [false, true] {
         if postgres && !postgres_available() {
             continue;

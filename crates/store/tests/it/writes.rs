@@ -92,6 +92,7 @@ fn doc_id(index: usize) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_conflicting_member_fails_alone() {
+    let _disk = crate::common::beside().await;
     for postgres in backends() {
         let dir = tempfile::tempdir().unwrap();
         let store = open(&dir, "conflict.db", postgres).await;
@@ -161,6 +162,7 @@ async fn a_conflicting_member_fails_alone() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_duplicate_insert_fails_alone() {
+    let _disk = crate::common::beside().await;
     for postgres in backends() {
         let dir = tempfile::tempdir().unwrap();
         let store = open(&dir, "duplicate.db", postgres).await;
@@ -250,6 +252,7 @@ async fn a_duplicate_insert_fails_alone() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_multi_write_transaction_is_atomic_with_a_conflict() {
+    let _disk = crate::common::beside().await;
     for postgres in backends() {
         let dir = tempfile::tempdir().unwrap();
         let store = open(&dir, "atomic.db", postgres).await;
@@ -325,6 +328,7 @@ async fn claim_all(store: &Store) -> Vec<Job> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jobs_are_claimed_once_renewed_completed_and_failed_with_fencing() {
+    let _disk = crate::common::beside().await;
     for postgres in backends() {
         let dir = tempfile::tempdir().unwrap();
         let store = open(&dir, "jobs.db", postgres).await;
@@ -491,6 +495,7 @@ async fn jobs_are_claimed_once_renewed_completed_and_failed_with_fencing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_see_each_commit() {
+    let _disk = crate::common::beside().await;
     for postgres in backends() {
         let dir = tempfile::tempdir().unwrap();
         let store = open(&dir, "reads.db", postgres).await;
@@ -518,6 +523,7 @@ async fn reads_see_each_commit() {
 /// copied.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_wal_starts_over_under_steady_writes() {
+    let _disk = crate::common::alone().await;
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir, "wal.db", false).await;
     // Each commit rewrites a few pages (the table and its indexes): 4 000 of them
