@@ -8,7 +8,8 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use switchboard_engine::{
-    Engine, Error, ErrorField, ErrorKind, ErrorShape, ListResult, PatchKind, ResourceRef, Stored,
+    ApiRuntime, Engine, Error, ErrorField, ErrorKind, ErrorShape, ListResult, PatchKind,
+    ResourceRef, Stored,
 };
 
 /// Shared by every handler: the engine and the body limit.
@@ -385,14 +386,18 @@ pub async fn not_found(State(state): State<AppState>, request: Request) -> Respo
         "Not found",
         &format!("no resource at {path}"),
     );
-    let api = state.engine.apis().iter().find(|api| {
-        path.strip_prefix(api.decl.base_path)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-    });
-    match api {
+    match api_at(&state.engine, path) {
         Some(api) => shape_error(State(api.error_shape), response).await,
         None => response,
     }
+}
+
+/// The API whose base path `path` is, or is under.
+pub fn api_at<'a>(engine: &'a Engine, path: &str) -> Option<&'a ApiRuntime> {
+    engine.apis().iter().find(|api| {
+        path.strip_prefix(api.decl.base_path)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    })
 }
 
 pub async fn method_not_allowed(request: Request) -> Response {

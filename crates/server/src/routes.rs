@@ -98,10 +98,8 @@ pub fn router(
         router: operations(),
         routes: Vec::new(),
     };
-    let mut bases: Vec<(String, &'static str)> = Vec::new();
     for (api_index, api) in engine.apis().iter().enumerate() {
         let base = api.decl.base_path;
-        bases.push((base.to_string(), api.decl.code));
         // Each API's routes answer errors in the shape of its own `Error` definition
         // (a layer only where that is not TMF630's).
         let mut mount_api = Mount {
@@ -185,12 +183,9 @@ pub fn router(
         mount.routes.extend(mount_api.routes);
     }
     mount = documentation(mount, documents);
-    let bases = Arc::new(bases);
     let api_of: ApiOfPath = Arc::new(move |path: &str| {
-        bases
-            .iter()
-            .find(|(base, _)| path.starts_with(base.as_str()))
-            .map(|(_, code)| *code)
+        http::api_at(&engine, path)
+            .map(|api| api.decl.code)
             .unwrap_or("other")
     });
     Ok((finish(mount.router, state, api_of), mount.routes))

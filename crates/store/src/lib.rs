@@ -235,7 +235,7 @@ impl Store {
 /// True when `url` names a database several server processes may share (PostgreSQL);
 /// an SQLite file belongs to one process, whose caches see every write.
 pub fn is_shared_database(url: &str) -> bool {
-    url.starts_with("postgres://") || url.starts_with("postgresql://")
+    matches!(locate(url), Ok(Location::Postgres))
 }
 
 /// Export and import (`switchboard export` / `import`).
