@@ -7,6 +7,7 @@
 use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
+use bytes::Bytes;
 use serde_json::{json, Value};
 
 use crate::openapi::{self, ApiDocument};
@@ -17,17 +18,17 @@ const SWAGGER_UI_VERSION: &str = "5.36.0";
 pub struct Documents {
     pub apis: Vec<ApiDocument>,
     /// `/openapi.json`.
-    list: String,
+    list: Bytes,
     /// `GET /` as JSON and as HTML.
-    index_json: String,
-    index_html: String,
+    index_json: Bytes,
+    index_html: Bytes,
     /// The page's configuration script: every document, by name.
-    init_js: String,
+    init_js: Bytes,
 }
 
 impl Documents {
     pub fn new(apis: Vec<ApiDocument>) -> Documents {
-        let list = openapi::list(&apis).to_string();
+        let list = Bytes::from(openapi::list(&apis).to_string());
         let index_json = json!({
             "name": "Switchboard",
             "version": env!("CARGO_PKG_VERSION"),
@@ -35,9 +36,10 @@ impl Documents {
             "docs": "/docs",
             "apis": apis.iter().map(ApiDocument::summary).collect::<Vec<_>>(),
         })
-        .to_string();
-        let index_html = index_html(&apis);
-        let init_js = init_js(&apis);
+        .to_string()
+        .into();
+        let index_html = index_html(&apis).into();
+        let init_js = init_js(&apis).into();
         Documents {
             apis,
             list,

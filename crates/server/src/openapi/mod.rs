@@ -11,6 +11,7 @@
 
 mod operations;
 
+use bytes::Bytes;
 use openapiv3::{Components, Info, OpenAPI, ReferenceOr, Schema, Server, Tag};
 use serde_json::{json, Map, Value};
 use switchboard_engine::{ApiRuntime, ResourceDecl};
@@ -35,8 +36,9 @@ pub struct ApiDocument {
     /// The specification's version ("4.0.0").
     pub version: String,
     pub base_path: &'static str,
-    /// The OpenAPI document, as served at `{base_path}/openapi.json`.
-    pub json: String,
+    /// The OpenAPI document, as served at `{base_path}/openapi.json` (shared, not
+    /// copied, by each answer).
+    pub json: Bytes,
 }
 
 impl ApiDocument {
@@ -79,7 +81,7 @@ pub fn documents(apis: &[ApiRuntime]) -> Result<Vec<ApiDocument>, String> {
                 name: api.decl.name,
                 version: spec_version(&schema),
                 base_path: api.decl.base_path,
-                json,
+                json: json.into(),
             })
         })
         .collect()
