@@ -12,6 +12,8 @@ use std::sync::Arc;
 
 use switchboard_engine::{ApiDecl, JobHandler};
 
+pub use settings::Settings;
+
 pub mod catalog;
 mod catalog_jobs;
 pub mod catalog_rules;
@@ -19,8 +21,10 @@ pub mod decomposition;
 pub mod impact;
 pub mod lifecycle;
 pub mod ordering;
+pub mod settings;
 pub mod steps;
 pub mod tmf620;
+pub mod tmf621;
 pub mod tmf622;
 pub mod tmf632;
 pub mod tmf633;
@@ -32,6 +36,8 @@ pub mod tmf640;
 pub mod tmf641;
 pub mod tmf645;
 pub mod tmf652;
+pub mod tmf656;
+pub mod tmf657;
 pub mod tmf669;
 pub mod tmf685;
 
@@ -81,9 +87,9 @@ impl Registration {
 }
 
 /// Every API this build serves, in the order they are mounted, with the job handlers
-/// each defines. Adding an API is a module and a line here. The order APIs' chain
-/// handlers are attached above (`switchboard_fulfilment::all`).
-pub fn all() -> Vec<Registration> {
+/// each defines, their rules set by `settings`. Adding an API is a module and a line
+/// here. The order APIs' chain handlers are attached above (`switchboard_fulfilment::all`).
+pub fn all(settings: &Settings) -> Vec<Registration> {
     vec![
         Registration::new(tmf620::api()).with_jobs(tmf620::job_handlers()),
         Registration::new(tmf632::api()),
@@ -99,6 +105,9 @@ pub fn all() -> Vec<Registration> {
         Registration::new(tmf652::api()),
         Registration::new(tmf640::api()),
         Registration::new(tmf645::api()).with_jobs(tmf645::job_handlers()),
+        Registration::new(tmf621::api(settings)),
+        Registration::new(tmf656::api(settings)),
+        Registration::new(tmf657::api(settings)),
     ]
 }
 

@@ -27,6 +27,7 @@ pub fn api() -> ApiDecl {
         name: "Product Catalog Management",
         base_path: "/tmf-api/productCatalogManagement/v4",
         schema: include_str!("../../../schemas/TMF620.json"),
+        observers: Vec::new(),
         resources: vec![
             catalog_entity("catalog", "Catalog"),
             catalog_entity("category", "Category"),

@@ -32,6 +32,7 @@ pub fn api() -> ApiDecl {
         name: "Product Ordering Management",
         base_path: "/tmf-api/productOrderingManagement/v4",
         schema: include_str!("../../../schemas/TMF622.json"),
+        observers: Vec::new(),
         resources: vec![
             ResourceDecl {
                 events: Events {

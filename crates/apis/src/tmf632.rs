@@ -10,6 +10,7 @@ pub fn api() -> ApiDecl {
         name: "Party Management",
         base_path: "/tmf-api/party/v4",
         schema: include_str!("../../../schemas/TMF632.json"),
+        observers: Vec::new(),
         resources: vec![
             ResourceDecl {
                 create_schema: Some("Individual_Create"),

@@ -24,6 +24,7 @@ pub fn api() -> ApiDecl {
         name: "Service Catalog Management",
         base_path: "/tmf-api/serviceCatalogManagement/v4",
         schema: include_str!("../../../schemas/TMF633.json"),
+        observers: Vec::new(),
         resources: vec![
             catalog_entity("serviceCatalog", "ServiceCatalog"),
             catalog_entity("serviceCategory", "ServiceCategory"),

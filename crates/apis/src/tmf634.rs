@@ -24,6 +24,7 @@ pub fn api() -> ApiDecl {
         name: "Resource Catalog Management",
         base_path: "/tmf-api/resourceCatalog/v4",
         schema: include_str!("../../../schemas/TMF634.json"),
+        observers: Vec::new(),
         resources: vec![
             catalog_entity("resourceCatalog", "ResourceCatalog"),
             catalog_entity("resourceCategory", "ResourceCategory"),

@@ -38,6 +38,7 @@ pub fn api() -> ApiDecl {
         name: "Product Inventory Management",
         base_path: "/tmf-api/productInventory/v4",
         schema: include_str!("../../../schemas/TMF637.json"),
+        observers: Vec::new(),
         resources: vec![ResourceDecl {
             create_schema: Some("Product_Create"),
             update_schema: Some("Product_Update"),

@@ -42,6 +42,7 @@ pub fn api() -> ApiDecl {
         name: "Service Inventory Management",
         base_path: "/tmf-api/serviceInventory/v4",
         schema: include_str!("../../../schemas/TMF638.json"),
+        observers: Vec::new(),
         resources: vec![ResourceDecl {
             create_schema: Some("Service_Create"),
             update_schema: Some("Service_Update"),

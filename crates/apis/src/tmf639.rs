@@ -50,6 +50,7 @@ pub fn api() -> ApiDecl {
         name: "Resource Inventory Management",
         base_path: "/tmf-api/resourceInventoryManagement/v4",
         schema: include_str!("../../../schemas/TMF639.json"),
+        observers: Vec::new(),
         resources: vec![ResourceDecl {
             // The v4 create definition requires `id` and `href`; the engine reads it
             // without them (the server sets both).

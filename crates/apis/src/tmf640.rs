@@ -19,6 +19,7 @@ pub fn api() -> ApiDecl {
         name: "Service Activation and Configuration",
         base_path: "/tmf-api/ServiceActivationAndConfiguration/v4",
         schema: include_str!("../../../schemas/TMF640.json"),
+        observers: Vec::new(),
         resources: vec![
             ResourceDecl {
                 create_schema: Some("Service_Create"),

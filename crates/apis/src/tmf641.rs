@@ -25,6 +25,7 @@ pub fn api() -> ApiDecl {
         name: "Service Ordering Management",
         base_path: "/tmf-api/serviceOrdering/v4",
         schema: include_str!("../../../schemas/TMF641.json"),
+        observers: Vec::new(),
         resources: vec![
             ORDER.decl(),
             ORDER.cancel_decl(

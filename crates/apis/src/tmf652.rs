@@ -25,6 +25,7 @@ pub fn api() -> ApiDecl {
         name: "Resource Ordering Management",
         base_path: "/tmf-api/resourceOrderingManagement/v4",
         schema: include_str!("../../../schemas/TMF652.json"),
+        observers: Vec::new(),
         resources: vec![
             ORDER.decl(),
             ORDER.cancel_decl(

@@ -10,6 +10,7 @@ pub fn api() -> ApiDecl {
         name: "Party Role Management",
         base_path: "/tmf-api/partyRoleManagement/v4",
         schema: include_str!("../../../schemas/TMF669.json"),
+        observers: Vec::new(),
         resources: vec![ResourceDecl {
             create_schema: Some("PartyRole_Create"),
             update_schema: Some("PartyRole_Update"),

@@ -34,7 +34,7 @@ fn states(machine: &StateMachine) -> Vec<&'static str> {
 #[test]
 fn declared_states_are_in_each_apis_own_enums() {
     let mut checked = Vec::new();
-    for registration in crate::all() {
+    for registration in crate::all(&Default::default()) {
         let api = registration.decl;
         let schema: Value = serde_json::from_str(api.schema).unwrap();
         for resource in &api.resources {

@@ -203,7 +203,7 @@ impl Engine {
             )
             .await?;
         scope.jobs.extend(hook_jobs(
-            &resource.decl,
+            resource,
             WriteKind::Update,
             &doc,
             Some(&previous),

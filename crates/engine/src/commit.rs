@@ -92,17 +92,23 @@ pub(crate) fn transactional(decl: &ResourceDecl) -> Option<&Arc<dyn Hooks>> {
     decl.hooks.as_ref().filter(|hooks| hooks.transactional())
 }
 
-/// The jobs a resource's hooks start for a write (none without hooks).
+/// The jobs a write starts: its resource's hooks' and its observers' (none without).
 pub(crate) fn hook_jobs(
-    decl: &ResourceDecl,
+    resource: &ResourceRuntime,
     kind: WriteKind,
     doc: &Value,
     previous: Option<&Value>,
 ) -> Vec<NewJob> {
-    decl.hooks
+    let mut jobs = resource
+        .decl
+        .hooks
         .as_ref()
         .map(|hooks| hooks.jobs(kind, doc, previous))
-        .unwrap_or_default()
+        .unwrap_or_default();
+    for observer in &resource.observers {
+        jobs.extend(observer.jobs(kind, doc, previous));
+    }
+    jobs
 }
 
 /// The TMF event of `change` to `resource`'s document, under the name its API gives it.

@@ -6,5 +6,7 @@
 //! they refer to. This module gathers them under one name.
 
 pub use crate::events::Events;
-pub use crate::kernel::{ApiDecl, HookFuture, Hooks, ResourceDecl, View, ViewFuture};
+pub use crate::kernel::{
+    ApiDecl, HookFuture, Hooks, Observe, Observer, ResourceDecl, View, ViewFuture,
+};
 pub use crate::model::{NewJob, Operations, Reference, StateMachine, WriteKind};

@@ -31,6 +31,26 @@ pub struct ApiDecl {
     /// The compact schema file produced by `cargo xtask import-specs`.
     pub schema: &'static str,
     pub resources: Vec<ResourceDecl>,
+    /// Rules of this API about other APIs' resources (a fault in the resource inventory
+    /// opens a service problem): the jobs their writes start for it.
+    pub observers: Vec<Observer>,
+}
+
+/// One API's rule about writes of another API's resource (or one of its own): every
+/// write of `api`'s `collection` asks `observe` for jobs, queued in that write's
+/// transaction like the resource's own (an outbox: a write that fails starts nothing,
+/// and nothing committed is missed). The observed API knows nothing of it.
+pub struct Observer {
+    pub api: &'static str,
+    pub collection: &'static str,
+    pub observe: Arc<dyn Observe>,
+}
+
+/// What an `Observer` makes of one write.
+pub trait Observe: Send + Sync {
+    /// Jobs the write starts (none by default); `previous` is the stored version on
+    /// update. It runs in the write path: decide from the two documents, read nothing.
+    fn jobs(&self, kind: WriteKind, doc: &Value, previous: Option<&Value>) -> Vec<NewJob>;
 }
 
 /// Domain rules of one resource. Every method has a default that does nothing.
@@ -170,6 +190,8 @@ pub(crate) struct ResourceRuntime {
     pub(crate) scalars: std::collections::HashSet<String>,
     /// The declared references with the store kind each points into.
     pub(crate) references: Vec<(Reference, String)>,
+    /// Other APIs' rules about this resource's writes (`ApiDecl::observers`).
+    pub(crate) observers: Vec<Arc<dyn Observe>>,
 }
 
 pub struct ApiRuntime {

@@ -63,8 +63,8 @@ mod write;
 pub use clock::{format_instant, now_rfc3339};
 pub use config::EngineConfig;
 pub use decl::{
-    ApiDecl, Events, HookFuture, Hooks, NewJob, Operations, Reference, ResourceDecl, StateMachine,
-    View, ViewFuture, WriteKind,
+    ApiDecl, Events, HookFuture, Hooks, NewJob, Observe, Observer, Operations, Reference,
+    ResourceDecl, StateMachine, View, ViewFuture, WriteKind,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use internal::InternalChange;

@@ -53,6 +53,7 @@ impl Engine {
                     decl,
                     create_validator,
                     update_validator,
+                    observers: Vec::new(),
                 });
             }
             runtimes.push(ApiRuntime {
@@ -61,6 +62,7 @@ impl Engine {
                 resources,
             });
         }
+        attach_observers(&mut runtimes)?;
         // Redirects are not followed: a 3xx would turn the event POST into a GET to
         // wherever the subscriber points, and the callback registered is the one used.
         let http = reqwest::Client::builder()
@@ -85,6 +87,32 @@ impl Engine {
             }),
         })
     }
+}
+
+/// Hands each API's observers to the resources they watch; one watching a resource
+/// this build does not serve is a programming error.
+fn attach_observers(runtimes: &mut [ApiRuntime]) -> std::result::Result<(), String> {
+    let mut attached = Vec::new();
+    for api in runtimes.iter_mut() {
+        for observer in std::mem::take(&mut api.decl.observers) {
+            attached.push((api.decl.code, observer));
+        }
+    }
+    for (by, observer) in attached {
+        let resource = runtimes
+            .iter_mut()
+            .filter(|api| api.decl.code == observer.api)
+            .flat_map(|api| api.resources.iter_mut())
+            .find(|resource| resource.decl.collection == observer.collection)
+            .ok_or_else(|| {
+                format!(
+                    "{by} observes {} {}, which is not served",
+                    observer.api, observer.collection
+                )
+            })?;
+        resource.observers.push(observer.observe);
+    }
+    Ok(())
 }
 
 fn compile(

@@ -140,7 +140,7 @@ impl Engine {
             .await?;
         scope
             .jobs
-            .extend(hook_jobs(&resource.decl, WriteKind::Create, doc, None));
+            .extend(hook_jobs(resource, WriteKind::Create, doc, None));
         Ok(json)
     }
 
@@ -178,7 +178,7 @@ impl Engine {
         finished.tx.delete(&resource.kind, id).await?;
         finished
             .jobs
-            .extend(hook_jobs(&resource.decl, WriteKind::Delete, &doc, None));
+            .extend(hook_jobs(resource, WriteKind::Delete, &doc, None));
         self.finish(finished, api, || {
             vec![announce(resource, Change::Delete, &doc)]
         })

@@ -61,6 +61,7 @@ fn api() -> ApiDecl {
         name: "Test",
         base_path: "/tmf-api/test/v4",
         schema: SCHEMA,
+        observers: Vec::new(),
         resources: vec![
             ResourceDecl {
                 state: Some(StateMachine {

@@ -60,15 +60,16 @@ pub mod validation;
 
 use std::sync::Arc;
 
-use switchboard_apis::Registration;
+use switchboard_apis::{Registration, Settings};
 
 pub use activation::Activation;
 
-/// Every API this build serves (`switchboard_apis::all`), the order APIs with the
-/// chain's job handlers, activating services through `activation`.
-pub fn all(activation: Activation) -> Vec<Registration> {
+/// Every API this build serves (`switchboard_apis::all`, its rules set by `settings`),
+/// the order APIs with the chain's job handlers, activating services through
+/// `activation`.
+pub fn all(activation: Activation, settings: &Settings) -> Vec<Registration> {
     let activation = Arc::new(activation);
-    switchboard_apis::all()
+    switchboard_apis::all(settings)
         .into_iter()
         .map(
             |registration| match kind::Kind::of_api(registration.decl.code) {

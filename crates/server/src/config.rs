@@ -2,6 +2,7 @@
 //! twin.
 
 use clap::{Args, ValueEnum};
+use switchboard_apis::settings::{Assurance, Settings};
 use switchboard_engine::callbacks::CallbackPolicy;
 use switchboard_fulfilment::Activation;
 
@@ -118,6 +119,34 @@ pub struct ServeConfig {
     /// Log lines as `text` (coloured on a terminal only) or `json` (one object a line).
     #[arg(long, env = "SWITCHBOARD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// A new service problem (TMF656) starts `acknowledged` (`true`), or without a
+    /// status until a `problemAcknowledgement` task takes it (`false`).
+    #[arg(
+        long,
+        env = "SWITCHBOARD_PROBLEM_AUTO_ACKNOWLEDGE",
+        default_value_t = true,
+        action = clap::ArgAction::Set
+    )]
+    pub problem_auto_acknowledge: bool,
+    /// Time to resolve a trouble ticket of a severity, which sets its
+    /// `expectedResolutionDate`: `SEVERITY=DURATION` (`s`, `m`, `h`, `d`), repeatable
+    /// (env: comma-separated); the list replaces the default one.
+    #[arg(
+        long = "ticket-resolution-target",
+        env = "SWITCHBOARD_TICKET_RESOLUTION_TARGETS",
+        value_delimiter = ',',
+        default_value = "critical=4h,major=1d,minor=3d"
+    )]
+    pub ticket_resolution_targets: Vec<String>,
+    /// The role in a product's `relatedParty` that makes a party the customer a fault's
+    /// ticket goes to; repeatable (env: comma-separated).
+    #[arg(
+        long = "customer-role",
+        env = "SWITCHBOARD_CUSTOMER_ROLES",
+        value_delimiter = ',',
+        default_value = "customer"
+    )]
+    pub customer_roles: Vec<String>,
     /// Load the demo catalog and customers before serving (idempotent: a second start
     /// changes nothing) and print the commands that order from it.
     #[arg(long, env = "SWITCHBOARD_DEMO", default_value_t = false)]
@@ -184,6 +213,13 @@ impl ServeConfig {
             activation_routes: Vec::new(),
             activation_timeout_ms: 30_000,
             log_format: LogFormat::Text,
+            problem_auto_acknowledge: true,
+            ticket_resolution_targets: vec![
+                "critical=4h".to_string(),
+                "major=1d".to_string(),
+                "minor=3d".to_string(),
+            ],
+            customer_roles: vec!["customer".to_string()],
             demo: false,
         }
     }
@@ -203,7 +239,42 @@ impl ServeConfig {
                 self.role.name()
             )));
         }
-        self.activation().map(drop).map_err(ConfigError)
+        self.activation().map(drop).map_err(ConfigError)?;
+        self.api_settings().map(drop)
+    }
+
+    /// The settings of the APIs' rules; the error names the flag that is wrong.
+    pub fn api_settings(&self) -> Result<Settings, ConfigError> {
+        let mut resolution_targets = Vec::new();
+        for target in &self.ticket_resolution_targets {
+            let problem = |what: String| {
+                ConfigError(format!("--ticket-resolution-target '{target}': {what}"))
+            };
+            let Some((severity, duration)) = target.split_once('=') else {
+                return Err(problem("is not SEVERITY=DURATION".to_string()));
+            };
+            if severity.trim().is_empty() {
+                return Err(problem("names no severity".to_string()));
+            }
+            let duration = switchboard_apis::settings::parse_duration(duration).map_err(problem)?;
+            resolution_targets.push((severity.trim().to_lowercase(), duration));
+        }
+        if let Some(role) = self
+            .customer_roles
+            .iter()
+            .find(|role| role.trim().is_empty())
+        {
+            return Err(ConfigError(format!(
+                "--customer-role '{role}': a role cannot be empty"
+            )));
+        }
+        Ok(Settings {
+            assurance: Assurance {
+                auto_acknowledge: self.problem_auto_acknowledge,
+                resolution_targets,
+                customer_roles: self.customer_roles.clone(),
+            },
+        })
     }
 
     /// The activation adapters as configured; the message says which setting is wrong.

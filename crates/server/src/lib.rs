@@ -57,7 +57,10 @@ pub async fn build(config: &ServeConfig) -> anyhow_free::Result<(Engine, axum::R
         ..EngineConfig::default()
     };
     // One list: each API's routes and the handlers of its jobs.
-    let (apis, jobs) = Registration::split(switchboard_fulfilment::all(config.activation()?));
+    let (apis, jobs) = Registration::split(switchboard_fulfilment::all(
+        config.activation()?,
+        &config.api_settings()?,
+    ));
     let engine = Engine::new(store, engine_config, apis, jobs)?;
     let router = if config.role.serves_apis() {
         routes::router(engine.clone(), config.max_body_bytes)?.0

@@ -438,7 +438,7 @@ impl HrefRewrite {
     fn new(public_url: &str) -> HrefRewrite {
         HrefRewrite {
             public_url: public_url.trim_end_matches('/').to_string(),
-            bases: switchboard_apis::all()
+            bases: switchboard_apis::all(&Default::default())
                 .iter()
                 .map(|api| (api.decl.code, api.decl.base_path))
                 .collect(),

@@ -39,6 +39,7 @@ pub fn api() -> ApiDecl {
         name: "Service Qualification Management",
         base_path: "/tmf-api/serviceQualificationManagement/v4",
         schema: include_str!("../../../../schemas/TMF645.json"),
+        observers: Vec::new(),
         resources: vec![
             ResourceDecl {
                 server_owned: &[

@@ -42,6 +42,7 @@ pub fn api() -> ApiDecl {
         name: "Resource Pool Management",
         base_path: "/tmf-api/resourcePoolManagement/v1",
         schema: include_str!("../../../../schemas/TMF685.json"),
+        observers: Vec::new(),
         resources: vec![
             ResourceDecl {
                 create_schema: Some("ResourcePool_Create"),

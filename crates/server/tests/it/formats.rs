@@ -182,7 +182,7 @@ async fn what_the_server_writes_reads_back_valid() {
 /// cancel tasks write as much as what clients posted. Returns how many were checked.
 pub async fn assert_every_document_valid(server: &TestServer) -> usize {
     let mut checked = 0;
-    for registration in switchboard_apis::all() {
+    for registration in switchboard_apis::all(&Default::default()) {
         let api = registration.decl;
         let schema: Value = serde_json::from_str(api.schema).unwrap();
         for resource in &api.resources {
