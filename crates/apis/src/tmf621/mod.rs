@@ -13,14 +13,16 @@ pub const RESOLVED_EVENT: &str = "ResolvedEvent";
 pub const INFORMATION_REQUIRED_EVENT: &str = "InformationRequiredEvent";
 
 /// Status moves (the spec lists the values, not the moves; see docs/wire-choices.md).
+/// Every open status may go to `resolved`: a fault that clears resolves the tickets it
+/// opened wherever their work stands.
 const TICKET_TRANSITIONS: &[(&str, &[&str])] = &[
     (
         "acknowledged",
-        &["inProgress", "pending", "rejected", "cancelled"],
+        &["inProgress", "pending", "resolved", "rejected", "cancelled"],
     ),
     ("inProgress", &["pending", "held", "resolved", "cancelled"]),
-    ("pending", &["inProgress", "cancelled"]),
-    ("held", &["inProgress", "cancelled"]),
+    ("pending", &["inProgress", "resolved", "cancelled"]),
+    ("held", &["inProgress", "resolved", "cancelled"]),
     ("resolved", &["closed", "inProgress"]),
     ("rejected", &[]),
     ("cancelled", &[]),

@@ -12,11 +12,16 @@ pub const CODE: &str = "TMF656";
 pub const INFORMATION_REQUIRED_EVENT: &str = "InformationRequiredEvent";
 
 /// Status moves (the spec lists the values, not the moves; see docs/wire-choices.md).
+/// Every open status may go to `resolved`: a fault that clears resolves its problem
+/// wherever the work stands.
 const PROBLEM_TRANSITIONS: &[(&str, &[&str])] = &[
-    ("acknowledged", &["inProgress", "rejected", "cancelled"]),
+    (
+        "acknowledged",
+        &["inProgress", "resolved", "rejected", "cancelled"],
+    ),
     ("inProgress", &["pending", "held", "resolved", "cancelled"]),
-    ("pending", &["inProgress", "cancelled"]),
-    ("held", &["inProgress", "cancelled"]),
+    ("pending", &["inProgress", "resolved", "cancelled"]),
+    ("held", &["inProgress", "resolved", "cancelled"]),
     ("resolved", &["closed", "inProgress"]),
     ("rejected", &[]),
     ("cancelled", &[]),
