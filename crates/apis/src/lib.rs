@@ -18,6 +18,7 @@ pub mod catalog;
 mod catalog_jobs;
 pub mod catalog_rules;
 pub mod decomposition;
+pub mod ids;
 pub mod impact;
 pub mod lifecycle;
 pub mod ordering;
