@@ -199,7 +199,7 @@ impl Engine {
                 id,
                 current.version,
                 &json,
-                &promoted(resource, &doc)?,
+                &promoted(resource, &doc, &self.inner.config.public_url)?,
             )
             .await?;
         scope.jobs.extend(hook_jobs(

@@ -125,7 +125,12 @@ impl Engine {
 
 /// The values the store indexes beside the document; each is bounded, as an index
 /// entry is (PostgreSQL refuses B-tree entries over about 2.7 kB).
-pub(crate) fn promoted(resource: &ResourceRuntime, doc: &Value) -> Result<Promoted> {
+/// `public_url` tells the references to other servers' resources, which are not indexed.
+pub(crate) fn promoted(
+    resource: &ResourceRuntime,
+    doc: &Value,
+    public_url: &str,
+) -> Result<Promoted> {
     let promoted = Promoted {
         name: string_at(doc, "name"),
         state: resource
@@ -143,7 +148,7 @@ pub(crate) fn promoted(resource: &ResourceRuntime, doc: &Value) -> Result<Promot
             .iter()
             .flat_map(|(reference, kind)| {
                 reference
-                    .ids(doc)
+                    .local_ids(doc, public_url)
                     .into_iter()
                     .map(|id| switchboard_store::link(kind, id))
             })

@@ -130,6 +130,14 @@ pub struct Reference {
     /// Refuses a write that would close a cycle through this reference (a relationship
     /// within one collection, such as serviceSpecRelationship).
     pub acyclic: bool,
+    /// Only entries whose `@referredType` is one of these (any case) are references of
+    /// this kind: a list naming entities of several kinds (`relatedEntity[]`) declares
+    /// one reference per kind it checks, and entries of any other type are left alone.
+    /// Empty: every entry.
+    pub referred_types: &'static [&'static str],
+    /// Entries whose `href` is an absolute URL outside this server's public URL name
+    /// another system's resources: they are neither checked nor indexed.
+    pub foreign_allowed: bool,
 }
 
 impl Reference {
@@ -140,6 +148,8 @@ impl Reference {
             api,
             collection,
             acyclic: false,
+            referred_types: &[],
+            foreign_allowed: false,
         }
     }
 
@@ -159,8 +169,24 @@ impl Reference {
         }
     }
 
-    /// The ids this reference names in `doc`.
-    pub fn ids<'a>(&self, doc: &'a Value) -> Vec<&'a str> {
+    /// Only entries whose `@referredType` is one of `types` are of this reference.
+    pub const fn of_types(self, types: &'static [&'static str]) -> Self {
+        Reference {
+            referred_types: types,
+            ..self
+        }
+    }
+
+    /// Entries naming another server's resources by `href` are not of this reference.
+    pub const fn foreign_allowed(self) -> Self {
+        Reference {
+            foreign_allowed: true,
+            ..self
+        }
+    }
+
+    /// The reference objects in `doc` of this reference's types.
+    fn targets<'a>(&self, doc: &'a Value) -> Vec<&'a Value> {
         let entries: Vec<&Value> = match doc.get(self.attribute) {
             Some(Value::Array(items)) => items.iter().collect(),
             Some(item @ Value::Object(_)) => vec![item],
@@ -172,6 +198,34 @@ impl Reference {
                 Some(key) => entry.get(key),
                 None => Some(entry),
             })
+            .filter(|target| {
+                self.referred_types.is_empty()
+                    || target
+                        .get("@referredType")
+                        .and_then(Value::as_str)
+                        .is_some_and(|referred| {
+                            self.referred_types
+                                .iter()
+                                .any(|wanted| wanted.eq_ignore_ascii_case(referred))
+                        })
+            })
+            .collect()
+    }
+
+    /// The ids this reference names in `doc`.
+    pub fn ids<'a>(&self, doc: &'a Value) -> Vec<&'a str> {
+        self.targets(doc)
+            .into_iter()
+            .filter_map(|target| target.get("id").and_then(Value::as_str))
+            .collect()
+    }
+
+    /// The ids this reference names in `doc` on the server at `public_url`: those of
+    /// another server's resources left out where they are allowed.
+    pub fn local_ids<'a>(&self, doc: &'a Value, public_url: &str) -> Vec<&'a str> {
+        self.targets(doc)
+            .into_iter()
+            .filter(|target| !(self.foreign_allowed && is_foreign(target, public_url)))
             .filter_map(|target| target.get("id").and_then(Value::as_str))
             .collect()
     }
@@ -187,6 +241,39 @@ impl Reference {
             .filter(|id| !before.contains(id))
             .collect()
     }
+
+    /// `added_ids` on the server at `public_url` (see `local_ids`).
+    pub fn added_local_ids<'a>(
+        &self,
+        doc: &'a Value,
+        previous: Option<&Value>,
+        public_url: &str,
+    ) -> Vec<&'a str> {
+        let before = previous
+            .map(|previous| self.local_ids(previous, public_url))
+            .unwrap_or_default();
+        self.local_ids(doc, public_url)
+            .into_iter()
+            .filter(|id| !before.contains(id))
+            .collect()
+    }
+}
+
+/// Whether a reference object names another server's resource: its `href` is an
+/// absolute URL (`scheme://`) not under `public_url`.
+fn is_foreign(target: &Value, public_url: &str) -> bool {
+    let Some(href) = target.get("href").and_then(Value::as_str) else {
+        return false;
+    };
+    if !href.contains("://") {
+        return false;
+    }
+    let base = public_url.trim_end_matches('/');
+    let local = href
+        .get(..base.len())
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case(base))
+        && matches!(href.as_bytes().get(base.len()), None | Some(b'/'));
+    !local
 }
 
 /// Addresses one declared resource: the API's and the resource's position.
@@ -226,4 +313,40 @@ pub enum PatchKind {
     Merge,
     /// RFC 6902 (`application/json-patch+json`), applied atomically.
     JsonPatch,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn typed_references_take_their_types_and_leave_foreign_hrefs_alone() {
+        const PRODUCTS: Reference = Reference::to("relatedEntity", "TMF637", "product")
+            .of_types(&["Product"])
+            .foreign_allowed();
+        let doc = json!({"relatedEntity": [
+            {"id": "p1", "@referredType": "Product"},
+            {"id": "p2", "@referredType": "product",
+             "href": "http://here:8080/tmf-api/productInventory/v4/product/p2"},
+            {"id": "p3", "@referredType": "Product",
+             "href": "https://partner.example/tmf-api/productInventory/v4/product/p3"},
+            {"id": "p4", "@referredType": "Product", "href": "http://here:80801/x/p4"},
+            {"id": "s1", "@referredType": "Service"},
+            {"id": "x1"},
+        ]});
+        assert_eq!(PRODUCTS.ids(&doc), ["p1", "p2", "p3", "p4"]);
+        assert_eq!(PRODUCTS.local_ids(&doc, "http://here:8080"), ["p1", "p2"]);
+        let previous = json!({"relatedEntity": [{"id": "p1", "@referredType": "Product"}]});
+        assert_eq!(
+            PRODUCTS.added_local_ids(&doc, Some(&previous), "http://HERE:8080/"),
+            ["p2"]
+        );
+        // Without `foreign_allowed` every entry of the type is checked.
+        let strict = Reference::to("relatedEntity", "TMF637", "product").of_types(&["Product"]);
+        assert_eq!(
+            strict.local_ids(&doc, "http://here:8080"),
+            ["p1", "p2", "p3", "p4"]
+        );
+    }
 }

@@ -24,8 +24,9 @@ impl Engine {
         doc: &Value,
         previous: Option<&Value>,
     ) -> Result<()> {
+        let here = &self.inner.config.public_url;
         for reference in resource.decl.references {
-            let ids = reference.added_ids(doc, previous);
+            let ids = reference.added_local_ids(doc, previous, here);
             if ids.is_empty() {
                 continue;
             }

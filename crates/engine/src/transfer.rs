@@ -70,7 +70,7 @@ impl Engine {
                 }
                 doc["href"] = Value::String(self.href(api, collection, &id));
                 let json = storable_json(&doc)?;
-                let promoted = promoted(resource, &doc)?;
+                let promoted = promoted(resource, &doc, &self.inner.config.public_url)?;
                 let change = match tx.get(&resource.kind, &id).await? {
                     Some(current) => {
                         tx.update(&resource.kind, &id, current.version, &json, &promoted)

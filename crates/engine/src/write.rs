@@ -136,7 +136,12 @@ impl Engine {
             .await?;
         scope
             .tx
-            .insert(&resource.kind, id, &json, &promoted(resource, doc)?)
+            .insert(
+                &resource.kind,
+                id,
+                &json,
+                &promoted(resource, doc, &self.inner.config.public_url)?,
+            )
             .await?;
         scope
             .jobs
