@@ -71,17 +71,21 @@ impl Default for Events {
 }
 
 /// The attributes every event has, which an emitted event's extra fields may not replace.
-const ENVELOPE: [&str; 4] = ["eventId", "eventTime", "eventType", "event"];
+const ENVELOPE: [&str; 5] = ["eventId", "eventTime", "eventType", "timeOcurred", "event"];
 
-/// Builds `{eventId, eventTime, eventType, event: {<collection>: resource}}`, the type
-/// being `{resource_type}{suffix}`.
+/// Builds `{eventId, eventTime, eventType, timeOcurred, event: {<collection>: resource}}`,
+/// the type being `{resource_type}{suffix}`. Every v4 event definition has both times,
+/// `timeOcurred` (the v4 spelling) for when the change happened: here the same instant,
+/// as the event is built in the change's transaction.
 pub fn event(resource_type: &str, collection: &str, suffix: &str, resource: &Value) -> Value {
     let mut payload = Map::new();
     payload.insert(collection.to_string(), resource.clone());
+    let now = crate::clock::now_rfc3339();
     json!({
         "eventId": uuid::Uuid::new_v4().to_string(),
-        "eventTime": crate::clock::now_rfc3339(),
+        "eventTime": now,
         "eventType": format!("{resource_type}{suffix}"),
+        "timeOcurred": now,
         "event": Value::Object(payload),
     })
 }

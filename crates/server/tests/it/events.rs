@@ -47,12 +47,13 @@ fn assert_event(event: &Value, event_type: &str, collection: &str, resource: &Va
         .collect();
     assert_eq!(
         keys,
-        ["eventId", "eventTime", "eventType", "event"],
+        ["eventId", "eventTime", "eventType", "timeOcurred", "event"],
         "{event}"
     );
     assert_eq!(event["eventType"], event_type, "{event}");
     assert_eq!(event["eventId"].as_str().unwrap().len(), 36, "{event}");
     assert!(is_instant(event["eventTime"].as_str().unwrap()), "{event}");
+    assert_eq!(event["timeOcurred"], event["eventTime"], "{event}");
     assert_eq!(event["event"], json!({ collection: resource }), "{event}");
 }
 
