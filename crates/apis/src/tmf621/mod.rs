@@ -1,11 +1,20 @@
 //! TMF621 Trouble Ticket v4: the issues customers (or our own fault correlation) want
-//! fixed and followed, with their status history.
+//! fixed and followed, with their status history. The declaration is here; the rules of
+//! a ticket's writes in `rules` (over the typed `ticket`), the derived attributes in
+//! `derived`.
 
-use switchboard_engine::{ApiDecl, Events, ResourceDecl, StateMachine};
+mod derived;
+mod rules;
+mod ticket;
+
+use std::sync::Arc;
+
+use switchboard_engine::{ApiDecl, Events, Reference, ResourceDecl, StateMachine};
 
 use crate::settings::Settings;
 
 pub const CODE: &str = "TMF621";
+pub const COLLECTION: &str = "troubleTicket";
 
 /// The ticket's resolution, announced besides the status change.
 pub const RESOLVED_EVENT: &str = "ResolvedEvent";
@@ -29,7 +38,53 @@ const TICKET_TRANSITIONS: &[(&str, &[&str])] = &[
     ("closed", &[]),
 ];
 
-pub fn api(_settings: &Settings) -> ApiDecl {
+/// What a ticket is about (`relatedEntity[]`, by `@referredType`) and who it concerns
+/// (`relatedParty[]`): each must exist here, unless its `href` names another system's
+/// resource. Entries of other types (a bill, an appointment) are not checked.
+const TICKET_REFERENCES: &[Reference] = &[
+    related_entity("TMF637", "product", &["Product"]),
+    related_entity(
+        "TMF638",
+        "service",
+        &["Service", "CustomerFacingService", "ResourceFacingService"],
+    ),
+    related_entity(
+        "TMF639",
+        "resource",
+        &["Resource", "LogicalResource", "PhysicalResource"],
+    ),
+    related_entity("TMF656", "serviceProblem", &["ServiceProblem"]),
+    related_entity("TMF622", "productOrder", &["ProductOrder"]),
+    related_entity("TMF641", "serviceOrder", &["ServiceOrder"]),
+    related_entity("TMF652", "resourceOrder", &["ResourceOrder"]),
+    related_entity(CODE, COLLECTION, &["TroubleTicket"]),
+    related_party("TMF632", "individual", &["Individual"]),
+    related_party("TMF632", "organization", &["Organization"]),
+    related_party("TMF669", "partyRole", &["PartyRole"]),
+    Reference::to("troubleTicketRelationship", CODE, COLLECTION).foreign_allowed(),
+];
+
+const fn related_entity(
+    api: &'static str,
+    collection: &'static str,
+    types: &'static [&'static str],
+) -> Reference {
+    Reference::to("relatedEntity", api, collection)
+        .of_types(types)
+        .foreign_allowed()
+}
+
+const fn related_party(
+    api: &'static str,
+    collection: &'static str,
+    types: &'static [&'static str],
+) -> Reference {
+    Reference::to("relatedParty", api, collection)
+        .of_types(types)
+        .foreign_allowed()
+}
+
+pub fn api(settings: &Settings) -> ApiDecl {
     ApiDecl {
         code: CODE,
         name: "Trouble Ticket Management",
@@ -46,12 +101,19 @@ pub fn api(_settings: &Settings) -> ApiDecl {
             }),
             created_at: Some("creationDate"),
             last_update: Some("lastUpdate"),
+            // Absent from `TroubleTicket_Update` but for `resolutionDate`, which follows
+            // the status as the history does.
+            server_owned: &["statusChange", "statusChangeDate", "resolutionDate"],
+            references: TICKET_REFERENCES,
+            hooks: Some(Arc::new(rules::TicketRules {
+                assurance: settings.assurance.clone(),
+            })),
             events: Events {
                 state_change: "StatusChangeEvent",
                 domain: &[RESOLVED_EVENT, INFORMATION_REQUIRED_EVENT],
                 ..Events::STANDARD
             },
-            ..ResourceDecl::new("troubleTicket", "TroubleTicket")
+            ..ResourceDecl::new(COLLECTION, "TroubleTicket")
         }],
     }
 }

@@ -35,3 +35,4 @@ mod query;
 mod readme;
 mod startup;
 mod together;
+mod trouble_ticket;
