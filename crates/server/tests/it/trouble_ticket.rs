@@ -307,8 +307,18 @@ async fn ticket_events_are_named_as_tmf621_names_them_with_their_payloads() {
     let pending = move_to(&server, &created, "pending", None).await;
     let working = move_to(&server, &created, "inProgress", None).await;
     let resolved = move_to(&server, &created, "resolved", None).await;
+    let reply = server
+        .patch(
+            &path(&created),
+            MERGE,
+            &json!({"description": "no dial tone, line 2"}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let described = reply.body;
+    assert_eq!(server.delete(&path(&created)).await.status, 204);
     server.queue().await.wait_idle().await;
-    let events = listener.wait_for(6, Duration::from_secs(5)).await;
+    let events = listener.wait_for(8, Duration::from_secs(5)).await;
 
     let mut types: Vec<&str> = events
         .iter()
@@ -318,7 +328,9 @@ async fn ticket_events_are_named_as_tmf621_names_them_with_their_payloads() {
     assert_eq!(
         types,
         [
+            "TroubleTicketAttributeValueChangeEvent",
             "TroubleTicketCreateEvent",
+            "TroubleTicketDeleteEvent",
             "TroubleTicketInformationRequiredEvent",
             "TroubleTicketResolvedEvent",
             "TroubleTicketStatusChangeEvent",
@@ -360,6 +372,16 @@ async fn ticket_events_are_named_as_tmf621_names_them_with_their_payloads() {
     assert!(
         done["event"]["troubleTicket"]["resolutionDate"].is_string(),
         "{done}"
+    );
+    // A change of other attributes only: no status change, no new history entry.
+    assert_eq!(described["statusChange"], resolved["statusChange"]);
+    assert_eq!(
+        of_type("TroubleTicketAttributeValueChangeEvent")[0]["event"],
+        json!({"troubleTicket": described})
+    );
+    assert_eq!(
+        of_type("TroubleTicketDeleteEvent")[0]["event"],
+        json!({"troubleTicket": described})
     );
 }
 
