@@ -28,6 +28,8 @@ fn states(machine: &StateMachine) -> Vec<&'static str> {
         all.push(from);
         all.extend(to.iter().copied());
     }
+    // The absent state is no value of the attribute.
+    all.retain(|state| *state != StateMachine::ABSENT);
     all
 }
 

@@ -36,6 +36,12 @@ impl Operations {
 /// since TMF examples spell them inconsistently ("In study", "In Study"). An empty
 /// transition table declares a free-text status: any value, any change, still
 /// announced with a state-change event.
+///
+/// A table that names `StateMachine::ABSENT` gives the document without the attribute
+/// a place in the machine (TMF656's "submitted" problem, which no enum value names):
+/// a move from absent is checked against its row, and the attribute may be removed
+/// where a row allows the move to it. A table that does not name it keeps the default:
+/// any known state may be set where there was none, and the attribute is never removed.
 #[derive(Debug, Clone)]
 pub struct StateMachine {
     /// The attribute holding the state ("lifecycleStatus", "status", "state").
@@ -47,7 +53,22 @@ pub struct StateMachine {
 }
 
 impl StateMachine {
+    /// In a transition table, the state of a document without the attribute; never a
+    /// value of it.
+    pub const ABSENT: &'static str = "(absent)";
+
+    /// Whether the table gives the absent attribute a place (see `ABSENT`).
+    pub fn declares_absent(&self) -> bool {
+        self.transitions
+            .iter()
+            .any(|(from, to)| *from == Self::ABSENT || to.contains(&Self::ABSENT))
+    }
+
+    /// Whether `state` is a value of the attribute (`ABSENT` never is).
     pub fn knows(&self, state: &str) -> bool {
+        if state == Self::ABSENT {
+            return false;
+        }
         self.transitions.is_empty()
             || self.transitions.iter().any(|(from, to)| {
                 from.eq_ignore_ascii_case(state) || to.iter().any(|t| t.eq_ignore_ascii_case(state))
@@ -79,11 +100,12 @@ impl StateMachine {
             .collect()
     }
 
+    /// The values of the attribute the table names (not `ABSENT`).
     pub fn states(&self) -> Vec<&'static str> {
         let mut states: Vec<&'static str> = Vec::new();
         for (from, to) in self.transitions {
             for state in std::iter::once(from).chain(to.iter()) {
-                if !states.iter().any(|s| s.eq_ignore_ascii_case(state)) {
+                if *state != Self::ABSENT && !states.iter().any(|s| s.eq_ignore_ascii_case(state)) {
                     states.push(state);
                 }
             }

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use crate::document::string_at;
 use crate::error::{Error, Result};
 use crate::kernel::ResourceDecl;
+use crate::model::StateMachine;
 
 /// What a change does to the declared state attribute.
 #[derive(Debug, Default)]
@@ -19,22 +20,29 @@ pub(crate) struct StateMove {
     pub(crate) retiring: bool,
 }
 
-/// Checks a change of the declared state against its machine: it may not be removed,
-/// must be a known state, and may move only as the transitions allow (409 naming the
-/// allowed next states otherwise).
+/// Checks a change of the declared state against its machine: it may be removed only
+/// where the machine gives the absent state a place and allows the move to it, must be a
+/// known state, and may move only as the transitions allow (409 naming the allowed next
+/// states otherwise). Where the machine declares no absent state, any known state may be
+/// set on a document without one.
 pub(crate) fn state_move(decl: &ResourceDecl, previous: &Value, doc: &Value) -> Result<StateMove> {
     let mut moved = StateMove::default();
     let Some(state) = &decl.state else {
         return Ok(moved);
     };
+    let absent = state.declares_absent();
     let before = string_at(previous, state.attribute);
     let after = doc.get(state.attribute);
     match (before.as_deref(), after) {
-        (Some(_), None | Some(Value::Null)) => {
-            return Err(Error::invalid_body(format!(
-                "'{}' cannot be removed",
-                state.attribute
-            )))
+        (Some(from), None | Some(Value::Null)) => {
+            if !absent {
+                return Err(Error::invalid_body(format!(
+                    "'{}' cannot be removed",
+                    state.attribute
+                )));
+            }
+            check_transition(state, from, StateMachine::ABSENT)?;
+            moved.changed = true;
         }
         (None, None | Some(Value::Null)) => {}
         (Some(from), Some(Value::String(to))) => {
@@ -45,18 +53,7 @@ pub(crate) fn state_move(decl: &ResourceDecl, previous: &Value, doc: &Value) -> 
                     state.states().join(", ")
                 )));
             }
-            if !state.allows(from, to) {
-                let next = state.next_states(from);
-                return Err(Error::invalid_transition(format!(
-                    "'{}' cannot go from '{from}' to '{to}'; allowed next: {}",
-                    state.attribute,
-                    if next.is_empty() {
-                        "none (final state)".to_string()
-                    } else {
-                        next.join(", ")
-                    }
-                )));
-            }
+            check_transition(state, from, to)?;
             if from != to {
                 moved.changed = true;
                 let retiring = |state: &str| {
@@ -73,7 +70,12 @@ pub(crate) fn state_move(decl: &ResourceDecl, previous: &Value, doc: &Value) -> 
                 state.attribute
             )));
         }
-        (_, Some(Value::String(_))) => moved.changed = true,
+        (None, Some(Value::String(to))) => {
+            if absent {
+                check_transition(state, StateMachine::ABSENT, to)?;
+            }
+            moved.changed = true;
+        }
         (_, Some(_)) => {
             return Err(Error::invalid_body(format!(
                 "'{}' must be a string",
@@ -82,6 +84,23 @@ pub(crate) fn state_move(decl: &ResourceDecl, previous: &Value, doc: &Value) -> 
         }
     }
     Ok(moved)
+}
+
+/// Refuses (409, naming the allowed next states) a move the machine does not allow.
+fn check_transition(machine: &StateMachine, from: &str, to: &str) -> Result<()> {
+    if machine.allows(from, to) {
+        return Ok(());
+    }
+    let next = machine.next_states(from);
+    Err(Error::invalid_transition(format!(
+        "'{}' cannot go from '{from}' to '{to}'; allowed next: {}",
+        machine.attribute,
+        if next.is_empty() {
+            "none (final state)".to_string()
+        } else {
+            next.join(", ")
+        }
+    )))
 }
 
 /// Further state attributes (a resource's administrative, operational and usage states)
@@ -94,17 +113,8 @@ pub(crate) fn check_other_states(decl: &ResourceDecl, previous: &Value, doc: &Va
         let (Some(from), Some(to)) = (before, after) else {
             continue;
         };
-        if machine.knows(from) && machine.knows(to) && !machine.allows(from, to) {
-            let next = machine.next_states(from);
-            return Err(Error::invalid_transition(format!(
-                "'{}' cannot go from '{from}' to '{to}'; allowed next: {}",
-                machine.attribute,
-                if next.is_empty() {
-                    "none (final state)".to_string()
-                } else {
-                    next.join(", ")
-                }
-            )));
+        if machine.knows(from) && machine.knows(to) {
+            check_transition(machine, from, to)?;
         }
     }
     Ok(())
@@ -140,4 +150,79 @@ pub(crate) fn attributes_changed(previous: &Value, doc: &Value, decl: &ResourceD
             .any(|(key, value)| !ignored.contains(&key.as_str()) && b.get(key) != Some(value))
     };
     differs(before, after) || differs(after, before)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::error::ErrorKind;
+
+    fn decl(transitions: &'static [(&'static str, &'static [&'static str])]) -> ResourceDecl {
+        ResourceDecl {
+            state: Some(StateMachine {
+                attribute: "status",
+                initial: None,
+                transitions,
+            }),
+            ..ResourceDecl::new("thing", "Thing")
+        }
+    }
+
+    const WITH_ABSENT: &[(&str, &[&str])] = &[
+        (StateMachine::ABSENT, &["acknowledged"]),
+        ("acknowledged", &[StateMachine::ABSENT, "inProgress"]),
+        ("inProgress", &[]),
+    ];
+    const WITHOUT_ABSENT: &[(&str, &[&str])] =
+        &[("acknowledged", &["inProgress"]), ("inProgress", &[])];
+
+    fn kind(outcome: Result<StateMove>) -> Option<ErrorKind> {
+        outcome.err().map(|error| error.kind)
+    }
+
+    #[test]
+    fn a_declared_absent_state_moves_as_its_rows_say() {
+        let machine = decl(WITH_ABSENT);
+        let none = json!({});
+        let acknowledged = json!({"status": "acknowledged"});
+        let in_progress = json!({"status": "inProgress"});
+        assert!(state_move(&machine, &none, &acknowledged).unwrap().changed);
+        assert!(state_move(&machine, &acknowledged, &none).unwrap().changed);
+        assert!(state_move(&machine, &acknowledged, &json!({"status": null})).is_ok());
+        // Not in the absent row, and no row allows removing it.
+        assert_eq!(
+            kind(state_move(&machine, &none, &in_progress)),
+            Some(ErrorKind::Conflict)
+        );
+        assert_eq!(
+            kind(state_move(&machine, &in_progress, &none)),
+            Some(ErrorKind::Conflict)
+        );
+        // The marker is no value of the attribute.
+        assert_eq!(
+            kind(state_move(&machine, &none, &json!({"status": "(absent)"}))),
+            Some(ErrorKind::BadRequest)
+        );
+        assert!(!machine
+            .state
+            .as_ref()
+            .unwrap()
+            .states()
+            .contains(&"(absent)"));
+    }
+
+    #[test]
+    fn without_an_absent_state_the_attribute_stays_and_starts_anywhere() {
+        let machine = decl(WITHOUT_ABSENT);
+        let none = json!({});
+        let acknowledged = json!({"status": "acknowledged"});
+        assert!(state_move(&machine, &none, &json!({"status": "inProgress"})).is_ok());
+        assert_eq!(
+            kind(state_move(&machine, &acknowledged, &none)),
+            Some(ErrorKind::BadRequest)
+        );
+    }
 }
