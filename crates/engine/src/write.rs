@@ -72,7 +72,9 @@ impl Engine {
     }
 
     /// A new document as it is to be stored under `id`: validated, stamped (server-owned
-    /// attributes), and checked by its hooks; the transactional ones come after.
+    /// attributes), and checked by its hooks; the transactional ones come after. The
+    /// collection's operations are what clients may do: the server's own create
+    /// (`internal`) is not bound by them (a read-only record the server keeps).
     pub(crate) fn prepare_new(
         &self,
         at: ResourceRef,
@@ -81,7 +83,9 @@ impl Engine {
         internal: bool,
     ) -> Result<Value> {
         let (api, resource) = self.runtime(at)?;
-        self.allowed(resource, resource.decl.operations.create, "POST")?;
+        if !internal {
+            self.allowed(resource, resource.decl.operations.create, "POST")?;
+        }
         let Value::Object(mut object) = body else {
             return Err(Error::invalid_body("the body must be a JSON object"));
         };
