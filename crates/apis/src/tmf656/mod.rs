@@ -1,32 +1,30 @@
 //! TMF656 Service Problem Management v4: the provider's view of a fault in the service
 //! layer, with what it affects and what caused it; the record of events about it; and
 //! the task resources that acknowledge and group problems.
+//!
+//! Modules, each importing only those listed before it: `refs` (how tasks name
+//! problems), `status` (a problem's own rules: status machine, dates, tracking
+//! records), `tasks` (acknowledgement and its undoing), `grouping` (group, ungroup).
 
-use switchboard_engine::{ApiDecl, Events, Operations, ResourceDecl, StateMachine};
+use std::sync::Arc;
+
+use switchboard_engine::{ApiDecl, Events, Operations, Reference, ResourceDecl};
 
 use crate::settings::Settings;
+
+mod grouping;
+mod refs;
+mod status;
+mod tasks;
+
+use grouping::{Grouping, GroupingHooks};
+use status::ProblemHooks;
+use tasks::{Acknowledgement, AcknowledgementHooks};
 
 pub const CODE: &str = "TMF656";
 
 /// The problem waits for data (`pending`).
 pub const INFORMATION_REQUIRED_EVENT: &str = "InformationRequiredEvent";
-
-/// Status moves (the spec lists the values, not the moves; see docs/wire-choices.md).
-/// Every open status may go to `resolved`: a fault that clears resolves its problem
-/// wherever the work stands.
-const PROBLEM_TRANSITIONS: &[(&str, &[&str])] = &[
-    (
-        "acknowledged",
-        &["inProgress", "resolved", "rejected", "cancelled"],
-    ),
-    ("inProgress", &["pending", "held", "resolved", "cancelled"]),
-    ("pending", &["inProgress", "resolved", "cancelled"]),
-    ("held", &["inProgress", "resolved", "cancelled"]),
-    ("resolved", &["closed", "inProgress"]),
-    ("rejected", &[]),
-    ("cancelled", &[]),
-    ("closed", &[]),
-];
 
 /// Tasks: posted, then read back; never changed.
 const TASK: Operations = Operations {
@@ -34,7 +32,20 @@ const TASK: Operations = Operations {
     ..Operations::TASK
 };
 
-pub fn api(_settings: &Settings) -> ApiDecl {
+const fn to_problem(attribute: &'static str) -> Reference {
+    Reference::to(attribute, CODE, "serviceProblem")
+}
+
+/// A problem's links to other problems, kept by the grouping tasks.
+const PROBLEM_REFERENCES: &[Reference] =
+    &[to_problem("parentProblem"), to_problem("underlyingProblem")];
+
+const ACK_REFERENCES: &[Reference] = &[to_problem("problem"), to_problem("ackProblem")];
+const UNACK_REFERENCES: &[Reference] = &[to_problem("problem"), to_problem("unackProblem")];
+const GROUPING_REFERENCES: &[Reference] =
+    &[to_problem("parentProblem"), to_problem("childProblem")];
+
+pub fn api(settings: &Settings) -> ApiDecl {
     ApiDecl {
         code: CODE,
         name: "Service Problem Management",
@@ -45,13 +56,18 @@ pub fn api(_settings: &Settings) -> ApiDecl {
             ResourceDecl {
                 create_schema: Some("ServiceProblem_Create"),
                 update_schema: Some("ServiceProblem_Update"),
-                state: Some(StateMachine {
-                    attribute: "status",
-                    initial: Some("acknowledged"),
-                    transitions: PROBLEM_TRANSITIONS,
-                }),
+                state: Some(status::machine(settings.assurance.auto_acknowledge)),
                 created_at: Some("creationDate"),
                 last_update: Some("lastUpdate"),
+                server_owned: &[
+                    "trackingRecord",
+                    "statusChangeDate",
+                    "resolutionDate",
+                    "parentProblem",
+                    "underlyingProblem",
+                ],
+                references: PROBLEM_REFERENCES,
+                hooks: Some(Arc::new(ProblemHooks)),
                 events: Events {
                     domain: &[INFORMATION_REQUIRED_EVENT],
                     ..Events::STANDARD
@@ -68,18 +84,36 @@ pub fn api(_settings: &Settings) -> ApiDecl {
                 },
                 ..ResourceDecl::new("serviceProblemEventRecord", "ServiceProblemEventRecord")
             },
-            task(
-                "problemAcknowledgement",
-                "ProblemAcknowledgement",
-                "ProblemAcknowledgement_Create",
-            ),
-            task(
-                "problemUnacknowledgement",
-                "ProblemUnacknowledgement",
-                "ProblemUnacknowledgement_Create",
-            ),
-            task("problemGroup", "ProblemGroup", "ProblemGroup_Create"),
-            task("problemUngroup", "ProblemUngroup", "ProblemUngroup_Create"),
+            ResourceDecl {
+                server_owned: &["ackProblem"],
+                references: ACK_REFERENCES,
+                hooks: Some(Arc::new(AcknowledgementHooks(Acknowledgement::Ack))),
+                ..task(
+                    "problemAcknowledgement",
+                    "ProblemAcknowledgement",
+                    "ProblemAcknowledgement_Create",
+                )
+            },
+            ResourceDecl {
+                server_owned: &["unackProblem"],
+                references: UNACK_REFERENCES,
+                hooks: Some(Arc::new(AcknowledgementHooks(Acknowledgement::Unack))),
+                ..task(
+                    "problemUnacknowledgement",
+                    "ProblemUnacknowledgement",
+                    "ProblemUnacknowledgement_Create",
+                )
+            },
+            ResourceDecl {
+                references: GROUPING_REFERENCES,
+                hooks: Some(Arc::new(GroupingHooks(Grouping::Group))),
+                ..task("problemGroup", "ProblemGroup", "ProblemGroup_Create")
+            },
+            ResourceDecl {
+                references: GROUPING_REFERENCES,
+                hooks: Some(Arc::new(GroupingHooks(Grouping::Ungroup))),
+                ..task("problemUngroup", "ProblemUngroup", "ProblemUngroup_Create")
+            },
         ],
     }
 }

@@ -33,6 +33,7 @@ mod pools;
 mod qualification;
 mod query;
 mod readme;
+mod service_problem;
 mod startup;
 mod together;
 mod trouble_ticket;

@@ -1,0 +1,388 @@
+//! `problemGroup` and `problemUngroup` (TMF656 v4 task resources): a parent problem
+//! and its children, linked both ways (`underlyingProblem[]`, `parentProblem[]`), the
+//! parent's impact and cause the union of its own and its children's. All of it is
+//! written in the task's own transaction.
+//!
+//! What each child brought to its parent's unions is kept as internal state of the API
+//! (`TMF656:grouping`, by parent), so that ungrouping takes away exactly what only the
+//! ungrouped children brought: the parent keeps its own entries and those of the
+//! children still grouped.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use switchboard_engine::{Error, HookFuture, Hooks, Internal, Result, Scope, WriteKind};
+
+use super::refs::{
+    distinct, problem_ref, problem_refs, read_problem, task_body, ProblemRef, PROBLEM,
+};
+use super::status::{is_final, status};
+use super::CODE;
+
+/// The parent's attributes that hold the union of its own and its children's entries.
+const UNIONS: [&str; 5] = [
+    "affectedResource",
+    "affectedService",
+    "affectedLocation",
+    "rootCauseResource",
+    "rootCauseService",
+];
+/// The parent's count of affected services: the largest of its own, its children's
+/// and the services its union lists.
+const COUNT: &str = "affectedNumberOfServices";
+/// Internal state: what the children brought, by parent.
+const BROUGHT: &str = "grouping";
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Task {
+    parent_problem: ProblemRef,
+    child_problem: Vec<ProblemRef>,
+}
+
+/// The entries of a parent's unions that its children brought.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Brought {
+    /// Attribute → entry (by `key`) → the children that brought it. An entry the parent
+    /// had before any child brought it is its own, and not listed.
+    entries: BTreeMap<String, BTreeMap<String, BTreeSet<String>>>,
+    /// The parent's own `affectedNumberOfServices` before its first child.
+    own_count: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Grouping {
+    Group,
+    Ungroup,
+}
+
+pub(super) struct GroupingHooks(pub(super) Grouping);
+
+impl Hooks for GroupingHooks {
+    fn transactional(&self) -> bool {
+        true
+    }
+
+    fn within<'a>(
+        &'a self,
+        scope: &'a mut Scope,
+        kind: WriteKind,
+        doc: &'a mut Value,
+        _previous: Option<&'a Value>,
+    ) -> HookFuture<'a> {
+        Box::pin(async move {
+            if kind != WriteKind::Create {
+                return Ok(());
+            }
+            let task: Task = task_body(doc)?;
+            // Tasks on one parent take turns in this process (versions decide across
+            // processes): they rewrite the same parent and its grouping state.
+            scope
+                .serialize_on(&format!("{CODE}:group:{}", task.parent_problem.id))
+                .await;
+            match self.0 {
+                Grouping::Group => group(scope, &task).await,
+                Grouping::Ungroup => ungroup(scope, &task).await,
+            }
+        })
+    }
+}
+
+/// How an entry of a union is told apart: by its `id`, else by all of it (a place
+/// given by name only).
+fn key(entry: &Value) -> String {
+    match entry.get("id").and_then(Value::as_str) {
+        Some(id) => format!("id:{id}"),
+        None => entry.to_string(),
+    }
+}
+
+fn entries<'a>(doc: &'a Value, attribute: &str) -> &'a [Value] {
+    doc.get(attribute)
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
+}
+
+fn count_of(doc: &Value) -> Option<i64> {
+    doc.get(COUNT).and_then(Value::as_i64)
+}
+
+/// Refuses to group a problem that can move no more (409).
+fn refuse_final(problem: &Value, attribute: &str) -> Result<()> {
+    if is_final(status(problem)) {
+        return Err(Error::conflict(format!(
+            "'{attribute}' names serviceProblem '{}', which is {}: it cannot be grouped",
+            problem
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+            status(problem).unwrap_or_default()
+        )));
+    }
+    Ok(())
+}
+
+/// `id` and the problems above it, following `parentProblem` up.
+async fn ancestors(scope: &mut Scope, id: &str, problem: &Value) -> Result<BTreeSet<String>> {
+    let mut seen = BTreeSet::from([id.to_string()]);
+    let mut next = problem_refs(problem, "parentProblem");
+    while let Some(current) = next.pop() {
+        if !seen.insert(current.clone()) {
+            continue;
+        }
+        if let Some(above) = scope.document(CODE, PROBLEM, &current).await? {
+            next.extend(problem_refs(&above, "parentProblem"));
+        }
+    }
+    Ok(seen)
+}
+
+async fn read_brought(scope: &mut Scope, parent: &str) -> Result<(Option<Internal>, Brought)> {
+    let read = scope.internal(BROUGHT, parent).await?;
+    let brought = match &read {
+        Some(read) => serde_json::from_value(read.value.clone())
+            .map_err(|error| Error::internal(format!("grouping state unreadable: {error}")))?,
+        None => Brought::default(),
+    };
+    Ok((read, brought))
+}
+
+async fn write_brought(
+    scope: &mut Scope,
+    parent: &str,
+    read: Option<&Internal>,
+    brought: &Brought,
+) -> Result<()> {
+    let value = serde_json::to_value(brought)
+        .map_err(|error| Error::internal(format!("grouping state unwritable: {error}")))?;
+    scope.put_internal(BROUGHT, parent, read, &value).await
+}
+
+/// Groups the children under the parent: each child's `parentProblem` names the parent,
+/// the parent's `underlyingProblem` lists them, and its unions take their entries.
+/// Refused (409) for a final problem, a child already under another parent, and a
+/// child that is the parent or above it.
+async fn group(scope: &mut Scope, task: &Task) -> Result<()> {
+    let parent_id = task.parent_problem.id.as_str();
+    let parent = read_problem(scope, "parentProblem", parent_id).await?;
+    refuse_final(&parent, "parentProblem")?;
+    let above = ancestors(scope, parent_id, &parent).await?;
+    let mut children = Vec::new();
+    for child_id in distinct(&task.child_problem) {
+        if above.contains(&child_id) {
+            return Err(Error::conflict(format!(
+                "grouping serviceProblem '{child_id}' under '{parent_id}' would close a \
+                 cycle: it is that problem or one above it"
+            )));
+        }
+        let child = read_problem(scope, "childProblem", &child_id).await?;
+        refuse_final(&child, "childProblem")?;
+        if let Some(other) = problem_refs(&child, "parentProblem")
+            .into_iter()
+            .find(|other| other != parent_id)
+        {
+            return Err(Error::conflict(format!(
+                "serviceProblem '{child_id}' is grouped under '{other}'; ungroup it first"
+            )));
+        }
+        children.push((child_id, child));
+    }
+    let (read, mut brought) = read_brought(scope, parent_id).await?;
+    if read.is_none() {
+        brought.own_count = count_of(&parent);
+    }
+    let mut unions = parent.clone();
+    for (child_id, child) in &children {
+        for attribute in UNIONS {
+            for entry in entries(child, attribute) {
+                add_entry(&mut unions, &mut brought, attribute, entry, child_id);
+            }
+        }
+    }
+    let count = children
+        .iter()
+        .filter_map(|(_, child)| count_of(child))
+        .chain(count_of(&parent))
+        .chain(listed_services(&unions))
+        .max();
+    let parent_ref = problem_ref(scope, parent_id)?;
+    let mut child_refs = Vec::new();
+    for (child_id, _) in &children {
+        scope
+            .update(PROBLEM, child_id, |child| {
+                child["parentProblem"] = json!([parent_ref]);
+                Ok(())
+            })
+            .await?;
+        child_refs.push((child_id.clone(), problem_ref(scope, child_id)?));
+    }
+    scope
+        .update(PROBLEM, parent_id, |parent| {
+            let listed = problem_refs(parent, "underlyingProblem");
+            for (child_id, child_ref) in &child_refs {
+                if !listed.contains(child_id) {
+                    push(parent, "underlyingProblem", child_ref.clone());
+                }
+            }
+            for attribute in UNIONS {
+                if let Some(union) = unions.get(attribute) {
+                    parent[attribute] = union.clone();
+                }
+            }
+            if let Some(count) = count {
+                parent[COUNT] = json!(count);
+            }
+            Ok(())
+        })
+        .await?;
+    write_brought(scope, parent_id, read.as_ref(), &brought).await
+}
+
+/// Adds `entry` to the parent's union unless it is there; records `child` as one that
+/// brought it, unless the parent had it of its own.
+fn add_entry(
+    unions: &mut Value,
+    brought: &mut Brought,
+    attribute: &str,
+    entry: &Value,
+    child: &str,
+) {
+    let key = key(entry);
+    let present = entries(unions, attribute)
+        .iter()
+        .any(|existing| self::key(existing) == key);
+    let by_children = brought.entries.entry(attribute.to_string()).or_default();
+    match (present, by_children.get_mut(&key)) {
+        (false, _) => {
+            push(unions, attribute, entry.clone());
+            by_children.insert(key, BTreeSet::from([child.to_string()]));
+        }
+        (true, Some(children)) => {
+            children.insert(child.to_string());
+        }
+        (true, None) => {}
+    }
+}
+
+fn push(doc: &mut Value, attribute: &str, entry: Value) {
+    match doc.get_mut(attribute) {
+        Some(Value::Array(list)) => list.push(entry),
+        _ => doc[attribute] = json!([entry]),
+    }
+}
+
+/// How many distinct services the document's `affectedService` lists, if any.
+fn listed_services(doc: &Value) -> Option<i64> {
+    let services: BTreeSet<String> = entries(doc, "affectedService").iter().map(key).collect();
+    (!services.is_empty()).then(|| i64::try_from(services.len()).unwrap_or(i64::MAX))
+}
+
+/// Ungroups the children from the parent: the links go both ways, and the parent's
+/// unions lose what only those children brought. A child not grouped under that parent
+/// is left as it is (the task is idempotent); problems in any status may be ungrouped.
+async fn ungroup(scope: &mut Scope, task: &Task) -> Result<()> {
+    let parent_id = task.parent_problem.id.as_str();
+    let parent = read_problem(scope, "parentProblem", parent_id).await?;
+    let listed = problem_refs(&parent, "underlyingProblem");
+    let mut removed = Vec::new();
+    for child_id in distinct(&task.child_problem) {
+        let child = read_problem(scope, "childProblem", &child_id).await?;
+        let linked = problem_refs(&child, "parentProblem")
+            .iter()
+            .any(|other| other == parent_id);
+        if linked || listed.contains(&child_id) {
+            removed.push(child_id);
+        }
+    }
+    if removed.is_empty() {
+        return Ok(());
+    }
+    for child_id in &removed {
+        scope
+            .update(PROBLEM, child_id, |child| {
+                drop_refs(child, "parentProblem", &[parent_id.to_string()]);
+                Ok(())
+            })
+            .await?;
+    }
+    let (read, mut brought) = read_brought(scope, parent_id).await?;
+    let mut unions = parent.clone();
+    for attribute in UNIONS {
+        let Some(by_children) = brought.entries.get_mut(attribute) else {
+            continue;
+        };
+        let mut gone = BTreeSet::new();
+        by_children.retain(|key, children| {
+            children.retain(|child| !removed.contains(child));
+            if children.is_empty() {
+                gone.insert(key.clone());
+            }
+            !children.is_empty()
+        });
+        if let Some(Value::Array(list)) = unions.get_mut(attribute) {
+            list.retain(|entry| !gone.contains(&key(entry)));
+        }
+    }
+    let remaining: Vec<String> = listed
+        .into_iter()
+        .filter(|child| !removed.contains(child))
+        .collect();
+    // Grouped by the server itself, with no record of it: the parent's count stays.
+    let own = if read.is_some() {
+        brought.own_count
+    } else {
+        count_of(&parent)
+    };
+    let mut counts = vec![own, listed_services(&unions)];
+    for child_id in &remaining {
+        if let Some(child) = scope.document(CODE, PROBLEM, child_id).await? {
+            counts.push(count_of(&child));
+        }
+    }
+    let count = counts.into_iter().flatten().max();
+    scope
+        .update(PROBLEM, parent_id, |parent| {
+            drop_refs(parent, "underlyingProblem", &removed);
+            for attribute in UNIONS {
+                match unions.get(attribute) {
+                    Some(Value::Array(list)) if list.is_empty() => remove(parent, attribute),
+                    Some(union) => parent[attribute] = union.clone(),
+                    None => remove(parent, attribute),
+                }
+            }
+            match count {
+                Some(count) => parent[COUNT] = json!(count),
+                None => remove(parent, COUNT),
+            }
+            Ok(())
+        })
+        .await?;
+    match (&read, remaining.is_empty()) {
+        (Some(read), true) => scope.delete_internal(BROUGHT, parent_id, read).await,
+        (None, true) => Ok(()),
+        (_, false) => write_brought(scope, parent_id, read.as_ref(), &brought).await,
+    }
+}
+
+/// Removes the refs to `ids` from the array `attribute`, and the attribute once empty.
+fn drop_refs(doc: &mut Value, attribute: &str, ids: &[String]) {
+    if let Some(Value::Array(list)) = doc.get_mut(attribute) {
+        list.retain(|entry| {
+            !entry
+                .get("id")
+                .and_then(Value::as_str)
+                .is_some_and(|id| ids.iter().any(|gone| gone == id))
+        });
+        if list.is_empty() {
+            remove(doc, attribute);
+        }
+    }
+}
+
+fn remove(doc: &mut Value, attribute: &str) {
+    if let Value::Object(object) = doc {
+        object.remove(attribute);
+    }
+}
