@@ -727,3 +727,56 @@ async fn bad_problems_and_tasks_are_refused_with_400() {
             .assert_error(400);
     }
 }
+
+#[tokio::test]
+async fn concurrent_tasks_on_one_parent_all_land() {
+    let server = TestServer::start().await;
+    let parent = create_problem(&server, json!({})).await;
+    let mut children = Vec::new();
+    for n in 0..6 {
+        let service = format!("s{n}");
+        children.push(create_problem(&server, json!({"affectedService": [{"id": service}]})).await);
+    }
+    // Each task rewrites the parent and its grouping state: those that meet a
+    // concurrent one run again, none is lost.
+    let mut clients = tokio::task::JoinSet::new();
+    for child in &children {
+        let client = server.client.clone();
+        let url = server.url(&path("problemGroup"));
+        let body = json!({"parentProblem": {"id": parent}, "childProblem": refs(&[child])});
+        clients.spawn(async move { client.post(url).json(&body).send().await.unwrap().status() });
+    }
+    for status in clients.join_all().await {
+        assert_eq!(status, 201);
+    }
+    let grouped = read(&server, &parent).await;
+    let mut listed = ids(&grouped, "underlyingProblem");
+    listed.sort();
+    let mut expected = children.clone();
+    expected.sort();
+    assert_eq!(listed, expected);
+    let mut services = ids(&grouped, "affectedService");
+    services.sort();
+    assert_eq!(services, vec!["s0", "s1", "s2", "s3", "s4", "s5"]);
+    assert_eq!(grouped["affectedNumberOfServices"], 6);
+
+    // And all of them apart again, leaving the parent as it was.
+    let mut clients = tokio::task::JoinSet::new();
+    for child in &children {
+        let client = server.client.clone();
+        let url = server.url(&path("problemUngroup"));
+        let body = json!({"parentProblem": {"id": parent}, "childProblem": refs(&[child])});
+        clients.spawn(async move { client.post(url).json(&body).send().await.unwrap().status() });
+    }
+    for status in clients.join_all().await {
+        assert_eq!(status, 201);
+    }
+    let alone = read(&server, &parent).await;
+    for gone in [
+        "underlyingProblem",
+        "affectedService",
+        "affectedNumberOfServices",
+    ] {
+        assert!(alone.get(gone).is_none(), "{gone}: {alone}");
+    }
+}
