@@ -61,10 +61,16 @@ impl Engine {
             let mut attempt_doc = doc.clone();
             let mut scope =
                 Scope::new(self.clone(), api.decl.code, self.inner.store.begin().await?);
-            hooks
+            // A hook that met a concurrent change (a document it read moved before its
+            // own change of it) runs again, as a commit that did would.
+            let outcome = match hooks
                 .within(&mut scope, WriteKind::Create, &mut attempt_doc, None)
-                .await?;
-            match self.create_in(api, resource, &id, attempt_doc, scope).await {
+                .await
+            {
+                Ok(()) => self.create_in(api, resource, &id, attempt_doc, scope).await,
+                Err(error) => Err(error),
+            };
+            match outcome {
                 Err(error) if error.concurrent && attempt < CONCURRENT_RETRIES => attempt += 1,
                 outcome => return outcome,
             }

@@ -193,6 +193,7 @@ async fn group(scope: &mut Scope, task: &Task) -> Result<()> {
     if read.is_none() {
         brought.own_count = count_of(&parent);
     }
+    let read_parent = parent.clone();
     let mut unions = parent.clone();
     for (child_id, child) in &children {
         for attribute in UNIONS {
@@ -220,6 +221,7 @@ async fn group(scope: &mut Scope, task: &Task) -> Result<()> {
     }
     scope
         .update(PROBLEM, parent_id, |parent| {
+            unchanged_since_read(parent, &read_parent)?;
             let listed = problem_refs(parent, "underlyingProblem");
             for (child_id, child_ref) in &child_refs {
                 if !listed.contains(child_id) {
@@ -308,6 +310,7 @@ async fn ungroup(scope: &mut Scope, task: &Task) -> Result<()> {
             .await?;
     }
     let (read, mut brought) = read_brought(scope, parent_id).await?;
+    let read_parent = parent.clone();
     let mut unions = parent.clone();
     for attribute in UNIONS {
         let Some(by_children) = brought.entries.get_mut(attribute) else {
@@ -344,6 +347,7 @@ async fn ungroup(scope: &mut Scope, task: &Task) -> Result<()> {
     let count = counts.into_iter().flatten().max();
     scope
         .update(PROBLEM, parent_id, |parent| {
+            unchanged_since_read(parent, &read_parent)?;
             drop_refs(parent, "underlyingProblem", &removed);
             for attribute in UNIONS {
                 match unions.get(attribute) {
@@ -363,6 +367,17 @@ async fn ungroup(scope: &mut Scope, task: &Task) -> Result<()> {
         (Some(read), true) => scope.delete_internal(BROUGHT, parent_id, read).await,
         (None, true) => Ok(()),
         (_, false) => write_brought(scope, parent_id, read.as_ref(), &brought).await,
+    }
+}
+
+/// The unions are computed from the parent as first read; should a write committed
+/// since (the task before this one, which handed over the parent's key lock at submit)
+/// have changed it, this write is run again on the new parent rather than overwrite it.
+fn unchanged_since_read(parent: &Value, read: &Value) -> Result<()> {
+    if parent == read {
+        Ok(())
+    } else {
+        Err(switchboard_store::StoreError::VersionConflict.into())
     }
 }
 
