@@ -135,7 +135,12 @@ fn check_new(doc: &mut Value) -> Result<()> {
     match status(doc) {
         None => Ok(()),
         Some(ACKNOWLEDGED) => {
-            doc["statusChangeDate"] = json!(switchboard_engine::now_rfc3339());
+            // Acknowledged as it is created: at its creation date, to the millisecond.
+            let now = match doc.get("creationDate") {
+                Some(Value::String(created)) => created.clone(),
+                _ => switchboard_engine::now_rfc3339(),
+            };
+            doc["statusChangeDate"] = json!(now);
             append_tracking(doc, &tracking_record("ack"));
             Ok(())
         }
