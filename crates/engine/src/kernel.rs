@@ -137,6 +137,11 @@ pub struct ResourceDecl {
     /// Its event names (the TMF630 ones unless its specification says otherwise) and the
     /// domain events its rules may emit.
     pub events: Events,
+    /// Definitions of our own that this resource's schemas name, for a collection the
+    /// specification lacks (an extension): a JSON object, name to JSON schema, merged
+    /// into the API's schema file at start-up (`ApiDecl::schema_file`). A name the file
+    /// defines already is refused: an extension adds, it never redefines.
+    pub definitions: Option<&'static str>,
 }
 
 pub type ViewFuture<'a> = Pin<Box<dyn Future<Output = Result<Value>> + Send + 'a>>;
@@ -169,7 +174,42 @@ impl ResourceDecl {
             retired: &[],
             views: Vec::new(),
             events: Events::STANDARD,
+            definitions: None,
         }
+    }
+}
+
+impl ApiDecl {
+    /// The API's schema as the engine compiles it: the compact schema file, with the
+    /// definitions its resources add (`ResourceDecl::definitions`) merged in.
+    pub fn schema_file(&self) -> std::result::Result<Value, String> {
+        let mut schema: Value = serde_json::from_str(self.schema)
+            .map_err(|error| format!("{}: schema is not JSON: {error}", self.code))?;
+        let Some(definitions) = schema.get_mut("definitions").and_then(Value::as_object_mut) else {
+            return Err(format!("{}: the schema file has no definitions", self.code));
+        };
+        for resource in &self.resources {
+            let Some(own) = resource.definitions else {
+                continue;
+            };
+            let own: serde_json::Map<String, Value> =
+                serde_json::from_str(own).map_err(|error| {
+                    format!(
+                        "{} {}: definitions are not a JSON object: {error}",
+                        self.code, resource.collection
+                    )
+                })?;
+            for (name, definition) in own {
+                if definitions.contains_key(&name) {
+                    return Err(format!(
+                        "{} {}: definition '{name}' is in the schema file already",
+                        self.code, resource.collection
+                    ));
+                }
+                definitions.insert(name, definition);
+            }
+        }
+        Ok(schema)
     }
 }
 
@@ -196,6 +236,8 @@ pub(crate) struct ResourceRuntime {
 
 pub struct ApiRuntime {
     pub decl: ApiDecl,
+    /// The schema its resources were compiled against (`ApiDecl::schema_file`).
+    pub schema: Value,
     /// How this API's `Error` definition types `code`, `reason` and `status`.
     pub error_shape: ErrorShape,
     pub(crate) resources: Vec<ResourceRuntime>,

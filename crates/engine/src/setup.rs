@@ -23,8 +23,7 @@ impl Engine {
     ) -> std::result::Result<Engine, String> {
         let mut runtimes = Vec::new();
         for api in apis {
-            let schema: Value = serde_json::from_str(api.schema)
-                .map_err(|error| format!("{}: schema is not JSON: {error}", api.code))?;
+            let schema = api.schema_file()?;
             let mut resources = Vec::new();
             let mut api = api;
             for decl in std::mem::take(&mut api.resources) {
@@ -58,6 +57,7 @@ impl Engine {
             }
             runtimes.push(ApiRuntime {
                 error_shape: ErrorShape::of(&schema),
+                schema,
                 decl: api,
                 resources,
             });

@@ -4,8 +4,9 @@
 //! drift from the routes. Typed with `openapiv3` (plain serde structs, no macros): the
 //! schema file's definitions deserialize straight into its `Schema`.
 //!
-//! - `mod.rs` (here): the document, its components (the schema file's definitions with
-//!   `#/definitions/` rewritten, the resources marked for what the server sets) and the
+//! - `mod.rs` (here): the document, its components (the schema file's definitions, with
+//!   those an extension collection adds, `#/definitions/` rewritten, the resources marked
+//!   for what the server sets, our own definitions marked as extensions) and the
 //!   list of documents the index, `/openapi.json` and `/docs` show.
 //! - `operations.rs`: the paths and operations of one API.
 
@@ -70,16 +71,15 @@ pub fn documents(apis: &[ApiRuntime]) -> Result<Vec<ApiDocument>, String> {
     apis.iter()
         .map(|api| {
             let code = api.decl.code;
-            let schema: Value = serde_json::from_str(api.decl.schema)
-                .map_err(|error| format!("{code}: schema is not JSON: {error}"))?;
+            let schema = &api.schema;
             let document =
-                document(api, &schema).map_err(|error| format!("{code}: openapi: {error}"))?;
+                document(api, schema).map_err(|error| format!("{code}: openapi: {error}"))?;
             let json = serde_json::to_string(&document)
                 .map_err(|error| format!("{code}: openapi: {error}"))?;
             Ok(ApiDocument {
                 id: code,
                 name: api.decl.name,
-                version: spec_version(&schema),
+                version: spec_version(schema),
                 base_path: api.decl.base_path,
                 json: json.into(),
             })
@@ -99,11 +99,17 @@ fn document(api: &ApiRuntime, schema: &Value) -> Result<OpenAPI, String> {
         .as_object()
         .ok_or("the schema file has no definitions")?;
     let resources: Vec<&ResourceDecl> = api.resources().collect();
+    let extensions = extension_names(&resources)?;
     let mut components = Components::default();
     for (name, definition) in definitions {
         let mut definition = rewrite_refs(definition.clone());
         if let Some(resource) = resources.iter().find(|r| r.resource_type == name) {
             mark_resource(&mut definition, resource);
+        }
+        if extensions.contains(name) {
+            if let Value::Object(object) = &mut definition {
+                object.insert(EXTENSION.to_string(), Value::Bool(true));
+            }
         }
         components
             .schemas
@@ -152,6 +158,18 @@ fn document(api: &ApiRuntime, schema: &Value) -> Result<OpenAPI, String> {
             .collect(),
         ..OpenAPI::default()
     })
+}
+
+/// The definitions the resources add to the schema file (`ResourceDecl::definitions`):
+/// Switchboard's own, marked as such.
+fn extension_names(resources: &[&ResourceDecl]) -> Result<Vec<String>, String> {
+    let mut names = Vec::new();
+    for own in resources.iter().filter_map(|resource| resource.definitions) {
+        let own: Map<String, Value> = serde_json::from_str(own)
+            .map_err(|error| format!("definitions of our own: {error}"))?;
+        names.extend(own.into_iter().map(|(name, _)| name));
+    }
+    Ok(names)
 }
 
 fn schema_of(definition: Value, name: &str) -> Result<ReferenceOr<Schema>, String> {

@@ -184,7 +184,7 @@ pub async fn assert_every_document_valid(server: &TestServer) -> usize {
     let mut checked = 0;
     for registration in switchboard_apis::all(&Default::default()) {
         let api = registration.decl;
-        let schema: Value = serde_json::from_str(api.schema).unwrap();
+        let schema: Value = api.schema_file().unwrap();
         for resource in &api.resources {
             let path = format!("{}/{}?limit=1000", api.base_path, resource.collection);
             let listed = server.get(&path).await;
