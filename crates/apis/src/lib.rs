@@ -108,7 +108,7 @@ pub fn all(settings: &Settings) -> Vec<Registration> {
         Registration::new(tmf645::api()).with_jobs(tmf645::job_handlers()),
         Registration::new(tmf621::api(settings)),
         Registration::new(tmf656::api(settings)),
-        Registration::new(tmf657::api(settings)),
+        Registration::new(tmf657::api(settings)).with_jobs(tmf657::job_handlers()),
     ]
 }
 

@@ -34,6 +34,7 @@ mod qualification;
 mod query;
 mod readme;
 mod service_problem;
+mod service_quality;
 mod startup;
 mod together;
 mod trouble_ticket;
