@@ -60,7 +60,7 @@ pub fn api() -> ApiDecl {
                 "inactive",
                 "active",
             ],
-            views: vec![("impact", Arc::new(crate::impact::Impact::OfService))],
+            views: vec![("impact", Arc::new(crate::impact::ImpactView::OfService))],
             ..ResourceDecl::new("service", "Service")
         }],
     }

@@ -63,7 +63,7 @@ pub fn api() -> ApiDecl {
             }),
             references: RESOURCE_REFERENCES,
             other_states: RESOURCE_STATES,
-            views: vec![("impact", Arc::new(crate::impact::Impact::OfResource))],
+            views: vec![("impact", Arc::new(crate::impact::ImpactView::OfResource))],
             ..ResourceDecl::new("resource", "Resource")
         }],
     }
