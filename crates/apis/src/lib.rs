@@ -14,6 +14,7 @@ use switchboard_engine::{ApiDecl, JobHandler};
 
 pub use settings::Settings;
 
+pub mod assurance;
 pub mod catalog;
 mod catalog_jobs;
 pub mod catalog_rules;
@@ -107,7 +108,7 @@ pub fn all(settings: &Settings) -> Vec<Registration> {
         Registration::new(tmf640::api()),
         Registration::new(tmf645::api()).with_jobs(tmf645::job_handlers()),
         Registration::new(tmf621::api(settings)),
-        Registration::new(tmf656::api(settings)),
+        assurance::service_problems(settings),
         Registration::new(tmf657::api(settings)).with_jobs(tmf657::job_handlers()),
     ]
 }

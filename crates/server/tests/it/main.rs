@@ -11,6 +11,7 @@ mod catalog_changes;
 mod chain;
 mod cli;
 mod cluster;
+mod correlation;
 mod crash;
 mod crud;
 mod demo;
