@@ -9,6 +9,7 @@
 //! exits non-zero if any generated file differs from, or is missing in, the committed directory,
 //! or if the committed directory holds a `TMF*.json` file that would not be generated.
 
+mod assurance;
 mod bench;
 mod convert;
 mod order_load;
@@ -34,6 +35,8 @@ usage:
   cargo xtask check-specs  <SPEC_DIR> [--out DIR]   fail if schemas/ is not what import-specs writes
   cargo xtask bench [--seconds N] [--runs N] [--items N]
                                                     CRUD benchmark against a bare axum baseline
+  cargo xtask bench-assurance [--customers N] [--seconds N] [--runs N] [--database-url URL]
+                                                    fault → tickets fan-out time, ticket CRUD vs bare axum
   cargo xtask bench-orders [--seconds N] [--runs N] [--clients N] [--rate R] [--database-url URL]
                            [--against BINARY]       orders/s and order-to-completed latency of the chain
                                                     (and of BINARY, with the ratio B/A)
@@ -111,6 +114,7 @@ fn run(args: &[String]) -> Result<ExitCode> {
             check_specs(&opts.spec_dir, &opts.out_dir)
         }
         "bench" => bench::run(rest).map(|()| ExitCode::SUCCESS),
+        "bench-assurance" => assurance::run(rest).map(|()| ExitCode::SUCCESS),
         "bench-orders" => orders::run(rest).map(|()| ExitCode::SUCCESS),
         "order-load" => order_load::order_load(rest).map(|()| ExitCode::SUCCESS),
         "bare-server" => {
