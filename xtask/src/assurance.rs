@@ -21,6 +21,7 @@ use crate::Result;
 const RESOURCES: &str = "/tmf-api/resourceInventoryManagement/v4/resource";
 const SERVICES: &str = "/tmf-api/serviceInventory/v4/service";
 const PRODUCTS: &str = "/tmf-api/productInventory/v4/product";
+const INDIVIDUALS: &str = "/tmf-api/party/v4/individual";
 const SERVICE_SPECS: &str = "/tmf-api/serviceCatalogManagement/v4/serviceSpecification";
 const PROBLEMS: &str = "/tmf-api/serviceProblemManagement/v4/serviceProblem";
 const TICKETS: &str = "/tmf-api/troubleTicket/v4/troubleTicket";
@@ -75,7 +76,10 @@ pub fn run(args: &[String]) -> Result<()> {
     let fan_out = runtime.block_on(fault_fan_out(&base, options.customers))?;
 
     // Ticket CRUD beside the baseline.
-    let ticket = r#"{"description":"bench ticket","severity":"minor","ticketType":"incident","relatedParty":[{"id":"bench-customer","role":"customer","@referredType":"Individual"}]}"#;
+    let ticket = format!(
+        r#"{{"description":"bench ticket","severity":"minor","ticketType":"incident","relatedParty":[{{"id":"{}","role":"customer","@referredType":"Individual"}}]}}"#,
+        fan_out.party
+    );
     let post = write_script(
         &work,
         "ticket-post.lua",
@@ -157,6 +161,8 @@ struct FanOut {
     to_tickets: Duration,
     tickets: u64,
     ticket_ids: Vec<String>,
+    /// A customer's party id, for the tickets the CRUD case posts.
+    party: String,
     importance: String,
     priority: Value,
     services: Value,
@@ -164,7 +170,7 @@ struct FanOut {
 
 async fn fault_fan_out(base: &str, customers: usize) -> Result<FanOut> {
     let client = reqwest::Client::new();
-    println!("seeding {customers} customers' services and products on one resource…");
+    println!("seeding {customers} customers, their services and products on one resource…");
     let resource = post(
         &client,
         &format!("{base}{RESOURCES}"),
@@ -191,16 +197,25 @@ async fn fault_fan_out(base: &str, customers: usize) -> Result<FanOut> {
             .collect(),
     )
     .await?;
+    let parties = post_all(
+        &client,
+        &format!("{base}{INDIVIDUALS}"),
+        (0..customers)
+            .map(|n| json!({"givenName": format!("Customer {n}"), "familyName": "Bench"}))
+            .collect(),
+    )
+    .await?;
     post_all(
         &client,
         &format!("{base}{PRODUCTS}"),
         services
             .iter()
+            .zip(&parties)
             .enumerate()
-            .map(|(n, service)| {
+            .map(|(n, (service, party))| {
                 json!({"name": format!("broadband {n}"), "status": "active",
                        "realizingService": [{"id": service["id"]}],
-                       "relatedParty": [{"id": format!("customer-{n}"), "role": "customer",
+                       "relatedParty": [{"id": party["id"], "role": "customer",
                                          "@referredType": "Individual"}]})
             })
             .collect(),
@@ -272,6 +287,11 @@ async fn fault_fan_out(base: &str, customers: usize) -> Result<FanOut> {
         to_tickets,
         tickets,
         ticket_ids,
+        party: parties
+            .first()
+            .map(|party| text(party, "id"))
+            .transpose()?
+            .unwrap_or_default(),
         importance: problem
             .get("impactImportanceFactor")
             .and_then(Value::as_str)
