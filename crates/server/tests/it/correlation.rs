@@ -514,3 +514,82 @@ async fn ended_products_get_no_ticket() {
     let impact = server.get(&format!("{RESOURCES}/{cell}/impact")).await.body;
     assert!(!ids(&impact["products"]).contains(&id(product)), "{impact}");
 }
+
+#[tokio::test]
+async fn a_fault_joins_the_open_problem_a_client_raised_about_the_resource() {
+    let server = TestServer::start().await;
+    let spec = server
+        .create(
+            "/tmf-api/serviceCatalogManagement/v4/serviceSpecification",
+            &json!({"name": "Access RFS", "@type": "ResourceFacingServiceSpecification"}),
+        )
+        .await;
+    let party = server
+        .create(
+            &format!("{PARTY}/individual"),
+            &json!({"givenName": "Margaret", "familyName": "Hamilton"}),
+        )
+        .await;
+    let port = server
+        .create(
+            RESOURCES,
+            &json!({"name": "port-9", "resourceStatus": "available", "operationalState": "enable"}),
+        )
+        .await;
+    let service = server
+        .create(
+            SERVICES,
+            &json!({"name": "access", "state": "active", "serviceSpecification": {"id": spec["id"]},
+                    "supportingResource": [{"id": port["id"]}]}),
+        )
+        .await;
+    let product = server
+        .create(
+            PRODUCTS,
+            &json!({"name": "broadband", "status": "active",
+                    "realizingService": [{"id": service["id"]}],
+                    "relatedParty": [{"id": party["id"], "role": "customer", "@referredType": "Individual"},
+                                     {"id": "reseller-1", "role": "reseller", "@referredType": "Organization"}]}),
+        )
+        .await;
+    // An operator reports the port before any alarm.
+    let reported = server
+        .create(
+            PROBLEMS,
+            &json!({
+                "category": "serviceProvider.declarer",
+                "description": "Port flapping",
+                "reason": "customerReports",
+                "priority": 3,
+                "originatorParty": {"id": "noc", "@referredType": "Organization"},
+                "affectedResource": [{"id": port["id"]}],
+            }),
+        )
+        .await;
+    let problem_id = id(&reported);
+    // One ticket: the reseller is no customer.
+    let tickets = wait_count(&server, &tickets_of(&problem_id), 1).await;
+    assert_eq!(ticket_customers(&tickets), BTreeSet::from([id(&party)]));
+    assert_eq!(tickets[0]["relatedEntity"][0]["id"], product["id"]);
+
+    // The alarm joins that problem.
+    let port_id = id(&port);
+    patch_resource(&server, &port_id, json!({"resourceStatus": "alarm"})).await;
+    server.queue().await.wait_idle().await;
+    let problems = list(&server, &problems_of(&port_id)).await;
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(id(&problems[0]), problem_id);
+    assert_eq!(problems[0]["relatedEvent"].as_array().unwrap().len(), 1);
+    assert_eq!(problems[0]["priority"], 3, "the client's priority is kept");
+
+    // With no root cause named, the clear of the resource it affects resolves it.
+    patch_resource(&server, &port_id, json!({"resourceStatus": "available"})).await;
+    let ticket_id = id(&tickets[0]);
+    let done = eventually(WITHIN, || async {
+        server.get(&format!("{TICKETS}/{ticket_id}")).await.body["status"] == "resolved"
+    })
+    .await;
+    let problem = server.get(&format!("{PROBLEMS}/{problem_id}")).await.body;
+    assert!(done, "{problem}");
+    assert_eq!(problem["status"], "resolved");
+}
