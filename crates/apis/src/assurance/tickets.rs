@@ -141,14 +141,22 @@ async fn impact(engine: &Engine, shared: &Shared, id: &str) -> Result<()> {
         .iter()
         .map(|doc| reference_to(doc, "Service"))
         .collect();
+    // A problem naming nothing this inventory holds is left as it was posted: no
+    // impact is known, and nothing the server writes would say more.
+    if affected.is_empty() && places.is_empty() && links.is_empty() && !found.truncated {
+        return Ok(());
+    }
     let raised_here = problem.raised_here();
     let _serial = shared.lock(&format!("problem {id}")).await;
     let at = engine.served(tmf656::CODE, "serviceProblem")?;
     let stored = engine
         .update_internal(at, id, |doc| {
             merge_by_id(doc, "affectedService", &affected);
-            let count = doc["affectedService"].as_array().map_or(0, Vec::len);
-            doc["affectedNumberOfServices"] = json!(count);
+            // Never fewer than the problem already counted (its own figure, or what
+            // grouping took from its children).
+            let listed = doc["affectedService"].as_array().map_or(0, Vec::len);
+            let counted = doc["affectedNumberOfServices"].as_u64().unwrap_or(0);
+            doc["affectedNumberOfServices"] = json!(counted.max(listed as u64));
             merge_by_id(doc, "affectedLocation", &places);
             doc["impactImportanceFactor"] = json!(importance.to_string());
             if raised_here {
