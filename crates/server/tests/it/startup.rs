@@ -325,9 +325,11 @@ async fn sigterm_lets_a_request_in_flight_finish_then_exits_0_with_json_logs() {
     let created = answered("startup-test-2");
     assert_eq!(created["method"], "POST");
     assert_eq!(created["status"], 201);
-    // The slow request took at least the pause around the signal.
+    // The slow request spanned at least the pause after the signal (the server may
+    // have read its head some time after it was sent, on a busy machine: not the pause
+    // before the signal).
     assert!(
-        created["latency_ms"].as_f64().unwrap() >= 800.0,
+        created["latency_ms"].as_f64().unwrap() >= 500.0,
         "{created}"
     );
     assert_eq!(lines.last().unwrap()["message"], "switchboard stopped");
