@@ -21,6 +21,9 @@ pub struct Assurance {
     /// The roles in a product's `relatedParty` that make a party its customer, who gets
     /// a ticket when a fault touches the product; empty: every party of the product.
     pub customer_roles: Vec<String>,
+    /// How long a ticket stays `resolved` without an answer before the server closes
+    /// it; `None`: never by itself.
+    pub ticket_auto_close: Option<Duration>,
 }
 
 impl Default for Assurance {
@@ -34,6 +37,7 @@ impl Default for Assurance {
                 ("minor".to_string(), Duration::from_secs(72 * HOUR)),
             ],
             customer_roles: vec!["customer".to_string()],
+            ticket_auto_close: Some(Duration::from_secs(7 * 24 * HOUR)),
         }
     }
 }
@@ -83,6 +87,19 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("'{text}' is not a positive duration of at most u64 seconds"))
 }
 
+/// Writes a duration as the flags do, in the largest unit that divides it ("7d",
+/// "90s"): the inverse of `parse_duration` for whole seconds.
+pub fn format_duration(duration: Duration) -> String {
+    let seconds = duration.as_secs();
+    let unit = [(86_400, "d"), (3600, "h"), (60, "m")]
+        .into_iter()
+        .find(|(size, _)| seconds > 0 && seconds.is_multiple_of(*size));
+    match unit {
+        Some((size, name)) => format!("{}{name}", seconds / size),
+        None => format!("{seconds}s"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,6 +111,12 @@ mod tests {
         assert_eq!(parse_duration("3d"), Ok(Duration::from_secs(259_200)));
         for bad in ["", "4", "h", "4w", "-4h", "0h", "4.5h"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        for text in ["7d", "36h", "90s", "1m"] {
+            assert_eq!(
+                parse_duration(text).map(format_duration).as_deref(),
+                Ok(text)
+            );
         }
     }
 }

@@ -147,6 +147,10 @@ pub struct ServeConfig {
         default_value = "customer"
     )]
     pub customer_roles: Vec<String>,
+    /// How long a trouble ticket stays `resolved` without an answer before the server
+    /// closes it (`s`, `m`, `h`, `d`), or `off`.
+    #[arg(long, env = "SWITCHBOARD_TICKET_AUTO_CLOSE", default_value = "7d")]
+    pub ticket_auto_close: String,
     /// Load the demo catalog and customers before serving (idempotent: a second start
     /// changes nothing) and print the commands that order from it.
     #[arg(long, env = "SWITCHBOARD_DEMO", default_value_t = false)]
@@ -220,6 +224,7 @@ impl ServeConfig {
                 "minor=3d".to_string(),
             ],
             customer_roles: vec!["customer".to_string()],
+            ticket_auto_close: "7d".to_string(),
             demo: false,
         }
     }
@@ -268,11 +273,19 @@ impl ServeConfig {
                 "--customer-role '{role}': a role cannot be empty"
             )));
         }
+        let ticket_auto_close =
+            match self.ticket_auto_close.trim() {
+                "off" => None,
+                delay => Some(switchboard_apis::settings::parse_duration(delay).map_err(
+                    |what| ConfigError(format!("--ticket-auto-close '{delay}': {what}, or 'off'")),
+                )?),
+            };
         Ok(Settings {
             assurance: Assurance {
                 auto_acknowledge: self.problem_auto_acknowledge,
                 resolution_targets,
                 customer_roles: self.customer_roles.clone(),
+                ticket_auto_close,
             },
         })
     }

@@ -149,6 +149,26 @@ async fn a_wrong_setting_exits_2_with_one_line_naming_it_and_creates_nothing() {
         }
         assert_eq!(std::fs::read(cwd.join("readonly.db")).unwrap(), b"");
         assert!(listing(&cwd.join("locked")).is_empty());
+        // A setting of the APIs' rules is checked before anything opens too.
+        let (status, stderr) = run(
+            cwd,
+            &[
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--database-url",
+                "new.db",
+                "--ticket-auto-close",
+                "soon",
+            ],
+        );
+        assert_eq!(status.code(), Some(2), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.starts_with("switchboard: --ticket-auto-close 'soon':"),
+            "{stderr}"
+        );
+        assert_eq!(listing(cwd), before);
         // The same check guards the other commands that open the database.
         let (status, stderr) = run(cwd, &["migrate", "--database-url", "mysql:bar.db"]);
         assert_eq!(status.code(), Some(2), "{stderr}");

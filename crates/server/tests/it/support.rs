@@ -117,6 +117,9 @@ impl TestServer {
         // Small pools: the tests of a run share one PostgreSQL server.
         config.pg_connections = 4;
         config.delivery_backoff_ms = 50;
+        // A resolved ticket's auto-close would wait in the queue for days, and
+        // `Queue::wait_idle` for it: the tests of the auto-close set their own delay.
+        config.ticket_auto_close = "off".to_string();
         adjust(&mut config);
         Self::launch(config, dir).await
     }
