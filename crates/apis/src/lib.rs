@@ -107,7 +107,7 @@ pub fn all(settings: &Settings) -> Vec<Registration> {
         Registration::new(tmf652::api()),
         Registration::new(tmf640::api()),
         Registration::new(tmf645::api()).with_jobs(tmf645::job_handlers()),
-        Registration::new(tmf621::api(settings)),
+        Registration::new(tmf621::api(settings)).with_jobs(tmf621::job_handlers(settings)),
         assurance::service_problems(settings),
         Registration::new(tmf657::api(settings)).with_jobs(tmf657::job_handlers()),
     ]

@@ -1,17 +1,23 @@
 //! TMF621 Trouble Ticket v4: the issues customers (or our own fault correlation) want
 //! fixed and followed, with their status history. The declaration is here; the rules of
 //! a ticket's writes in `rules` (over the typed `ticket`), the derived attributes in
-//! `derived`.
+//! `derived`, how a ticket ends (final statuses, auto-close) in `close`.
 
+mod close;
 mod derived;
 mod rules;
 mod ticket;
 
 use std::sync::Arc;
 
-use switchboard_engine::{ApiDecl, Events, Reference, ResourceDecl, StateMachine};
+use serde::Deserialize;
+
+use switchboard_engine::{ApiDecl, Events, JobHandler, Reference, ResourceDecl, StateMachine};
 
 use crate::settings::Settings;
+use crate::Jobs;
+
+pub use close::AUTO_CLOSE_QUEUE;
 
 pub const CODE: &str = "TMF621";
 pub const COLLECTION: &str = "troubleTicket";
@@ -82,6 +88,24 @@ const fn related_party(
     Reference::to("relatedParty", api, collection)
         .of_types(types)
         .foreign_allowed()
+}
+
+/// Whether `status` is final (`closed`, `cancelled`, `rejected`): the ticket is a
+/// record, which takes notes and no other change.
+pub fn is_final_status(status: Option<&str>) -> bool {
+    status
+        .and_then(|status| ticket::Status::deserialize(serde_json::json!(status)).ok())
+        .is_some_and(ticket::Status::is_final)
+}
+
+/// The auto-close of resolved tickets.
+pub fn job_handlers(settings: &Settings) -> Jobs {
+    vec![(
+        AUTO_CLOSE_QUEUE.to_string(),
+        Arc::new(close::AutoCloseHandler {
+            delay: settings.assurance.ticket_auto_close,
+        }) as Arc<dyn JobHandler>,
+    )]
 }
 
 pub fn api(settings: &Settings) -> ApiDecl {

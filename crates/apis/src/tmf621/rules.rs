@@ -4,13 +4,15 @@
 //! `statusChange[]` with `statusChangeDate` and `statusChangeReason`; `resolved` sets
 //! `resolutionDate` and is announced (`TroubleTicketResolvedEvent`), `pending` asks the
 //! requester for information (`TroubleTicketInformationRequiredEvent`); `priority` and
-//! `expectedResolutionDate` are derived when the client gives none.
+//! `expectedResolutionDate` are derived when the client gives none; a final ticket
+//! takes only notes, and `resolved` queues the auto-close (`close`).
 
 use serde_json::{json, Map, Value};
-use switchboard_engine::{Error, HookFuture, Hooks, Result, Scope, WriteKind};
+use switchboard_engine::{Error, HookFuture, Hooks, NewJob, Result, Scope, WriteKind};
 
 use crate::settings::Assurance;
 
+use super::close::{auto_close_job, check_record, dropped_auto_close};
 use super::derived::derive;
 use super::ticket::{Status, Ticket};
 use super::{COLLECTION, INFORMATION_REQUIRED_EVENT, RESOLVED_EVENT};
@@ -29,6 +31,29 @@ impl Hooks for TicketRules {
             (WriteKind::Update, Some(previous)) => self.changed(doc, previous),
             _ => Ok(()),
         }
+    }
+
+    /// Entering `resolved` queues the auto-close (when it is on).
+    fn jobs(&self, kind: WriteKind, doc: &Value, previous: Option<&Value>) -> Vec<NewJob> {
+        let (WriteKind::Update, Some(previous)) = (kind, previous) else {
+            return Vec::new();
+        };
+        auto_close_job(self.assurance.ticket_auto_close, doc, previous)
+            .into_iter()
+            .collect()
+    }
+
+    /// Leaving `resolved` drops the auto-close queued when it was entered.
+    fn dropped_jobs(
+        &self,
+        kind: WriteKind,
+        doc: &Value,
+        previous: Option<&Value>,
+    ) -> Vec<(String, String)> {
+        let (WriteKind::Update, Some(previous)) = (kind, previous) else {
+            return Vec::new();
+        };
+        dropped_auto_close(doc, previous)
     }
 
     /// The domain events go out in the write's own transaction.
@@ -99,6 +124,9 @@ impl TicketRules {
     fn changed(&self, doc: &mut Value, previous: &Value) -> Result<()> {
         let ticket = Ticket::read(doc)?;
         let before = Ticket::read(previous)?;
+        if let Some(status) = before.status.filter(|status| status.is_final()) {
+            return check_record(doc, previous, status);
+        }
         let reason_sent = ticket.status_change_reason != before.status_change_reason;
         match (before.status, ticket.status) {
             (from, Some(to)) if from != Some(to) => {

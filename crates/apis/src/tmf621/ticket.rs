@@ -20,6 +20,27 @@ pub enum Status {
     Resolved,
 }
 
+impl Status {
+    /// The name on the wire.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Acknowledged => "acknowledged",
+            Status::Rejected => "rejected",
+            Status::Pending => "pending",
+            Status::Held => "held",
+            Status::InProgress => "inProgress",
+            Status::Cancelled => "cancelled",
+            Status::Closed => "closed",
+            Status::Resolved => "resolved",
+        }
+    }
+
+    /// A status the ticket never leaves: it is a record.
+    pub fn is_final(self) -> bool {
+        matches!(self, Status::Closed | Status::Cancelled | Status::Rejected)
+    }
+}
+
 /// The attributes the ticket's rules read.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -33,6 +54,7 @@ pub struct Ticket {
     pub expected_resolution_date: Option<String>,
     pub creation_date: Option<String>,
     pub last_update: Option<String>,
+    pub resolution_date: Option<String>,
     pub status_change_reason: Option<String>,
 }
 

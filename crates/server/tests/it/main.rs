@@ -37,5 +37,6 @@ mod readme;
 mod service_problem;
 mod service_quality;
 mod startup;
+mod ticket_close;
 mod together;
 mod trouble_ticket;
