@@ -35,7 +35,8 @@ async fn link(engine: &Engine, shared: &Shared, id: &str) -> Result<()> {
         return Ok(());
     };
     let ticket: Ticket = read(doc)?;
-    if ticket.system_opened() {
+    // A ticket already ended (cancelled at once) is a record: nothing to link.
+    if ticket.system_opened() || tmf621::is_final_status(ticket.status.as_deref()) {
         return Ok(());
     }
     let (services, resources) = below(engine, ticket.products()).await?;
