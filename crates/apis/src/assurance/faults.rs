@@ -3,7 +3,9 @@
 //! resource (`affectedResource` or `rootCauseResource`), else opens the problem of the
 //! resource's current fault episode; a clear resolves the open problems it is the cause
 //! of. Every event processed on a problem is appended to its `relatedEvent` and written
-//! as an event record, in one transaction.
+//! as an event record, in one transaction. A flapping resource's problem keeps a window
+//! of them (the first and the latest, `RELATED_EVENTS_KEPT` in all) and their count
+//! (characteristic `relatedEventCount`); the records keep every one.
 //!
 //! One problem per fault, however many alarms and however concurrent: this process runs
 //! one resource's events one at a time (a key lock), and across processes the problem of
@@ -25,6 +27,14 @@ use crate::{tmf639, tmf656};
 /// Episodes looked at before giving up (a resource that failed this often has a
 /// problem worth a look by other means).
 const MAX_EPISODES: usize = 100_000;
+
+/// The events a problem's `relatedEvent` keeps at most: the first ones (what opened
+/// it) and the latest; every event stays a `serviceProblemEventRecord`.
+const RELATED_EVENTS_KEPT: usize = 50;
+/// Of those, the first events kept.
+const FIRST_EVENTS_KEPT: usize = 1;
+/// The problem's characteristic counting every event it took.
+const EVENT_COUNT: &str = "relatedEventCount";
 
 /// A fault or clear event, as the observer queued it.
 #[derive(Debug, Clone, Deserialize)]
@@ -154,6 +164,10 @@ async fn append(
         let related = related.clone();
         async move {
             let mut together = engine.together(read_first).await?;
+            // Recorded already: the problem took the event in that same transaction.
+            if !record(&mut together, id, resource, event).await? {
+                return Ok(());
+            }
             let mut created = false;
             if let Some(body) = new {
                 created = together.ensure(at, id, body).await?.1;
@@ -166,14 +180,15 @@ async fn append(
                     })
                     .await?;
             }
-            record(&mut together, id, resource, event).await?;
             together.commit().await
         }
     })
     .await
 }
 
-/// The event on a stored problem: appended once; a clear resolves it.
+/// The event on a stored problem: appended once, the window of `relatedEvent` kept to
+/// the first and the latest ones, the count of every event taken in its
+/// characteristic; a clear resolves it.
 fn add_event(doc: &mut Value, related: &Value, event: &Event) {
     let events = &mut doc["relatedEvent"];
     if !events.is_array() {
@@ -181,7 +196,14 @@ fn add_event(doc: &mut Value, related: &Value, event: &Event) {
     }
     if let Some(list) = events.as_array_mut() {
         if !list.iter().any(|entry| entry["id"] == related["id"]) {
+            let before = u64::try_from(list.len()).unwrap_or(u64::MAX);
             list.push(related.clone());
+            if list.len() > RELATED_EVENTS_KEPT {
+                let end = list.len() - (RELATED_EVENTS_KEPT - FIRST_EVENTS_KEPT);
+                list.drain(FIRST_EVENTS_KEPT..end);
+            }
+            let count = event_count(doc).unwrap_or(before).saturating_add(1);
+            set_event_count(doc, count);
         }
     }
     if event.is_clear() {
@@ -190,9 +212,40 @@ fn add_event(doc: &mut Value, related: &Value, event: &Event) {
     }
 }
 
+/// How many events the problem has taken (its `relatedEventCount` characteristic).
+fn event_count(doc: &Value) -> Option<u64> {
+    doc.get("characteristic")?
+        .as_array()?
+        .iter()
+        .find(|entry| entry.get("name").and_then(Value::as_str) == Some(EVENT_COUNT))?
+        .get("value")?
+        .as_u64()
+}
+
+fn set_event_count(doc: &mut Value, count: u64) {
+    let entry = json!({"name": EVENT_COUNT, "valueType": "integer", "value": count});
+    match doc.get_mut("characteristic") {
+        Some(Value::Array(list)) => {
+            match list
+                .iter_mut()
+                .find(|entry| entry.get("name").and_then(Value::as_str) == Some(EVENT_COUNT))
+            {
+                Some(found) => *found = entry,
+                None => list.push(entry),
+            }
+        }
+        _ => doc["characteristic"] = json!([entry]),
+    }
+}
+
 /// The `serviceProblemEventRecord` of `event` on problem `id` (id derived from both,
-/// so a re-run records it once).
-async fn record(together: &mut Together, id: &str, resource: &Value, event: &Event) -> Result<()> {
+/// so a re-run records it once): whether it is new.
+async fn record(
+    together: &mut Together,
+    id: &str,
+    resource: &Value,
+    event: &Event,
+) -> Result<bool> {
     let at = together
         .engine()
         .served(tmf656::CODE, "serviceProblemEventRecord")?;
@@ -208,7 +261,10 @@ async fn record(together: &mut Together, id: &str, resource: &Value, event: &Eve
         "serviceProblem": {"id": id, "@referredType": "ServiceProblem"},
     });
     let record_id = derived_id(id, &event.id, "serviceProblemEventRecord");
-    together.ensure(at, &record_id, body).await.map(|_| ())
+    together
+        .ensure(at, &record_id, body)
+        .await
+        .map(|(_, created)| created)
 }
 
 /// A new problem about `resource`, faulted as `event` says. Its priority is a
@@ -242,6 +298,7 @@ fn new_problem(resource: &Value, event: &Event) -> Value {
             "@referredType": "ResourceFault",
         },
         "relatedEvent": [event.as_ref_value(resource)],
+        "characteristic": [{"name": EVENT_COUNT, "valueType": "integer", "value": 1}],
     });
     if let Some(place) = resource
         .get("place")

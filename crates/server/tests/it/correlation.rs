@@ -593,3 +593,81 @@ async fn a_fault_joins_the_open_problem_a_client_raised_about_the_resource() {
     assert!(done, "{problem}");
     assert_eq!(problem["status"], "resolved");
 }
+
+/// The `relatedEventCount` characteristic of a problem.
+fn event_count(problem: &Value) -> u64 {
+    problem["characteristic"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["name"] == "relatedEventCount")
+        .unwrap_or_else(|| panic!("no relatedEventCount: {problem}"))["value"]
+        .as_u64()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_flapping_resource_keeps_its_problem_bounded_and_every_record() {
+    let server = TestServer::start().await;
+    let port = server
+        .create(
+            RESOURCES,
+            &json!({"name": "port-2/0/1", "resourceStatus": "available", "operationalState": "enable"}),
+        )
+        .await;
+    let port_id = id(&port);
+    // 130 alarms while the port stays down, then the clear: 131 events.
+    for n in 0..130 {
+        let body = json!({"resourceStatus": "alarm", "description": format!("flap {n}")});
+        let reply = patch_resource(&server, &port_id, body).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+    }
+    server.queue().await.wait_idle().await;
+    let problems = list(&server, &problems_of(&port_id)).await;
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let problem_id = id(&problems[0]);
+    let problem = &problems[0];
+    assert_eq!(event_count(problem), 130);
+    let window = problem["relatedEvent"].as_array().unwrap();
+    assert_eq!(window.len(), 50, "{problem}");
+    // The first event stays (the one that opened it), then the latest 49 in order.
+    assert_eq!(window[0]["id"], problem["firstAlert"]["id"]);
+    let records = list(
+        &server,
+        &format!("{RECORDS}?serviceProblem.id={problem_id}&limit=1000"),
+    )
+    .await;
+    assert_eq!(records.len(), 130);
+    let mut recorded: Vec<String> = records
+        .iter()
+        .map(|record| {
+            record["notification"]["eventId"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    // Event ids are UUIDv7, in the order the writes committed.
+    recorded.sort();
+    let kept: Vec<String> = window.iter().map(id).collect();
+    let mut expected = vec![recorded[0].clone()];
+    expected.extend(recorded[130 - 49..].iter().cloned());
+    assert_eq!(kept, expected);
+
+    // The clear is the last event in the window, and counted.
+    patch_resource(&server, &port_id, json!({"resourceStatus": "available"})).await;
+    server.queue().await.wait_idle().await;
+    let problem = server.get(&format!("{PROBLEMS}/{problem_id}")).await.body;
+    assert_eq!(problem["status"], "resolved", "{problem}");
+    assert_eq!(event_count(&problem), 131);
+    let window = problem["relatedEvent"].as_array().unwrap();
+    assert_eq!(window.len(), 50);
+    assert_eq!(window[49]["@referredType"], "ResourceClear");
+    assert_eq!(window[0]["id"], problem["firstAlert"]["id"]);
+    let records = list(
+        &server,
+        &format!("{RECORDS}?serviceProblem.id={problem_id}&limit=1000"),
+    )
+    .await;
+    assert_eq!(records.len(), 131);
+}
