@@ -4,52 +4,31 @@
 //! written in the task's own transaction.
 //!
 //! What each child brought to its parent's unions is kept as internal state of the API
-//! (`TMF656:grouping`, by parent), so that ungrouping takes away exactly what only the
-//! ungrouped children brought: the parent keeps its own entries and those of the
-//! children still grouped.
+//! (`unions`), so that ungrouping takes away exactly what only the ungrouped children
+//! brought: the parent keeps its own entries and those of the children still grouped.
+//! The parent's write flows on up to its ancestors (`unions::flow_up`, its own hook).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{json, Value};
-use switchboard_engine::{Error, HookFuture, Hooks, Internal, Result, Scope, WriteKind};
+use switchboard_engine::{Error, HookFuture, Hooks, Result, Scope, WriteKind};
 
 use super::refs::{
     distinct, problem_ref, problem_refs, read_problem, task_body, ProblemRef, PROBLEM,
 };
 use super::status::{is_final, status};
+use super::unions::{
+    add_entry, count_of, delete_brought, entries, key, listed_services, push, read_brought, remove,
+    set_unions, write_brought, COUNT, MAX_LEVELS, UNIONS,
+};
 use super::CODE;
-
-/// The parent's attributes that hold the union of its own and its children's entries.
-const UNIONS: [&str; 5] = [
-    "affectedResource",
-    "affectedService",
-    "affectedLocation",
-    "rootCauseResource",
-    "rootCauseService",
-];
-/// The parent's count of affected services: the largest of its own, its children's
-/// and the services its union lists.
-const COUNT: &str = "affectedNumberOfServices";
-/// Internal state: what the children brought, by parent.
-const BROUGHT: &str = "grouping";
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Task {
     parent_problem: ProblemRef,
     child_problem: Vec<ProblemRef>,
-}
-
-/// The entries of a parent's unions that its children brought.
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Brought {
-    /// Attribute → entry (by `key`) → the children that brought it. An entry the parent
-    /// had before any child brought it is its own, and not listed.
-    entries: BTreeMap<String, BTreeMap<String, BTreeSet<String>>>,
-    /// The parent's own `affectedNumberOfServices` before its first child.
-    own_count: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,25 +69,6 @@ impl Hooks for GroupingHooks {
     }
 }
 
-/// How an entry of a union is told apart: by its `id`, else by all of it (a place
-/// given by name only).
-fn key(entry: &Value) -> String {
-    match entry.get("id").and_then(Value::as_str) {
-        Some(id) => format!("id:{id}"),
-        None => entry.to_string(),
-    }
-}
-
-fn entries<'a>(doc: &'a Value, attribute: &str) -> &'a [Value] {
-    doc.get(attribute)
-        .and_then(Value::as_array)
-        .map_or(&[], Vec::as_slice)
-}
-
-fn count_of(doc: &Value) -> Option<i64> {
-    doc.get(COUNT).and_then(Value::as_i64)
-}
-
 /// Refuses to group a problem that can move no more (409).
 fn refuse_final(problem: &Value, attribute: &str) -> Result<()> {
     if is_final(status(problem)) {
@@ -139,31 +99,32 @@ async fn ancestors(scope: &mut Scope, id: &str, problem: &Value) -> Result<BTree
     Ok(seen)
 }
 
-async fn read_brought(scope: &mut Scope, parent: &str) -> Result<(Option<Internal>, Brought)> {
-    let read = scope.internal(BROUGHT, parent).await?;
-    let brought = match &read {
-        Some(read) => serde_json::from_value(read.value.clone())
-            .map_err(|error| Error::internal(format!("grouping state unreadable: {error}")))?,
-        None => Brought::default(),
-    };
-    Ok((read, brought))
-}
-
-async fn write_brought(
-    scope: &mut Scope,
-    parent: &str,
-    read: Option<&Internal>,
-    brought: &Brought,
-) -> Result<()> {
-    let value = serde_json::to_value(brought)
-        .map_err(|error| Error::internal(format!("grouping state unwritable: {error}")))?;
-    scope.put_internal(BROUGHT, parent, read, &value).await
+/// The levels below `problem` (0 for one with no children), counted no further than
+/// `limit` + 1 (enough to tell a group too deep).
+async fn height(scope: &mut Scope, problem: &Value, limit: usize) -> Result<usize> {
+    let mut level = problem_refs(problem, "underlyingProblem");
+    let mut seen = BTreeSet::new();
+    let mut height = 0;
+    while !level.is_empty() && height <= limit {
+        height += 1;
+        let mut next = Vec::new();
+        for id in level {
+            if !seen.insert(id.clone()) {
+                continue;
+            }
+            if let Some(below) = scope.document(CODE, PROBLEM, &id).await? {
+                next.extend(problem_refs(&below, "underlyingProblem"));
+            }
+        }
+        level = next;
+    }
+    Ok(height)
 }
 
 /// Groups the children under the parent: each child's `parentProblem` names the parent,
 /// the parent's `underlyingProblem` lists them, and its unions take their entries.
-/// Refused (409) for a final problem, a child already under another parent, and a
-/// child that is the parent or above it.
+/// Refused (409) for a final problem, a child already under another parent, a child
+/// that is the parent or above it, and a tree that would be deeper than `MAX_LEVELS`.
 async fn group(scope: &mut Scope, task: &Task) -> Result<()> {
     let parent_id = task.parent_problem.id.as_str();
     let parent = read_problem(scope, "parentProblem", parent_id).await?;
@@ -185,6 +146,13 @@ async fn group(scope: &mut Scope, task: &Task) -> Result<()> {
         {
             return Err(Error::conflict(format!(
                 "serviceProblem '{child_id}' is grouped under '{other}'; ungroup it first"
+            )));
+        }
+        let levels = above.len() + 1 + height(scope, &child, MAX_LEVELS - above.len()).await?;
+        if levels > MAX_LEVELS {
+            return Err(Error::conflict(format!(
+                "grouping serviceProblem '{child_id}' under '{parent_id}' would make a group \
+                 of {levels} levels; at most {MAX_LEVELS} are kept"
             )));
         }
         children.push((child_id, child));
@@ -219,6 +187,8 @@ async fn group(scope: &mut Scope, task: &Task) -> Result<()> {
             .await?;
         child_refs.push((child_id.clone(), problem_ref(scope, child_id)?));
     }
+    // The state first: the parent's own hook keeps what it says the children bring.
+    write_brought(scope, parent_id, read.as_ref(), &brought).await?;
     scope
         .update(PROBLEM, parent_id, |parent| {
             unchanged_since_read(parent, &read_parent)?;
@@ -238,47 +208,8 @@ async fn group(scope: &mut Scope, task: &Task) -> Result<()> {
             }
             Ok(())
         })
-        .await?;
-    write_brought(scope, parent_id, read.as_ref(), &brought).await
-}
-
-/// Adds `entry` to the parent's union unless it is there; records `child` as one that
-/// brought it, unless the parent had it of its own.
-fn add_entry(
-    unions: &mut Value,
-    brought: &mut Brought,
-    attribute: &str,
-    entry: &Value,
-    child: &str,
-) {
-    let key = key(entry);
-    let present = entries(unions, attribute)
-        .iter()
-        .any(|existing| self::key(existing) == key);
-    let by_children = brought.entries.entry(attribute.to_string()).or_default();
-    match (present, by_children.get_mut(&key)) {
-        (false, _) => {
-            push(unions, attribute, entry.clone());
-            by_children.insert(key, BTreeSet::from([child.to_string()]));
-        }
-        (true, Some(children)) => {
-            children.insert(child.to_string());
-        }
-        (true, None) => {}
-    }
-}
-
-fn push(doc: &mut Value, attribute: &str, entry: Value) {
-    match doc.get_mut(attribute) {
-        Some(Value::Array(list)) => list.push(entry),
-        _ => doc[attribute] = json!([entry]),
-    }
-}
-
-/// How many distinct services the document's `affectedService` lists, if any.
-fn listed_services(doc: &Value) -> Option<i64> {
-    let services: BTreeSet<String> = entries(doc, "affectedService").iter().map(key).collect();
-    (!services.is_empty()).then(|| i64::try_from(services.len()).unwrap_or(i64::MAX))
+        .await
+        .map(|_| ())
 }
 
 /// Ungroups the children from the parent: the links go both ways, and the parent's
@@ -345,29 +276,25 @@ async fn ungroup(scope: &mut Scope, task: &Task) -> Result<()> {
         }
     }
     let count = counts.into_iter().flatten().max();
+    // The state first: the parent's own hook keeps what it says the children bring.
+    match (&read, remaining.is_empty()) {
+        (Some(read), true) => delete_brought(scope, parent_id, read).await?,
+        (None, true) => {}
+        (_, false) => write_brought(scope, parent_id, read.as_ref(), &brought).await?,
+    }
     scope
         .update(PROBLEM, parent_id, |parent| {
             unchanged_since_read(parent, &read_parent)?;
             drop_refs(parent, "underlyingProblem", &removed);
-            for attribute in UNIONS {
-                match unions.get(attribute) {
-                    Some(Value::Array(list)) if list.is_empty() => remove(parent, attribute),
-                    Some(union) => parent[attribute] = union.clone(),
-                    None => remove(parent, attribute),
-                }
-            }
+            set_unions(parent, &unions);
             match count {
                 Some(count) => parent[COUNT] = json!(count),
                 None => remove(parent, COUNT),
             }
             Ok(())
         })
-        .await?;
-    match (&read, remaining.is_empty()) {
-        (Some(read), true) => scope.delete_internal(BROUGHT, parent_id, read).await,
-        (None, true) => Ok(()),
-        (_, false) => write_brought(scope, parent_id, read.as_ref(), &brought).await,
-    }
+        .await
+        .map(|_| ())
 }
 
 /// The unions are computed from the parent as first read; should a write committed
@@ -393,11 +320,5 @@ fn drop_refs(doc: &mut Value, attribute: &str, ids: &[String]) {
         if list.is_empty() {
             remove(doc, attribute);
         }
-    }
-}
-
-fn remove(doc: &mut Value, attribute: &str) {
-    if let Value::Object(object) = doc {
-        object.remove(attribute);
     }
 }

@@ -3,8 +3,10 @@
 //! the task resources that acknowledge and group problems.
 //!
 //! Modules, each importing only those listed before it: `refs` (how tasks name
-//! problems), `status` (a problem's own rules: status machine, dates, tracking
-//! records), `tasks` (acknowledgement and its undoing), `grouping` (group, ungroup).
+//! problems), `unions` (a parent's unions of its children's entries, kept true as they
+//! change), `status` (a problem's own rules: status machine, dates, tracking records,
+//! a grouped problem's change flowing up), `tasks` (acknowledgement and its undoing),
+//! `grouping` (group, ungroup).
 
 use std::sync::Arc;
 
@@ -16,6 +18,7 @@ mod grouping;
 mod refs;
 mod status;
 mod tasks;
+mod unions;
 
 use grouping::{Grouping, GroupingHooks};
 use status::ProblemHooks;

@@ -1,12 +1,15 @@
 //! A service problem's own rules (TMF656 v4 `ServiceProblem`): the status machine with
 //! its "submitted" state (no status), the dates and tracking records a status change
-//! leaves, the attributes v4 lets no PATCH change, and the problem that may not be
-//! deleted while grouped. See docs/wire-choices.md, "TMF656 Service Problem".
+//! leaves, the attributes v4 lets no PATCH change, the problem that may not be deleted
+//! while grouped, and a grouped problem's change
+//! flowing up to its ancestors (`unions`). See docs/wire-choices.md, "TMF656 Service
+//! Problem".
 
 use serde_json::{json, Map, Value};
 use switchboard_engine::{Error, HookFuture, Hooks, Result, Scope, StateMachine, WriteKind};
 
 use super::refs::{problem_refs, PROBLEM};
+use super::unions::{flow_up, keep_brought};
 use super::INFORMATION_REQUIRED_EVENT;
 
 /// The problem no one has taken yet ("submitted" in the spec's task descriptions).
@@ -108,7 +111,8 @@ impl Hooks for ProblemHooks {
     }
 
     /// A problem that moves to `pending` waits for information: announced with the
-    /// change, in its transaction.
+    /// change, in its transaction. A grouped
+    /// problem's change flows up to its parent's unions, in the same transaction.
     fn within<'a>(
         &'a self,
         scope: &'a mut Scope,
@@ -122,6 +126,10 @@ impl Hooks for ProblemHooks {
                 && previous.and_then(status) != Some(PENDING);
             if entered {
                 scope.emit(PROBLEM, INFORMATION_REQUIRED_EVENT, doc, Map::new())?;
+            }
+            if let (WriteKind::Update, Some(previous)) = (kind, previous) {
+                keep_brought(scope, doc, previous).await?;
+                flow_up(scope, doc, previous).await?;
             }
             Ok(())
         })

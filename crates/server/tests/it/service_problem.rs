@@ -780,3 +780,154 @@ async fn concurrent_tasks_on_one_parent_all_land() {
         assert!(alone.get(gone).is_none(), "{gone}: {alone}");
     }
 }
+
+fn group_body(parent: &str, children: &[&str]) -> Value {
+    json!({"parentProblem": {"id": parent}, "childProblem": refs(children)})
+}
+
+async fn patch_problem(server: &TestServer, id: &str, body: Value) {
+    let reply = set_status(server, id, body).await;
+    assert_eq!(reply.status, 200, "PATCH {id}: {}", reply.text);
+}
+
+#[tokio::test]
+async fn a_grouped_problems_changes_flow_up_to_every_ancestor() {
+    let server = TestServer::start().await;
+    let top = create_problem(
+        &server,
+        json!({"affectedResource": [{"id": "t1"}], "affectedService": [{"id": "shared"}]}),
+    )
+    .await;
+    let middle = create_problem(&server, json!({"affectedResource": [{"id": "m1"}]})).await;
+    let bottom = create_problem(
+        &server,
+        json!({"affectedResource": [{"id": "b1"}], "affectedService": [{"id": "shared"}]}),
+    )
+    .await;
+    server
+        .create(&path("problemGroup"), &group_body(&top, &[&middle]))
+        .await;
+    // A grandchild grouped under the child reaches the top.
+    server
+        .create(&path("problemGroup"), &group_body(&middle, &[&bottom]))
+        .await;
+    let (upper, lower) = (read(&server, &top).await, read(&server, &middle).await);
+    assert_eq!(ids(&upper, "affectedResource"), vec!["t1", "m1", "b1"]);
+    assert_eq!(ids(&lower, "affectedResource"), vec!["m1", "b1"]);
+    assert_eq!(ids(&lower, "affectedService"), vec!["shared"]);
+
+    // The grandchild grows (as its impact job would fill it): both ancestors follow.
+    patch_problem(
+        &server,
+        &bottom,
+        json!({
+            "affectedService": [{"id": "shared"}, {"id": "s9"}],
+            "rootCauseResource": [{"id": "rc1"}],
+            "affectedNumberOfServices": 7,
+        }),
+    )
+    .await;
+    for ancestor in [&middle, &top] {
+        let doc = read(&server, ancestor).await;
+        assert_eq!(ids(&doc, "affectedService"), vec!["shared", "s9"], "{doc}");
+        assert_eq!(ids(&doc, "rootCauseResource"), vec!["rc1"], "{doc}");
+        assert_eq!(doc["affectedNumberOfServices"], 7, "{doc}");
+    }
+    // It loses an entry: so do the ancestors that had it only from it.
+    patch_problem(
+        &server,
+        &bottom,
+        json!({"affectedResource": [{"id": "b2"}]}),
+    )
+    .await;
+    assert_eq!(
+        ids(&read(&server, &top).await, "affectedResource"),
+        vec!["t1", "m1", "b2"]
+    );
+    assert_eq!(
+        ids(&read(&server, &middle).await, "affectedResource"),
+        vec!["m1", "b2"]
+    );
+
+    // Ungrouping the grandchild takes away what only it brought, all the way up; the
+    // top keeps its own entries (`shared` too, which the grandchild also named).
+    server
+        .create(&path("problemUngroup"), &group_body(&middle, &[&bottom]))
+        .await;
+    let lower = read(&server, &middle).await;
+    assert_eq!(ids(&lower, "affectedResource"), vec!["m1"]);
+    for gone in [
+        "affectedService",
+        "rootCauseResource",
+        "affectedNumberOfServices",
+    ] {
+        assert!(lower.get(gone).is_none(), "{gone}: {lower}");
+    }
+    let upper = read(&server, &top).await;
+    assert_eq!(ids(&upper, "affectedResource"), vec!["t1", "m1"]);
+    assert_eq!(ids(&upper, "affectedService"), vec!["shared"]);
+    assert!(upper.get("rootCauseResource").is_none(), "{upper}");
+    assert_eq!(upper["affectedNumberOfServices"], 1, "{upper}");
+    // An ungrouped problem's change reaches its old parents no more.
+    patch_problem(
+        &server,
+        &bottom,
+        json!({"affectedResource": [{"id": "b3"}]}),
+    )
+    .await;
+    assert_eq!(
+        ids(&read(&server, &top).await, "affectedResource"),
+        vec!["t1", "m1"]
+    );
+    // A client may drop the parent's own entries, not those a child brings.
+    patch_problem(&server, &top, json!({"affectedResource": []})).await;
+    assert_eq!(
+        ids(&read(&server, &top).await, "affectedResource"),
+        vec!["m1"]
+    );
+}
+
+#[tokio::test]
+async fn group_trees_are_bounded_and_a_change_climbs_the_deepest() {
+    let server = TestServer::start().await;
+    // 16 levels: the most a tree holds.
+    let mut chain = Vec::new();
+    for _ in 0..16 {
+        chain.push(create_problem(&server, json!({})).await);
+    }
+    for pair in chain.windows(2) {
+        server
+            .create(&path("problemGroup"), &group_body(&pair[0], &[&pair[1]]))
+            .await;
+    }
+    let extra = create_problem(&server, json!({})).await;
+    let reply = server
+        .post(&path("problemGroup"), &group_body(&chain[15], &[&extra]))
+        .await;
+    reply.assert_error(409);
+    assert!(reply.text.contains("levels"), "{}", reply.text);
+    // Nor may a two-level tree go under the 15th level.
+    let leaf = create_problem(&server, json!({})).await;
+    server
+        .create(&path("problemGroup"), &group_body(&extra, &[&leaf]))
+        .await;
+    server
+        .post(&path("problemGroup"), &group_body(&chain[14], &[&extra]))
+        .await
+        .assert_error(409);
+    assert!(read(&server, &extra).await.get("parentProblem").is_none());
+
+    // The deepest problem's change reaches the top in its own write.
+    patch_problem(
+        &server,
+        &chain[15],
+        json!({"affectedService": [{"id": "deep"}]}),
+    )
+    .await;
+    for problem in &chain {
+        assert_eq!(
+            ids(&read(&server, problem).await, "affectedService"),
+            vec!["deep"]
+        );
+    }
+}
