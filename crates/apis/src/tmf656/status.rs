@@ -1,7 +1,7 @@
 //! A service problem's own rules (TMF656 v4 `ServiceProblem`): the status machine with
 //! its "submitted" state (no status), the dates and tracking records a status change
 //! leaves, the attributes v4 lets no PATCH change, the problem that may not be deleted
-//! while grouped, and a grouped problem's change
+//! while grouped, what a `pending` problem waits for, and a grouped problem's change
 //! flowing up to its ancestors (`unions`). See docs/wire-choices.md, "TMF656 Service
 //! Problem".
 
@@ -54,6 +54,41 @@ pub(super) fn is_final(status: Option<&str>) -> bool {
         .iter()
         .any(|(state, next)| state.eq_ignore_ascii_case(from) && next.is_empty())
 }
+
+/// Where a problem waiting for information gets its answer, unless its reason names
+/// an attribute.
+pub(super) const INFORMATION_FIELD_PATH: &str = "note";
+
+/// The attributes a client may write on a problem and a `pending` problem may wait
+/// for (v4 `ServiceProblem_Update`, less the status, its reason, the dates and what the
+/// server keeps).
+const WRITABLE: [&str; 25] = [
+    "affectedLocation",
+    "affectedNumberOfServices",
+    "affectedResource",
+    "affectedService",
+    "category",
+    "characteristic",
+    "description",
+    "externalIdentifier",
+    "impactImportanceFactor",
+    "impactPattern",
+    "name",
+    "note",
+    "originatorParty",
+    "priority",
+    "problemEscalation",
+    "reason",
+    "relatedEntity",
+    "relatedEvent",
+    "relatedParty",
+    "responsibleParty",
+    "rootCauseResource",
+    "rootCauseService",
+    "slaViolation",
+    "troubleTicket",
+    "underlyingAlarm",
+];
 
 /// v4 lets a client set these on create, never change them.
 const NOT_PATCHABLE: [&str; 2] = ["firstAlert", "originatingSystem"];
@@ -111,7 +146,7 @@ impl Hooks for ProblemHooks {
     }
 
     /// A problem that moves to `pending` waits for information: announced with the
-    /// change, in its transaction. A grouped
+    /// change, in its transaction, with the `fieldPath` it waits for. A grouped
     /// problem's change flows up to its parent's unions, in the same transaction.
     fn within<'a>(
         &'a self,
@@ -125,7 +160,9 @@ impl Hooks for ProblemHooks {
                 && status(doc) == Some(PENDING)
                 && previous.and_then(status) != Some(PENDING);
             if entered {
-                scope.emit(PROBLEM, INFORMATION_REQUIRED_EVENT, doc, Map::new())?;
+                let mut extra = Map::new();
+                extra.insert("fieldPath".into(), json!(waited_for(doc)));
+                scope.emit(PROBLEM, INFORMATION_REQUIRED_EVENT, doc, extra)?;
             }
             if let (WriteKind::Update, Some(previous)) = (kind, previous) {
                 keep_brought(scope, doc, previous).await?;
@@ -133,6 +170,30 @@ impl Hooks for ProblemHooks {
             }
             Ok(())
         })
+    }
+}
+
+/// What a `pending` problem waits for (the event's `fieldPath`): the attribute its
+/// `statusChangeReason` names, when the reason is a path into an attribute a client
+/// may write (`"rootCauseResource"`, `"characteristic.circuitId"`); else `note`, where
+/// the answer is written.
+fn waited_for(doc: &Value) -> String {
+    let reason = doc
+        .get("statusChangeReason")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .unwrap_or_default();
+    let first = reason.split('.').next().unwrap_or_default();
+    let is_path = reason.split('.').all(|segment| {
+        !segment.is_empty()
+            && segment
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '@')
+    });
+    if is_path && WRITABLE.contains(&first) {
+        reason.to_string()
+    } else {
+        INFORMATION_FIELD_PATH.to_string()
     }
 }
 

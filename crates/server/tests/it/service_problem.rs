@@ -931,3 +931,58 @@ async fn group_trees_are_bounded_and_a_change_climbs_the_deepest() {
         );
     }
 }
+
+#[tokio::test]
+async fn information_required_names_what_the_problem_waits_for() {
+    let server = TestServer::start().await;
+    let listener = Listener::start(0).await;
+    let query = "eventType=ServiceProblemInformationRequiredEvent";
+    let reply = server
+        .post(
+            &path("hub"),
+            &json!({"callback": listener.url, "query": query}),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    let cases = [
+        ("rootCauseResource", "rootCauseResource"),
+        ("characteristic.circuitId", "characteristic.circuitId"),
+        ("Waiting for the customer's site access", "note"),
+        ("trackingRecord", "note"),
+    ];
+    let mut expected = std::collections::BTreeMap::new();
+    for (reason, field_path) in cases {
+        let id = create_problem(&server, json!({})).await;
+        patch_problem(&server, &id, json!({"status": "inProgress"})).await;
+        patch_problem(
+            &server,
+            &id,
+            json!({"status": "pending", "statusChangeReason": reason}),
+        )
+        .await;
+        expected.insert(id, field_path.to_string());
+    }
+    // And with no reason at all.
+    let id = create_problem(&server, json!({})).await;
+    patch_problem(&server, &id, json!({"status": "inProgress"})).await;
+    patch_problem(&server, &id, json!({"status": "pending"})).await;
+    expected.insert(id, "note".to_string());
+
+    listener.wait_for(expected.len(), WITHIN).await;
+    server.queue().await.wait_idle().await;
+    let heard: std::collections::BTreeMap<String, String> = listener
+        .events()
+        .iter()
+        .map(|event| {
+            (
+                event["event"]["serviceProblem"]["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+                event["fieldPath"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(heard, expected);
+    assert_eq!(listener.events().len(), expected.len());
+}
