@@ -8,10 +8,8 @@
 //! entries in this list. What both sides speak of (the chain's queues, order states,
 //! how an order names its parent) is here, in `ordering`.
 
-use std::sync::Arc;
-
-use switchboard_engine::{ApiDecl, JobHandler};
-
+pub use doc::text;
+pub use registration::{Jobs, Registration};
 pub use settings::Settings;
 
 pub mod assurance;
@@ -19,10 +17,12 @@ pub mod catalog;
 mod catalog_jobs;
 pub mod catalog_rules;
 pub mod decomposition;
+pub mod doc;
 pub mod ids;
 pub mod impact;
 pub mod lifecycle;
 pub mod ordering;
+pub mod registration;
 pub mod settings;
 pub mod steps;
 pub mod tmf620;
@@ -42,51 +42,6 @@ pub mod tmf656;
 pub mod tmf657;
 pub mod tmf669;
 pub mod tmf685;
-
-/// A string attribute of a document, or "" when it is absent or not a string.
-pub fn text(doc: &serde_json::Value, key: &str) -> String {
-    doc.get(key)
-        .and_then(serde_json::Value::as_str)
-        .unwrap_or_default()
-        .to_string()
-}
-
-/// Job handlers, keyed by queue name.
-pub type Jobs = Vec<(String, Arc<dyn JobHandler>)>;
-
-/// One API as a server runs it: its declaration (routes, resources, hooks) and the
-/// handlers of the job queues it defines.
-pub struct Registration {
-    pub decl: ApiDecl,
-    pub jobs: Jobs,
-}
-
-impl Registration {
-    /// An API with no background work (yet).
-    pub fn new(decl: ApiDecl) -> Self {
-        Registration {
-            decl,
-            jobs: Vec::new(),
-        }
-    }
-
-    /// The same API with these job handlers too.
-    pub fn with_jobs(mut self, jobs: Jobs) -> Self {
-        self.jobs.extend(jobs);
-        self
-    }
-
-    /// The declarations and the job handlers of `registrations`, as the engine takes them.
-    pub fn split(registrations: Vec<Registration>) -> (Vec<ApiDecl>, Jobs) {
-        let mut decls = Vec::with_capacity(registrations.len());
-        let mut jobs = Vec::new();
-        for registration in registrations {
-            decls.push(registration.decl);
-            jobs.extend(registration.jobs);
-        }
-        (decls, jobs)
-    }
-}
 
 /// Every API this build serves, in the order they are mounted, with the job handlers
 /// each defines, their rules set by `settings`. Adding an API is a module and a line

@@ -321,5 +321,5 @@ pub fn place_ref(place: &Value) -> Value {
 }
 
 fn text(doc: &Value, key: &str) -> String {
-    crate::text(doc, key)
+    crate::doc::text(doc, key)
 }

@@ -31,8 +31,9 @@ use std::sync::Arc;
 use switchboard_engine::decl::Observer;
 use switchboard_engine::JobHandler;
 
+use crate::registration::Registration;
 use crate::settings::Settings;
-use crate::{tmf621, tmf639, tmf656, Registration};
+use crate::{tmf621, tmf639, tmf656};
 
 /// A resource's fault or clear event.
 pub const FAULT_QUEUE: &str = "assurance.fault";

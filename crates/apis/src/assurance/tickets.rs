@@ -200,7 +200,7 @@ fn customers(shared: &Shared, parties: &[crate::impact::AffectedParty]) -> Vec<C
 }
 
 fn party_id(party: &Value) -> String {
-    crate::text(party, "id")
+    crate::doc::text(party, "id")
 }
 
 /// The ticket opened for `customer` about `problem`.
@@ -235,7 +235,7 @@ fn ticket(
                     entity[key] = value.clone();
                 }
             }
-            names.push(crate::text(doc, "name"));
+            names.push(crate::doc::text(doc, "name"));
         }
         entities.push(entity);
     }
@@ -284,9 +284,12 @@ fn merge_by_id(doc: &mut Value, key: &str, add: &[Value]) {
     let Some(list) = doc[key].as_array_mut() else {
         return;
     };
-    let mut ids: HashSet<String> = list.iter().map(|entry| crate::text(entry, "id")).collect();
+    let mut ids: HashSet<String> = list
+        .iter()
+        .map(|entry| crate::doc::text(entry, "id"))
+        .collect();
     for entry in add {
-        if ids.insert(crate::text(entry, "id")) {
+        if ids.insert(crate::doc::text(entry, "id")) {
             list.push(entry.clone());
         }
     }

@@ -19,8 +19,8 @@ use switchboard_engine::{
 };
 
 use crate::catalog_jobs::schema_name;
+use crate::doc::text;
 use crate::steps::job_for;
-use crate::text;
 use states::{ended, OrderState, ACCEPTED_TASK_TRANSITIONS, ORDER_TRANSITIONS, TASK_TRANSITIONS};
 
 /// One ordering API's order resource.

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use crate::text;
+use crate::doc::text;
 
 /// The `externalReference` of a service order made for item `item` of product order
 /// `order`.

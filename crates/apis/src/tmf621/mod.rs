@@ -14,8 +14,8 @@ use serde::Deserialize;
 
 use switchboard_engine::{ApiDecl, Events, JobHandler, Reference, ResourceDecl, StateMachine};
 
+use crate::registration::Jobs;
 use crate::settings::Settings;
-use crate::Jobs;
 
 pub use close::AUTO_CLOSE_QUEUE;
 

@@ -17,8 +17,8 @@ use switchboard_engine::{Engine, Result};
 
 use super::request::list;
 use crate::catalog::Role;
+use crate::doc::text;
 use crate::lifecycle::CATALOG_IN_SERVICE;
-use crate::text;
 
 /// Service specifications a decomposition may pass through (cycles are refused on
 /// write; this bounds what an import could still store).

@@ -19,8 +19,8 @@ use switchboard_engine::{
     ResourceDecl, Result, Scope, StateMachine, WriteKind,
 };
 
+use crate::doc::text;
 use crate::steps::{job_for, payload_id, settle};
-use crate::text;
 use request::Kind;
 
 pub const CODE: &str = "TMF645";

@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 use switchboard_engine::{Error, Result};
 
-use crate::text;
+use crate::doc::text;
 
 /// The two resources of TMF645.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

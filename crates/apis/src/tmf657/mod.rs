@@ -23,8 +23,8 @@ use switchboard_engine::{
     WriteKind,
 };
 
+use crate::registration::Jobs;
 use crate::settings::Settings;
-use crate::Jobs;
 
 pub use breach::SYSTEM_PARTY;
 pub use measurement::EVALUATE_QUEUE;
@@ -114,7 +114,7 @@ impl Hooks for ObjectiveHooks {
             if kind != WriteKind::Delete {
                 return Ok(());
             }
-            let id = crate::text(doc, "id");
+            let id = crate::doc::text(doc, "id");
             let found = scope
                 .engine()
                 .referrers(
@@ -128,7 +128,7 @@ impl Hooks for ObjectiveHooks {
                 Some((_, _, specification)) => Err(Error::conflict(format!(
                     "serviceLevelObjective '{id}' cannot be deleted: serviceLevelSpecification \
                      '{}' refers to it through 'relatedServiceLevelObjective'",
-                    crate::text(specification, "id")
+                    crate::doc::text(specification, "id")
                 ))),
                 None => Ok(()),
             }

@@ -10,7 +10,7 @@ use switchboard_engine::{
 
 use super::ledger::Ledger;
 use super::units::Units;
-use crate::text;
+use crate::doc::text;
 
 /// The API's code, `tmf685::CODE`: defined here, below every module that names it.
 pub const CODE: &str = "TMF685";

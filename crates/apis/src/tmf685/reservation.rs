@@ -9,8 +9,8 @@ use switchboard_engine::{
 
 use super::pool::{PoolState, CODE};
 use super::units::MAX_UNITS_PER_REQUEST;
+use crate::doc::text;
 use crate::steps::{payload_id, settle};
-use crate::text;
 
 pub(super) const EXPIRY_QUEUE: &str = "tmf685.expireReservation";
 

@@ -6,7 +6,7 @@ use switchboard_engine::{Error, HookFuture, Hooks, Scope, WriteKind};
 
 use super::pool::{availability, PoolState};
 use super::units::MAX_UNITS_PER_REQUEST;
-use crate::text;
+use crate::doc::text;
 
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Task {
