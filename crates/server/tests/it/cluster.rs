@@ -27,7 +27,7 @@ fn cluster_database(dir: &tempfile::TempDir) -> String {
 
 /// Cluster tests run one at a time: three processes, each with its pool of connections,
 /// are what a PostgreSQL server's default `max_connections` (100) fits a few times only.
-static ONE_CLUSTER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub static ONE_CLUSTER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Three processes on one database, started together (their migrations race).
 async fn cluster(database_url: &str) -> Arc<Vec<ServerProcess>> {

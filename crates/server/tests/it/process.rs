@@ -22,6 +22,8 @@ pub struct ProcessConfig {
     pub job_lease_ms: i64,
     /// `--activation`: the adapter services are activated through.
     pub activation: String,
+    /// Further `serve` flags, after the others (`--demo`, `--role api`).
+    pub extra_args: Vec<String>,
 }
 
 impl Default for ProcessConfig {
@@ -33,6 +35,7 @@ impl Default for ProcessConfig {
             delivery_timeout_ms: 5000,
             job_lease_ms: 30_000,
             activation: "simulator".to_string(),
+            extra_args: Vec::new(),
         }
     }
 }
@@ -121,6 +124,7 @@ impl ServerProcess {
                 .args(["--activation", &self.config.activation])
                 // Small pools: several processes and tests share one PostgreSQL.
                 .args(["--pg-connections", "4"])
+                .args(&self.config.extra_args)
                 .stdin(Stdio::null())
                 .stdout(Stdio::from(log.try_clone().unwrap()))
                 .stderr(Stdio::from(log))
