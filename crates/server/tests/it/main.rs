@@ -6,6 +6,7 @@
 mod process;
 mod support;
 
+mod assurance_cluster;
 mod catalog;
 mod catalog_changes;
 mod chain;
