@@ -12,6 +12,15 @@
 //! an episode has an id derived from (resource, episode number), episode n+1 starting
 //! only once problem n has ended; a second process opening the same episode's problem
 //! hits the same id and appends to it instead.
+//!
+//! Across processes, events of one resource may also run out of order (a clear's job
+//! before the jobs of alarms written before it), so each job ends by holding the
+//! problems to the resource as it is now: a fault job that finds the resource cleared
+//! resolves what it opened or joined, a clear job that finds it faulted again opens or
+//! joins the next episode's problem. A fault found stale (the resource cleared, its
+//! episode's problem ended) is recorded on that problem without reopening it; an event
+//! is appended only to a problem open as the write sees it (a clear to an ended one
+//! would resolve it twice, a fault would be lost in it), else its job looks again.
 
 use std::sync::Arc;
 
@@ -19,7 +28,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use switchboard_engine::{Engine, JobFuture, JobHandler, Result, Together};
 
-use super::model::{reference_to, Problem, ORIGINATING_SYSTEM};
+use super::model::{is_open, reference_to, FaultState, Problem, ORIGINATING_SYSTEM};
 use super::work::{self, failed, open_problems, payload_id, retrying, Shared};
 use crate::ids::derived_id;
 use crate::{tmf639, tmf656};
@@ -27,6 +36,8 @@ use crate::{tmf639, tmf656};
 /// Episodes looked at before giving up (a resource that failed this often has a
 /// problem worth a look by other means).
 const MAX_EPISODES: usize = 100_000;
+/// Times a fault looks again for its problem after the one it chose ended under it.
+const LOOKS: usize = 16;
 
 /// The events a problem's `relatedEvent` keeps at most: the first ones (what opened
 /// it) and the latest; every event stays a `serviceProblemEventRecord`.
@@ -47,6 +58,17 @@ struct Event {
 }
 
 impl Event {
+    /// An event the server infers from the resource as it is now (`kind` "fault" or
+    /// "clear"), when the events written run out of order.
+    fn inferred(kind: &str, resource: &Value) -> Event {
+        Event {
+            id: uuid::Uuid::now_v7().to_string(),
+            kind: kind.to_string(),
+            time: switchboard_engine::now_rfc3339(),
+            state: FaultState::of(resource).describe(),
+        }
+    }
+
     fn is_clear(&self) -> bool {
         self.kind == "clear"
     }
@@ -79,21 +101,37 @@ impl JobHandler for Faults {
                 .ok_or("the job names no event")
                 .and_then(|event| serde_json::from_value(event).map_err(|_| "bad event"))?;
             let _serial = self.0.lock(&format!("resource {resource_id}")).await;
-            let Some(resource) = engine
-                .document(tmf639::CODE, "resource", resource_id)
-                .await
-                .map_err(failed)?
-            else {
-                return Ok(());
+            let outcome = async {
+                let Some(resource) = current(engine, resource_id).await? else {
+                    return Ok(());
+                };
+                if event.is_clear() {
+                    clear(engine, &self.0, &resource, &event).await?;
+                } else {
+                    fault(engine, &self.0, &resource, &event).await?;
+                }
+                // What ran out of order: the resource as it is now decides.
+                let Some(now) = current(engine, resource_id).await? else {
+                    return Ok(());
+                };
+                match (event.is_clear(), FaultState::of(&now).faulted()) {
+                    (false, false) => {
+                        clear(engine, &self.0, &now, &Event::inferred("clear", &now)).await
+                    }
+                    (true, true) => {
+                        fault(engine, &self.0, &now, &Event::inferred("fault", &now)).await
+                    }
+                    _ => Ok(()),
+                }
             };
-            let outcome = if event.is_clear() {
-                clear(engine, &self.0, &resource, &event).await
-            } else {
-                fault(engine, &self.0, &resource, &event).await
-            };
-            outcome.map_err(failed)
+            outcome.await.map_err(failed)
         })
     }
+}
+
+/// The resource as stored now.
+async fn current(engine: &Engine, id: &str) -> Result<Option<Value>> {
+    engine.document(tmf639::CODE, "resource", id).await
 }
 
 /// The open problems naming `resource` as affected or as root cause, oldest first.
@@ -109,24 +147,51 @@ async fn naming(engine: &Engine, resource: &str) -> Result<Vec<Problem>> {
     Ok(problems)
 }
 
+/// Appends the fault to the open problem naming the resource, else to its current
+/// episode's problem (opened when absent). A stale fault (the resource cleared since,
+/// its episode's problem ended) is recorded on that ended problem.
 async fn fault(engine: &Engine, shared: &Shared, resource: &Value, event: &Event) -> Result<()> {
     let resource_id = text(resource, "id");
-    if let Some(open) = naming(engine, &resource_id).await?.into_iter().next() {
-        return append(engine, shared, &open.id, resource, event, None).await;
-    }
-    for episode in 0..MAX_EPISODES {
-        let id = derived_id(
-            &resource_id,
-            &format!("episode {episode}"),
-            "serviceProblem",
-        );
-        match work::problem(engine, &id).await? {
-            Some(problem) if !problem.is_open() => continue,
-            Some(_) => return append(engine, shared, &id, resource, event, None).await,
-            None => {
-                let body = new_problem(resource, event);
-                return append(engine, shared, &id, resource, event, Some(body)).await;
+    for _ in 0..LOOKS {
+        if let Some(open) = naming(engine, &resource_id).await?.into_iter().next() {
+            if append(engine, shared, &open.id, resource, event, Append::Open).await? {
+                return Ok(());
             }
+            continue;
+        }
+        let (id, ended) = episode(engine, &resource_id).await?;
+        // Read after the problems: a problem that ended before is seen ended, and the
+        // clear that ended it is seen in the resource.
+        let Some(now) = current(engine, &resource_id).await? else {
+            return Ok(());
+        };
+        let appended = match (ended, FaultState::of(&now).faulted()) {
+            (Some(ended), false) => {
+                append(engine, shared, &ended, resource, event, Append::Late).await?
+            }
+            _ => {
+                let body = new_problem(resource, event);
+                append(engine, shared, &id, resource, event, Append::New(body)).await?
+            }
+        };
+        if appended {
+            return Ok(());
+        }
+    }
+    Err(switchboard_engine::Error::conflict(format!(
+        "the problems of resource {resource_id} kept changing"
+    )))
+}
+
+/// The id of the resource's current fault episode's problem (the first absent or open),
+/// and the last ended one before it.
+async fn episode(engine: &Engine, resource_id: &str) -> Result<(String, Option<String>)> {
+    let mut ended = None;
+    for episode in 0..MAX_EPISODES {
+        let id = derived_id(resource_id, &format!("episode {episode}"), "serviceProblem");
+        match work::problem(engine, &id).await? {
+            Some(problem) if !problem.is_open() => ended = Some(id),
+            _ => return Ok((id, ended)),
         }
     }
     Err(switchboard_engine::Error::conflict(format!(
@@ -139,26 +204,42 @@ async fn clear(engine: &Engine, shared: &Shared, resource: &Value, event: &Event
     let resource_id = text(resource, "id");
     for problem in naming(engine, &resource_id).await? {
         if problem.cleared_by(&resource_id) {
-            append(engine, shared, &problem.id, resource, event, None).await?;
+            append(engine, shared, &problem.id, resource, event, Append::Open).await?;
         }
     }
     Ok(())
 }
 
-/// Appends `event` to problem `id` (created from `new` when given and absent, joined
-/// when a concurrent run created it) with its event record, in one transaction; a clear
-/// also resolves the problem. An event already appended is not appended again.
+/// Which problem an event may be appended to.
+enum Append {
+    /// An open one (a clear resolves it).
+    Open,
+    /// An ended one too: a stale fault, recorded where its episode ended.
+    Late,
+    /// An open one, created from this body when absent.
+    New(Value),
+}
+
+/// Appends `event` to problem `id` (created when `Append::New` and absent, joined when
+/// a concurrent run created it) with its event record, in one transaction; a clear
+/// also resolves the problem. An event already appended is not appended again. False
+/// when the problem is not as `how` requires (nothing written).
 async fn append(
     engine: &Engine,
     shared: &Shared,
     id: &str,
     resource: &Value,
     event: &Event,
-    new: Option<Value>,
-) -> Result<()> {
+    how: Append,
+) -> Result<bool> {
     let _serial = shared.lock(&format!("problem {id}")).await;
     let at = engine.served(tmf656::CODE, "serviceProblem")?;
     let related = event.as_ref_value(resource);
+    let late = matches!(how, Append::Late);
+    let new = match how {
+        Append::New(body) => Some(body),
+        _ => None,
+    };
     retrying(|read_first| {
         let new = new.clone();
         let related = related.clone();
@@ -166,30 +247,39 @@ async fn append(
             let mut together = engine.together(read_first).await?;
             // Recorded already: the problem took the event in that same transaction.
             if !record(&mut together, id, resource, event).await? {
-                return Ok(());
+                return Ok(true);
             }
             let mut created = false;
             if let Some(body) = new {
                 created = together.ensure(at, id, body).await?.1;
             }
             if !created {
-                together
+                let doc = together
                     .update(at, id, |doc| {
-                        add_event(doc, &related, event);
+                        add_event(doc, &related, event, late);
                         Ok(())
                     })
                     .await?;
+                let listed = doc["relatedEvent"]
+                    .as_array()
+                    .is_some_and(|list| list.iter().any(|entry| entry["id"] == related["id"]));
+                if !listed {
+                    return Ok(false);
+                }
             }
-            together.commit().await
+            together.commit().await.map(|()| true)
         }
     })
     .await
 }
 
-/// The event on a stored problem: appended once, the window of `relatedEvent` kept to
-/// the first and the latest ones, the count of every event taken in its
-/// characteristic; a clear resolves it.
-fn add_event(doc: &mut Value, related: &Value, event: &Event) {
+/// The event on a stored problem, appended once: to an open problem (or, `late`, to
+/// an ended one), the window of `relatedEvent` kept to the first and the latest ones,
+/// the count of every event taken in its characteristic; a clear resolves it.
+fn add_event(doc: &mut Value, related: &Value, event: &Event, late: bool) {
+    if !late && !is_open(doc.get("status").and_then(Value::as_str)) {
+        return;
+    }
     let events = &mut doc["relatedEvent"];
     if !events.is_array() {
         *events = json!([]);

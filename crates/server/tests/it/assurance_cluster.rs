@@ -539,3 +539,62 @@ async fn a_ticket_fan_out_killed_midway_is_finished_by_another_process_once_per_
     assert_eq!(runs, [1]);
     eprintln!("{at_kill} of {CUSTOMERS} tickets stored at the kill; the rest by another process");
 }
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: set SWITCHBOARD_TEST_DATABASE_URL"]
+async fn a_clear_right_after_an_alarm_storm_leaves_no_problem_open() {
+    // The clear is written after every alarm, but its job may run in one process while
+    // alarms written before it are still being processed in the others.
+    const ALARMS: usize = 30;
+    postgres_url();
+    let dir = tempfile::tempdir().unwrap();
+    let url = database_url(&dir);
+    let _alone = ONE_CLUSTER.lock().await;
+    let config = ProcessConfig::default();
+    let (a, b, c) = tokio::join!(
+        ServerProcess::start(&url, config.clone()),
+        ServerProcess::start(&url, config.clone()),
+        ServerProcess::start(&url, config),
+    );
+    let processes = Arc::new(vec![a, b, c]);
+    let queue = Queue::open(&url).await;
+    // Six rounds, each on a new port: the jobs' order differs from run to run.
+    for round in 0..6 {
+        let port = processes[round % 3]
+            .create(
+                RESOURCES,
+                &json!({"name": format!("port-{round}"), "resourceStatus": "available", "operationalState": "enable"}),
+            )
+            .await;
+        let port_id = id(&port);
+        let target = format!("{RESOURCES}/{port_id}");
+        let requests = (0..ALARMS)
+            .map(|n| {
+                let body = json!({"resourceStatus": "alarm", "description": format!("alarm {n}")});
+                (Method::PATCH, target.clone(), body)
+            })
+            .collect();
+        all_at_once(&processes, requests).await;
+        let cleared = processes[(round + 1) % 3]
+            .patch(&target, &json!({"resourceStatus": "available"}))
+            .await;
+        assert_eq!(cleared.status, 200, "{}", cleared.text);
+        wait_idle(&queue).await;
+        let problems = list_all(&processes[0], &problems_of(&port_id)).await;
+        let open: Vec<&Value> = problems
+            .iter()
+            .filter(|problem| problem["status"] != "resolved")
+            .collect();
+        assert!(
+            open.is_empty(),
+            "round {round}: open after the clear: {open:?}"
+        );
+        assert_eq!(problems.len(), 1, "round {round}: {problems:?}");
+        let records = list_all(&processes[1], &records_of(&id(&problems[0]))).await;
+        let clears = records
+            .iter()
+            .filter(|record| record["eventType"] == "resourceClear")
+            .count();
+        assert_eq!((records.len(), clears), (ALARMS + 1, 1), "round {round}");
+    }
+}
