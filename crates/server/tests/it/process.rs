@@ -124,6 +124,9 @@ impl ServerProcess {
                 .args(["--activation", &self.config.activation])
                 // Small pools: several processes and tests share one PostgreSQL.
                 .args(["--pg-connections", "4"])
+                // As in-process servers (`support.rs`): a resolved ticket's auto-close,
+                // due days later, would keep the queue from ever being idle.
+                .args(["--ticket-auto-close", "off"])
                 .args(&self.config.extra_args)
                 .stdin(Stdio::null())
                 .stdout(Stdio::from(log.try_clone().unwrap()))
