@@ -27,13 +27,7 @@ pub struct Ref {
     pub referred_type: Option<String>,
 }
 
-/// The statuses of a problem or ticket after which it is no longer worked on.
-pub fn is_open(status: Option<&str>) -> bool {
-    !matches!(
-        status,
-        Some("resolved" | "closed" | "cancelled" | "rejected")
-    )
-}
+pub use crate::tmf656::is_open;
 
 /// A TMF656 service problem, as correlation reads it.
 #[derive(Debug, Clone, Default, Deserialize)]

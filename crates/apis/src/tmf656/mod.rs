@@ -21,6 +21,7 @@ mod tasks;
 mod unions;
 
 use grouping::{Grouping, GroupingHooks};
+pub use status::is_open;
 use status::ProblemHooks;
 use tasks::{Acknowledgement, AcknowledgementHooks};
 

@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use switchboard_engine::{Error, HookFuture, Hooks, Result, Scope, StateMachine, WriteKind};
 
 use super::refs::{problem_refs, PROBLEM};
-use super::unions::{flow_up, keep_brought};
+use super::unions::{flow_up, keep_brought, remove};
 use super::INFORMATION_REQUIRED_EVENT;
 
 /// The problem no one has taken yet ("submitted" in the spec's task descriptions).
@@ -45,6 +45,12 @@ pub(super) fn machine(auto_acknowledge: bool) -> StateMachine {
         initial: auto_acknowledge.then_some(ACKNOWLEDGED),
         transitions: TRANSITIONS,
     }
+}
+
+/// Whether a problem (or a TMF621 ticket, whose statuses are the same) in `status`
+/// (`None`: submitted) is still worked on: not resolved, nor in a final status.
+pub fn is_open(status: Option<&str>) -> bool {
+    !status.is_some_and(|status| status.eq_ignore_ascii_case(RESOLVED) || is_final(Some(status)))
 }
 
 /// Whether a problem in `status` (`None`: submitted) can move no more.
@@ -288,11 +294,5 @@ fn check_priority(doc: &Value, previous: Option<&Value>) -> Result<()> {
             PRIORITY.start(),
             PRIORITY.end()
         ))),
-    }
-}
-
-fn remove(doc: &mut Value, attribute: &str) {
-    if let Value::Object(object) = doc {
-        object.remove(attribute);
     }
 }

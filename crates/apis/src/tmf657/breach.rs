@@ -23,8 +23,6 @@ pub const SYSTEM_PARTY: &str = "switchboard";
 pub const VIOLATED_WINDOW: &str = "sloViolatedWindowEnd";
 pub const CONFORMANT_WINDOW: &str = "sloConformantWindowEnd";
 pub const MEASURED_VALUE: &str = "sloMeasuredValue";
-/// Statuses in which a problem is no longer open.
-const ENDED: [&str; 4] = ["resolved", "closed", "cancelled", "rejected"];
 /// Problems made of one breach run at most this many sequence numbers past the count
 /// (some deleted by an operator meanwhile).
 const SEQUENCE_TRIES: usize = 16;
@@ -59,8 +57,7 @@ async fn problems_of(engine: &Engine, objective: &str, service: &str) -> Result<
 }
 
 fn is_open(problem: &Value) -> bool {
-    let status = problem.get("status").and_then(Value::as_str).unwrap_or("");
-    !ENDED.iter().any(|ended| ended.eq_ignore_ascii_case(status))
+    crate::tmf656::is_open(problem.get("status").and_then(Value::as_str))
 }
 
 /// The window end a problem's characteristic `name` records (ms).
