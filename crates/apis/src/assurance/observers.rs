@@ -9,6 +9,7 @@
 //! - a TMF621 ticket created by someone else than correlation → `LINK_QUEUE` (linked
 //!   to an open problem covering what it is about).
 
+use serde::Deserialize;
 use serde_json::{json, Value};
 use switchboard_engine::decl::{NewJob, Observe, WriteKind};
 
@@ -114,7 +115,7 @@ impl Observe for CustomerTickets {
         if kind != WriteKind::Create {
             return Vec::new();
         }
-        let Ok(ticket) = serde_json::from_value::<Ticket>(doc.clone()) else {
+        let Ok(ticket) = Ticket::deserialize(doc) else {
             return Vec::new();
         };
         if ticket.system_opened() || ticket.products().next().is_none() {

@@ -6,6 +6,7 @@
 //! samples and the same problems and decides the same (see `breach`).
 
 use rust_decimal::Decimal;
+use serde::Deserialize;
 use serde_json::Value;
 use switchboard_engine::{Engine, JobFuture, JobHandler, Result};
 
@@ -227,7 +228,7 @@ async fn samples(
             .await?;
         let docs: Vec<Value> = serde_json::from_str(&page.json).unwrap_or_default();
         for doc in &docs {
-            let Ok(sample) = serde_json::from_value::<Sample>(doc.clone()) else {
+            let Ok(sample) = Sample::deserialize(doc) else {
                 continue;
             };
             let at = instant("observationTime", Some(&sample.observation_time));
